@@ -1,0 +1,72 @@
+using Sprint.Inference.Checkpoint;
+using Sprint.Inference.Model;
+using Sprint.Inference.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sprint.Inference;
+
+/// <summary>A Hugging Face model folder loaded for inference: config, weights, tokenizer (if any) and stop tokens.</summary>
+public sealed class LanguageModel : IDisposable
+{
+    LanguageModel(string directory, ModelConfig config, CausalLM model, HfTokenizer? tokenizer, IReadOnlyList<int> eos)
+    {
+        Directory = directory;
+        Config = config;
+        Model = model;
+        Tokenizer = tokenizer;
+        EosTokenIds = eos;
+    }
+
+    public string Directory { get; }
+    /// <summary>The folder name, used to name the model in results and artifacts.</summary>
+    public string Id => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(Directory)));
+    public ModelConfig Config { get; }
+    public CausalLM Model { get; }
+    /// <summary>Null for folders without tokenizer files (token-id-only checkpoints such as the golden fixture).</summary>
+    public HfTokenizer? Tokenizer { get; }
+    /// <summary>EOS ids of config.json and generation_config.json together.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; }
+
+    public static LanguageModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        if (!System.IO.Directory.Exists(directory)) throw new ModelLoadException($"model folder {directory} does not exist");
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
+            throw new ArgumentException($"compute dtype {dtype} is not supported (float32, float16, bfloat16)", nameof(dtype));
+        var config = ModelConfig.Load(directory);
+        var generation = GenerationConfig.Load(directory);
+        var model = new CausalLM(config, dtype, device);
+        try
+        {
+            CheckpointLoader.Load(model, directory);
+            model.eval();
+            bool hasTokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"));
+            var tokenizer = hasTokenizer ? HfTokenizer.Load(directory) : null;
+            var eos = config.EosTokenIds.Concat(generation.EosTokenIds).Distinct().ToArray();
+            return new LanguageModel(directory, config, model, tokenizer, eos);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "f32" => ScalarType.Float32,
+        "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"unknown dtype '{name}' (float32, float16, bfloat16)"),
+    };
+
+    public static string DTypeName(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.Float16 => "float16",
+        ScalarType.BFloat16 => "bfloat16",
+        _ => dtype.ToString(),
+    };
+
+    public void Dispose() => Model.Dispose();
+}

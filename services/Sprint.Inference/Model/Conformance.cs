@@ -1,0 +1,57 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sprint.Inference.Model;
+
+/// <summary>What the engine computes for one conformance case: logits at every prompt position, and a greedy continuation.</summary>
+public sealed record ConformanceOutput(float[][] Logits, float[] LastLogits, int[] GreedyTokens);
+
+/// <summary>
+/// Computes conformance outputs the way the golden files define them: the prompt pass's logits at every position,
+/// then <c>greedySteps</c> tokens by argmax (lowest id on ties, EOS not special) decoded with the KV cache. With
+/// <c>batched</c>, all cases run as one batch, each row with its own pruned heads and length.
+/// </summary>
+public static class Conformance
+{
+    public static IReadOnlyList<ConformanceOutput> Run(CausalLM model, IReadOnlyList<(IReadOnlyList<int> InputIds, IReadOnlyList<PrunedHead> PrunedHeads)> cases,
+        int greedySteps, bool batched)
+    {
+        using var _ = inference_mode();
+        if (!batched) return cases.Select(c => RunBatch(model, [c], greedySteps)[0]).ToList();
+        return RunBatch(model, cases, greedySteps);
+    }
+
+    static ConformanceOutput[] RunBatch(CausalLM model, IReadOnlyList<(IReadOnlyList<int> InputIds, IReadOnlyList<PrunedHead> PrunedHeads)> cases, int greedySteps)
+    {
+        var prompts = cases.Select(c => c.InputIds).ToList();
+        var (batch, all) = DecodeBatch.Prefill(model, prompts, cases.Select(c => c.PrunedHeads).ToList(), greedySteps, allPositions: true);
+        using var __ = batch;
+        long longest = all.shape[1];
+        var logits = new float[cases.Count][][];
+        var greedy = cases.Select(_ => new List<int>()).ToArray();
+        using (all)
+        {
+            for (int r = 0; r < cases.Count; r++)
+            {
+                long pad = longest - prompts[r].Count;
+                using var row = all[r].narrow(0, pad, prompts[r].Count).contiguous();
+                logits[r] = Enumerable.Range(0, prompts[r].Count).Select(i => { using var p = row[i]; return p.data<float>().ToArray(); }).ToArray();
+            }
+            using var first = all[.., -1].argmax(-1);
+            Append(greedy, first);
+        }
+        for (int step = 1; step < greedySteps; step++)
+        {
+            using var next = batch.Step(greedy.Select(g => g[^1]).ToList());
+            using var chosen = next.argmax(-1);
+            Append(greedy, chosen);
+        }
+        return Enumerable.Range(0, cases.Count).Select(r => new ConformanceOutput(logits[r], logits[r][^1], greedy[r].Take(greedySteps).ToArray())).ToArray();
+    }
+
+    static void Append(List<int>[] greedy, Tensor chosen)
+    {
+        var ids = chosen.data<long>().ToArray();
+        for (int r = 0; r < greedy.Length; r++) greedy[r].Add((int)ids[r]);
+    }
+}

@@ -1,0 +1,224 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sprint.Inference.Model;
+
+/// <summary>
+/// Rows decoding together, with their KV cache, in a left-padded layout: every row's latest token sits in the
+/// same column, and row r's tokens occupy columns [Start[r], Length). Appending a step writes one column for all
+/// rows in place (the cache is preallocated and grows by doubling); padding columns are masked out of attention
+/// and each row counts positions from its own first token. Rows join by <see cref="Merge"/> (their prompts were
+/// prefilled as a batch of their own) and leave by <see cref="Keep"/>, which also drops the padding columns no
+/// remaining row needs. Head masks travel with their rows.
+/// </summary>
+public sealed class DecodeBatch : IKvCache, IDisposable
+{
+    readonly CausalLM model;
+    Tensor[] keys;
+    Tensor[] values;
+    long[] starts;
+    long length;
+    long capacity;
+    Tensor headMask;
+    HashSet<int> prunedLayers;
+
+    DecodeBatch(CausalLM model, Tensor[] keys, Tensor[] values, long[] starts, long length, Tensor headMask, HashSet<int> prunedLayers)
+    {
+        this.model = model;
+        this.keys = keys;
+        this.values = values;
+        this.starts = starts;
+        this.length = length;
+        capacity = keys[0].shape[2];
+        this.headMask = headMask;
+        this.prunedLayers = prunedLayers;
+    }
+
+    public int Rows => starts.Length;
+    /// <summary>Columns in use (the longest row).</summary>
+    public long Length => length;
+    /// <summary>Cached token slots allocated, padding and headroom included (rows × capacity).</summary>
+    public long AllocatedTokens => Rows * capacity;
+    /// <summary>Tokens (prompt and generated) a row holds in the cache.</summary>
+    public long RowLength(int row) => length - starts[row];
+
+    /// <summary>
+    /// Runs the prompts as one left-padded batch and returns the batch and the float32 logits: the last
+    /// position's [rows, vocab], or with <paramref name="allPositions"/> [rows, longest prompt, vocab], where row r's
+    /// position i is at index <c>longest - prompt_r.Length + i</c>.
+    /// </summary>
+    public static (DecodeBatch Batch, Tensor Logits) Prefill(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts,
+        IReadOnlyList<IReadOnlyList<PrunedHead>> prunedHeads, long headroom = 64, bool allPositions = false)
+    {
+        if (prompts.Count == 0 || prompts.Count != prunedHeads.Count) throw new ArgumentException("one pruned-head list per prompt, at least one prompt");
+        using var scope = NewDisposeScope();
+        var c = model.Config;
+        int rows = prompts.Count;
+        long t = prompts.Max(p => p.Count);
+        var starts = prompts.Select(p => t - p.Count).ToArray();
+        var ids = new long[rows * t];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < prompts[r].Count; i++) ids[r * t + starts[r] + i] = prompts[r][i];
+
+        var device = model.Device;
+        var cache = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
+        var cacheV = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
+        var (mask, layers) = HeadMask(model, prunedHeads);
+        var batch = new DecodeBatch(model, cache, cacheV, starts, 0, mask, layers);
+
+        var startT = tensor(starts, device: device).view(rows, 1);
+        var columns = arange(t, device: device).view(1, t);
+        var positions = (columns - startT).clamp_min(0);
+        var keyCol = columns.view(1, 1, 1, t);
+        var queryCol = columns.view(1, 1, t, 1);
+        var attend = (keyCol >= startT.view(rows, 1, 1, 1)).logical_and(keyCol <= queryCol)
+            .logical_or(keyCol == queryCol); // a padding query sees itself, so no row of the softmax is empty
+        var hidden = batch.Run(tensor(ids, device: device).view(rows, t), positions, attend);
+        var logits = allPositions ? model.Logits(hidden) : model.Logits(hidden[.., ^1]);
+        foreach (var tsr in cache.Concat(cacheV)) tsr.MoveToOuterDisposeScope();
+        mask.MoveToOuterDisposeScope();
+        return (batch, logits.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Appends one token per row and returns the next-token logits [rows, vocab] in float32.</summary>
+    public Tensor Step(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count != Rows) throw new ArgumentException($"expected {Rows} tokens, got {tokens.Count}");
+        EnsureCapacity(length + 1);
+        using var scope = NewDisposeScope();
+        var device = model.Device;
+        var startT = tensor(starts, device: device);
+        var positions = (length - startT).view(Rows, 1);
+        var keyCol = arange(length + 1, device: device).view(1, 1, 1, length + 1);
+        var attend = keyCol >= startT.view(Rows, 1, 1, 1);
+        var ids = tensor(tokens.Select(x => (long)x).ToArray(), device: device).view(Rows, 1);
+        var hidden = Run(ids, positions, attend);
+        return model.Logits(hidden[.., -1]).MoveToOuterDisposeScope();
+    }
+
+    Tensor Run(Tensor ids, Tensor positions, Tensor attend)
+    {
+        var hidden = model.Forward(ids, positions, attend, this, prunedLayers.Count > 0 ? headMask : null, prunedLayers);
+        length += ids.shape[1];
+        return hidden;
+    }
+
+    (Tensor Keys, Tensor Values) IKvCache.Update(int layer, Tensor k, Tensor v)
+    {
+        long t = k.shape[2];
+        keys[layer].narrow(2, length, t).copy_(k);
+        values[layer].narrow(2, length, t).copy_(v);
+        return (keys[layer].narrow(2, 0, length + t), values[layer].narrow(2, 0, length + t));
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s rows after this batch's rows, aligning both on the last column; disposes <paramref name="other"/>.</summary>
+    public void Merge(DecodeBatch other, long headroom = 64)
+    {
+        long newLength = Math.Max(length, other.length);
+        long newCapacity = newLength + headroom;
+        int rows = Rows + other.Rows;
+        var shift = newLength - length;
+        var otherShift = newLength - other.length;
+        for (int l = 0; l < keys.Length; l++)
+        {
+            keys[l] = Combine(keys[l], length, shift, other.keys[l], other.length, otherShift, rows, newCapacity);
+            values[l] = Combine(values[l], length, shift, other.values[l], other.length, otherShift, rows, newCapacity);
+        }
+        starts = starts.Select(s => s + shift).Concat(other.starts.Select(s => s + otherShift)).ToArray();
+        var mask = cat([headMask, other.headMask], 0);
+        headMask.Dispose();
+        headMask = mask;
+        prunedLayers.UnionWith(other.prunedLayers);
+        length = newLength;
+        capacity = newCapacity;
+        other.Dispose();
+    }
+
+    static Tensor Combine(Tensor a, long lenA, long shiftA, Tensor b, long lenB, long shiftB, int rows, long capacity)
+    {
+        var result = zeros(rows, a.shape[1], capacity, a.shape[3], a.dtype, a.device);
+        result.narrow(0, 0, a.shape[0]).narrow(2, shiftA, lenA).copy_(a.narrow(2, 0, lenA));
+        result.narrow(0, a.shape[0], b.shape[0]).narrow(2, shiftB, lenB).copy_(b.narrow(2, 0, lenB));
+        a.Dispose();
+        return result;
+    }
+
+    /// <summary>Keeps only the given rows (in that order), freeing the others' cache and unneeded padding columns.</summary>
+    public void Keep(IReadOnlyList<int> rows)
+    {
+        if (rows.Count == 0) throw new ArgumentException("a batch keeps at least one row; dispose it instead");
+        long drop = rows.Min(r => starts[r]);
+        long newLength = length - drop;
+        long newCapacity = Math.Min(capacity - drop, newLength + Math.Max(64, capacity - length));
+        using var index = tensor(rows.Select(r => (long)r).ToArray(), device: model.Device);
+        for (int l = 0; l < keys.Length; l++)
+        {
+            keys[l] = Select(keys[l], index, drop, newLength, newCapacity);
+            values[l] = Select(values[l], index, drop, newLength, newCapacity);
+        }
+        var mask = headMask.index_select(0, index);
+        headMask.Dispose();
+        headMask = mask;
+        prunedLayers = LayersWithPruning(headMask);
+        starts = rows.Select(r => starts[r] - drop).ToArray();
+        length = newLength;
+        capacity = newCapacity;
+    }
+
+    static Tensor Select(Tensor cache, Tensor index, long drop, long length, long capacity)
+    {
+        var result = zeros(index.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);
+        using var kept = cache.index_select(0, index);
+        result.narrow(2, 0, length).copy_(kept.narrow(2, drop, length));
+        cache.Dispose();
+        return result;
+    }
+
+    void EnsureCapacity(long needed)
+    {
+        if (needed <= capacity) return;
+        long newCapacity = Math.Max(needed, capacity * 2);
+        for (int l = 0; l < keys.Length; l++)
+        {
+            keys[l] = Grow(keys[l], length, newCapacity);
+            values[l] = Grow(values[l], length, newCapacity);
+        }
+        capacity = newCapacity;
+    }
+
+    static Tensor Grow(Tensor cache, long length, long capacity)
+    {
+        var result = zeros(cache.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);
+        result.narrow(2, 0, length).copy_(cache.narrow(2, 0, length));
+        cache.Dispose();
+        return result;
+    }
+
+    static (Tensor Mask, HashSet<int> Layers) HeadMask(CausalLM model, IReadOnlyList<IReadOnlyList<PrunedHead>> pruned)
+    {
+        var c = model.Config;
+        var mask = ones(pruned.Count, c.NumLayers, c.NumHeads, model.DType, model.Device);
+        var layers = new HashSet<int>();
+        for (int r = 0; r < pruned.Count; r++)
+            foreach (var head in pruned[r])
+            {
+                head.Validate(c);
+                mask[r, head.Layer, head.Head] = 0;
+                layers.Add(head.Layer);
+            }
+        return (mask, layers);
+    }
+
+    static HashSet<int> LayersWithPruning(Tensor mask)
+    {
+        using var anyPruned = (mask == 0).any(dim: 2).any(dim: 0);
+        var flags = anyPruned.data<bool>().ToArray();
+        return Enumerable.Range(0, flags.Length).Where(l => flags[l]).ToHashSet();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in keys.Concat(values)) t.Dispose();
+        headMask.Dispose();
+    }
+}
