@@ -43,10 +43,11 @@ public sealed class BatchScheduler : IDisposable
     {
         get
         {
-            lock (gate) return new EngineStats(active.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens);
+            lock (gate) return new EngineStats(active.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors);
         }
     }
     long allocatedTokens;
+    long liveTensors;
 
     /// <summary>
     /// Queues a sequence and returns its event stream. Throws <see cref="ArgumentException"/> for a request that can
@@ -136,7 +137,11 @@ public sealed class BatchScheduler : IDisposable
         while (!disposed)
         {
             bool busy;
-            lock (gate) busy = active.Count > 0 || queued.Count > 0;
+            lock (gate)
+            {
+                busy = active.Count > 0 || queued.Count > 0;
+                liveTensors = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
             if (!busy)
             {
                 wake.Wait();
@@ -324,5 +329,8 @@ public sealed class BatchScheduler : IDisposable
     }
 }
 
-/// <summary>A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated.</summary>
-public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens);
+/// <summary>
+/// A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated, and the
+/// decode thread's live TorchSharp tensors (constant across steps when nothing leaks).
+/// </summary>
+public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens, long LiveTensors);

@@ -30,15 +30,15 @@ public static class Conformance
         var logits = new float[cases.Count][][];
         var greedy = cases.Select(_ => new List<int>()).ToArray();
         using (all)
+        using (NewDisposeScope())
         {
             for (int r = 0; r < cases.Count; r++)
             {
                 long pad = longest - prompts[r].Count;
-                using var row = all[r].narrow(0, pad, prompts[r].Count).contiguous();
-                logits[r] = Enumerable.Range(0, prompts[r].Count).Select(i => { using var p = row[i]; return p.data<float>().ToArray(); }).ToArray();
+                var row = all[r].narrow(0, pad, prompts[r].Count).contiguous();
+                logits[r] = Enumerable.Range(0, prompts[r].Count).Select(i => row[i].data<float>().ToArray()).ToArray();
             }
-            using var first = all[.., -1].argmax(-1);
-            Append(greedy, first);
+            Append(greedy, all[.., -1].argmax(-1));
         }
         for (int step = 1; step < greedySteps; step++)
         {

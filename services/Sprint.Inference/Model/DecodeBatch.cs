@@ -137,10 +137,19 @@ public sealed class DecodeBatch : IKvCache, IDisposable
     static Tensor Combine(Tensor a, long lenA, long shiftA, Tensor b, long lenB, long shiftB, int rows, long capacity)
     {
         var result = zeros(rows, a.shape[1], capacity, a.shape[3], a.dtype, a.device);
-        result.narrow(0, 0, a.shape[0]).narrow(2, shiftA, lenA).copy_(a.narrow(2, 0, lenA));
-        result.narrow(0, a.shape[0], b.shape[0]).narrow(2, shiftB, lenB).copy_(b.narrow(2, 0, lenB));
+        CopyColumns(result, 0, shiftA, a, 0, lenA);
+        CopyColumns(result, a.shape[0], shiftB, b, 0, lenB);
         a.Dispose();
         return result;
+    }
+
+    /// <summary>Copies columns [srcCol, srcCol + count) of all of <paramref name="src"/>'s rows into <paramref name="dst"/> at (dstRow, dstCol).</summary>
+    static void CopyColumns(Tensor dst, long dstRow, long dstCol, Tensor src, long srcCol, long count)
+    {
+        using var rows = dst.narrow(0, dstRow, src.shape[0]);
+        using var target = rows.narrow(2, dstCol, count);
+        using var source = src.narrow(2, srcCol, count);
+        target.copy_(source);
     }
 
     /// <summary>Keeps only the given rows (in that order), freeing the others' cache and unneeded padding columns.</summary>
@@ -169,7 +178,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
     {
         var result = zeros(index.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);
         using var kept = cache.index_select(0, index);
-        result.narrow(2, 0, length).copy_(kept.narrow(2, drop, length));
+        CopyColumns(result, 0, 0, kept, drop, length);
         cache.Dispose();
         return result;
     }
@@ -189,7 +198,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
     static Tensor Grow(Tensor cache, long length, long capacity)
     {
         var result = zeros(cache.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);
-        result.narrow(2, 0, length).copy_(cache.narrow(2, 0, length));
+        CopyColumns(result, 0, 0, cache, 0, length);
         cache.Dispose();
         return result;
     }
@@ -211,7 +220,8 @@ public sealed class DecodeBatch : IKvCache, IDisposable
 
     static HashSet<int> LayersWithPruning(Tensor mask)
     {
-        using var anyPruned = (mask == 0).any(dim: 2).any(dim: 0);
+        using var scope = NewDisposeScope();
+        var anyPruned = (mask == 0).any(dim: 2).any(dim: 0);
         var flags = anyPruned.data<bool>().ToArray();
         return Enumerable.Range(0, flags.Length).Where(l => flags[l]).ToHashSet();
     }

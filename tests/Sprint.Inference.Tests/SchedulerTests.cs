@@ -1,0 +1,224 @@
+using Sprint.Inference.Generation;
+using Sprint.Inference.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Sprint.Inference.Tests;
+
+/// <summary>The continuous-batching scheduler and the KV cache, on the golden model.</summary>
+public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<GoldenModelFixture>
+{
+    static Golden G => Golden.Instance;
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    static GenerationRequest Greedy(Golden.Case c, int maxNew = 24) => new()
+    {
+        PromptIds = c.InputIds,
+        PrunedHeads = c.PrunedHeads,
+        MaxNewTokens = maxNew,
+        IgnoreEos = true,
+    };
+
+    static async Task<List<GenerationEvent>> Collect(IAsyncEnumerable<GenerationEvent> events, CancellationToken ct = default)
+    {
+        var list = new List<GenerationEvent>();
+        await foreach (var e in events.WithCancellation(ct)) list.Add(e);
+        return list;
+    }
+
+    static int[] Tokens(List<GenerationEvent> events) => events.Where(e => e.TokenId is not null).Select(e => e.TokenId!.Value).ToArray();
+
+    [Fact]
+    public void Kv_cache_decoding_equals_full_recomputation()
+    {
+        using var _ = inference_mode();
+        var c = G.Cases["medium/l1h3"];
+        var sequence = c.InputIds.ToList();
+        var (batch, logits) = DecodeBatch.Prefill(fixture.Model.Model, [sequence], [c.PrunedHeads]);
+        using var __ = batch;
+        var cached = logits;
+        for (int step = 0; step < 16; step++)
+        {
+            var (fresh, recomputed) = DecodeBatch.Prefill(fixture.Model.Model, [sequence], [c.PrunedHeads]);
+            fresh.Dispose();
+            using (var diff = (cached - recomputed).abs().max())
+                Assert.True(diff.item<float>() <= G.Tolerance, $"step {step}: cached vs recomputed logits differ by {diff.item<float>()}");
+            int next = (int)cached.argmax(-1).item<long>();
+            Assert.Equal(next, (int)recomputed.argmax(-1).item<long>());
+            recomputed.Dispose();
+            cached.Dispose();
+            sequence.Add(next);
+            cached = batch.Step([next]);
+        }
+        cached.Dispose();
+        Assert.Equal(c.GreedyTokens.Take(16), sequence.Skip(c.InputIds.Length));
+    }
+
+    [Fact]
+    public async Task Concurrent_sequences_each_reproduce_their_golden_greedy_tokens()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        var cases = G.Cases.Values.ToList();
+        var results = await Task.WhenAll(cases.Select(c => Collect(engine.Submit(Greedy(c))))).WaitAsync(Timeout);
+        for (int i = 0; i < cases.Count; i++)
+        {
+            Assert.Equal(cases[i].GreedyTokens, Tokens(results[i]));
+            Assert.Equal(FinishReason.Length, results[i][^1].Finish);
+        }
+        Assert.Equal(0, engine.Stats.ActiveSequences);
+    }
+
+    [Fact]
+    public async Task Sequences_joining_a_running_batch_match_their_single_rows()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        var first = G.Cases["long/none"];
+        var running = engine.Submit(Greedy(first)).GetAsyncEnumerator();
+        var firstEvents = new List<GenerationEvent>();
+        for (int i = 0; i < 5; i++) { Assert.True(await running.MoveNextAsync()); firstEvents.Add(running.Current); }
+
+        // Joins while `long/none` is mid-flight: different lengths and masks share the batch.
+        var late = new[] { G.Cases["short/l1h3"], G.Cases["medium/l3h0"] };
+        var lateTasks = late.Select(c => Collect(engine.Submit(Greedy(c)))).ToList();
+        while (await running.MoveNextAsync()) firstEvents.Add(running.Current);
+        var lateResults = await Task.WhenAll(lateTasks).WaitAsync(Timeout);
+
+        Assert.Equal(first.GreedyTokens, Tokens(firstEvents));
+        for (int i = 0; i < late.Length; i++) Assert.Equal(late[i].GreedyTokens, Tokens(lateResults[i]));
+    }
+
+    [Fact]
+    public async Task Log_probabilities_are_those_of_the_model_distribution()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        var c = G.Cases["short/none"];
+        var events = await Collect(engine.Submit(Greedy(c, maxNew: 1))).WaitAsync(Timeout);
+        var logits = c.LastLogits.Select(x => (double)x).ToArray();
+        double max = logits.Max();
+        double logSumExp = max + Math.Log(logits.Sum(x => Math.Exp(x - max)));
+        Assert.Equal(c.GreedyTokens[0], events[0].TokenId);
+        Assert.Equal(logits[c.GreedyTokens[0]] - logSumExp, events[0].LogProb, 4);
+    }
+
+    [Fact]
+    public async Task Seeded_sampling_is_reproducible_and_seed_dependent()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        GenerationRequest Sampled(long seed) => Greedy(G.Cases["short/none"], 32) with
+        {
+            Sampling = new SamplingParams { Temperature = 1.0, TopP = 0.95, TopK = 100, Seed = seed },
+        };
+        var a = Tokens(await Collect(engine.Submit(Sampled(7))).WaitAsync(Timeout));
+        // The same seed again, this time sharing the batch with other sequences.
+        var together = await Task.WhenAll(Collect(engine.Submit(Sampled(7))), Collect(engine.Submit(Sampled(8))),
+            Collect(engine.Submit(Greedy(G.Cases["long/l3h0"])))).WaitAsync(Timeout);
+        Assert.Equal(a, Tokens(together[0]));
+        Assert.NotEqual(a, Tokens(together[1]));
+        Assert.NotEqual(G.Cases["short/none"].GreedyTokens.Concat(new int[8]).Take(32), a);
+    }
+
+    [Fact]
+    public async Task Top_k_of_one_is_greedy()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        var c = G.Cases["medium/none"];
+        var request = Greedy(c) with { Sampling = new SamplingParams { Temperature = 0.7, TopK = 1, Seed = 3 } };
+        Assert.Equal(c.GreedyTokens, Tokens(await Collect(engine.Submit(request)).WaitAsync(Timeout)));
+    }
+
+    [Fact]
+    public async Task A_cancelled_sequence_leaves_the_batch_and_frees_its_slot()
+    {
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1 });
+        using var cts = new CancellationTokenSource();
+        var c = G.Cases["short/none"];
+        var longRunning = engine.Submit(Greedy(c, maxNew: 400), cts.Token).GetAsyncEnumerator(CancellationToken.None);
+        Assert.True(await longRunning.MoveNextAsync());
+        // The only slot is taken: this one queues behind it.
+        var waiting = Collect(engine.Submit(Greedy(G.Cases["medium/l1h3"])));
+        Assert.Equal(1, engine.Stats.QueuedSequences);
+
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => { while (await longRunning.MoveNextAsync()) { } });
+
+        Assert.Equal(G.Cases["medium/l1h3"].GreedyTokens, Tokens(await waiting.WaitAsync(Timeout)));
+        var stats = engine.Stats;
+        Assert.Equal(0, stats.ActiveSequences);
+        Assert.Equal(0, stats.AllocatedCacheTokens);
+    }
+
+    [Fact]
+    public async Task Abandoning_the_stream_cancels_the_sequence()
+    {
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1 });
+        await foreach (var e in engine.Submit(Greedy(G.Cases["short/none"], maxNew: 400)))
+            break;
+        var next = await Collect(engine.Submit(Greedy(G.Cases["short/l3h0"]))).WaitAsync(Timeout);
+        Assert.Equal(G.Cases["short/l3h0"].GreedyTokens, Tokens(next));
+    }
+
+    [Fact]
+    public async Task Reject_policy_refuses_beyond_the_limits_with_a_clear_error()
+    {
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1, WhenFull = AdmissionPolicy.Reject });
+        using var cts = new CancellationTokenSource();
+        var running = engine.Submit(Greedy(G.Cases["short/none"], maxNew: 400), cts.Token).GetAsyncEnumerator();
+        Assert.True(await running.MoveNextAsync());
+        var error = Assert.Throws<EngineOverloadedException>(() => engine.Submit(Greedy(G.Cases["short/none"])));
+        Assert.Contains("max 1 sequences", error.Message);
+        cts.Cancel();
+    }
+
+    [Fact]
+    public void Token_budget_counts_rows_times_the_longest_reservation()
+    {
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 100, WhenFull = AdmissionPolicy.Reject });
+        var c = G.Cases["short/none"]; // 7 prompt tokens
+        var tooLong = Assert.Throws<ArgumentException>(() => engine.Submit(Greedy(c, maxNew: 94)));
+        Assert.Contains("budget", tooLong.Message);
+        using var cts = new CancellationTokenSource();
+        _ = engine.Submit(Greedy(c, maxNew: 43), cts.Token); // 50 tokens reserved
+        _ = engine.Submit(Greedy(c, maxNew: 43), cts.Token); // 2 x 50 = 100: fits
+        Assert.Throws<EngineOverloadedException>(() => engine.Submit(Greedy(c, maxNew: 1)));
+        cts.Cancel();
+    }
+
+    [Theory]
+    [InlineData(4, 0, "layer 4")]
+    [InlineData(0, 8, "head 8")]
+    public void Out_of_range_pruned_heads_are_refused(int layer, int head, string message)
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        var request = Greedy(G.Cases["short/none"]) with { PrunedHeads = [new PrunedHead(layer, head)] };
+        var error = Assert.ThrowsAny<ArgumentException>(() => engine.Submit(request));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Empty_prompts_and_unknown_tokens_are_refused()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        Assert.Contains("prompt_ids", Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest { PromptIds = [] })).Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest { PromptIds = [1, 384] })).Message);
+    }
+
+    [Fact]
+    public async Task Live_tensors_do_not_grow_over_thousands_of_steps()
+    {
+        using var engine = new BatchScheduler(fixture.Model);
+        async Task Round()
+        {
+            var cases = G.Cases.Values.Take(6).ToList();
+            // Rows of different lengths finish at different steps, so rows leave and the cache is trimmed and regrown.
+            await Task.WhenAll(cases.Select((c, i) => Collect(engine.Submit(Greedy(c, maxNew: 150 + 40 * i))))).WaitAsync(Timeout);
+        }
+        await Round();
+        await Task.Delay(50);
+        var baseline = engine.Stats;
+        for (int i = 0; i < 6; i++) await Round();
+        await Task.Delay(50);
+        var after = engine.Stats;
+        Assert.True(after.Steps - baseline.Steps >= 2000, $"only {after.Steps - baseline.Steps} steps ran");
+        Assert.Equal(baseline.LiveTensors, after.LiveTensors);
+    }
+}
