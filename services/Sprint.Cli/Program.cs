@@ -1,2 +1,10 @@
-using TorchSharp;
-Console.WriteLine(torch.ones(2,2).sum().item<float>());
+using System.CommandLine;
+using Sprint.Cli;
+
+var root = new RootCommand("sprint — SPRINT best-of-N reasoning with pruned attention heads: engine and offline tools")
+{
+    GenerateCommand.Create(),
+    ConformanceCommand.Create(),
+    BenchCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Sprint.Inference;
+using Sprint.Inference.Checkpoint;
+using TorchSharp;
+
+namespace Sprint.Cli;
+
+/// <summary>Options several commands share, and the error handling around loading a model.</summary>
+static class CommonOptions
+{
+    public static Option<string> Model() => new("--model")
+    {
+        Description = "Hugging Face model folder (config.json, *.safetensors, tokenizer files)",
+        Required = true,
+    };
+
+    public static Option<string> DType() => new("--dtype")
+    {
+        Description = "Compute dtype: float32, bfloat16 or float16",
+        DefaultValueFactory = _ => "float32",
+    };
+
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "Intra-op CPU threads for libtorch (default: all cores but one, left to the host's own threads)",
+        DefaultValueFactory = _ => DefaultThreads,
+    };
+
+    /// <summary>
+    /// libtorch's OpenMP workers spin after each parallel region; on a small machine they starve the threads that
+    /// stream tokens to consumers, so one core is left to them (measured in the README's benchmark section).
+    /// </summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount - 1);
+
+    /// <summary>Loads the model or prints why not (exit code 2).</summary>
+    public static LanguageModel? LoadModel(string dir, string dtype, int threads)
+    {
+        if (threads > 0) torch.set_num_threads(threads);
+        try
+        {
+            return LanguageModel.Load(dir, LanguageModel.ParseDType(dtype));
+        }
+        catch (Exception e) when (e is ModelLoadException or ArgumentException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return null;
+        }
+    }
+
+    public static IReadOnlyList<int> ParseIntList(string text, string option) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, out var v) ? v : throw new ArgumentException($"{option}: '{s}' is not an integer"))
+            .ToArray();
+}
