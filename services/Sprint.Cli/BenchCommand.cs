@@ -31,17 +31,17 @@ static class BenchCommand
         };
         decode.SetAction(async parse =>
         {
-            using var lm = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
             if (lm is null) return 2;
             var sizes = CommonOptions.ParseIntList(parse.GetValue(batches)!, "--batch");
             int steps = parse.GetValue(newTokens), promptLength = parse.GetValue(promptTokens), runs = Math.Max(1, parse.GetValue(repeats));
             if (promptLength + steps > lm.Config.MaxPositionEmbeddings)
             {
-                Console.Error.WriteLine($"error: --prompt-tokens + --new-tokens exceeds the model's {lm.Config.MaxPositionEmbeddings} positions");
+                parse.InvocationConfiguration.Error.WriteLine($"error: --prompt-tokens + --new-tokens exceeds the model's {lm.Config.MaxPositionEmbeddings} positions");
                 return 2;
             }
             var prompt = RandomPrompt(lm, promptLength, seed: 1234);
-            var log = parse.GetValue(json) ? TextWriter.Null : Console.Out;
+            var log = parse.GetValue(json) ? TextWriter.Null : parse.InvocationConfiguration.Output;
             log.WriteLine($"model {lm.Id} ({LanguageModel.DTypeName(lm.Model.DType)}), {Machine()}, prompt {promptLength} tokens, {steps} new tokens per row, median of {runs}");
 
             using (inference_mode()) // warm-up: JIT, allocator, libtorch kernels
@@ -69,7 +69,7 @@ static class BenchCommand
             log.WriteLine($"peak working set {peak / (1024.0 * 1024):F0} MiB");
 
             if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new
+                parse.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(new
                 {
                     model = lm.Id,
                     dtype = LanguageModel.DTypeName(lm.Model.DType),

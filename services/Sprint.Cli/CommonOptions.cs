@@ -33,16 +33,16 @@ static class CommonOptions
     public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>Loads the model or prints why not (exit code 2).</summary>
-    public static LanguageModel? LoadModel(string dir, string dtype, int threads)
+    public static LanguageModel? LoadModel(ParseResult parse, Option<string> model, Option<string> dtype, Option<int> threads)
     {
-        if (threads > 0) torch.set_num_threads(threads);
+        if (parse.GetValue(threads) is > 0 and var n) torch.set_num_threads(n);
         try
         {
-            return LanguageModel.Load(dir, LanguageModel.ParseDType(dtype));
+            return LanguageModel.Load(parse.GetValue(model)!, LanguageModel.ParseDType(parse.GetValue(dtype)!));
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return null;
         }
     }

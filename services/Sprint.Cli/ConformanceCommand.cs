@@ -32,10 +32,10 @@ static class ConformanceCommand
             try { input = JsonNode.Parse(File.ReadAllText(parse.GetValue(cases)!))!.AsObject(); }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"error: cannot read {parse.GetValue(cases)}: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: cannot read {parse.GetValue(cases)}: {e.Message}");
                 return 2;
             }
-            using var lm = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
             if (lm is null) return 2;
             int steps = parse.GetValue(greedy) ?? input["greedy"]?["max_new_tokens"]?.GetValue<int>() ?? 24;
             var inputCases = input["cases"]!.AsArray().Select(c => c!.AsObject()).ToList();
@@ -47,12 +47,12 @@ static class ConformanceCommand
             try { results = Conformance.Run(lm.Model, runs, steps, parse.GetValue(batched)); }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
 
             Write(parse.GetValue(output)!, input, inputCases, runs, results, steps, LanguageModel.DTypeName(lm.Model.DType));
-            return Compare(input, inputCases, results, steps);
+            return Compare(input, inputCases, results, steps, parse.InvocationConfiguration.Output);
         });
         return command;
     }
@@ -103,7 +103,7 @@ static class ConformanceCommand
         w.WriteEndArray();
     }
 
-    static int Compare(JsonObject input, List<JsonObject> cases, IReadOnlyList<ConformanceOutput> results, int steps)
+    static int Compare(JsonObject input, List<JsonObject> cases, IReadOnlyList<ConformanceOutput> results, int steps, TextWriter output)
     {
         double tolerance = input["tolerance"]?["logits_max_abs"]?.GetValue<double>() ?? 1e-4;
         bool compared = false, ok = true;
@@ -125,10 +125,10 @@ static class ConformanceCommand
             if (c["last_logits"] is null && c["greedy_tokens"] is null) continue;
             compared = true;
             ok &= worst <= tolerance;
-            Console.WriteLine($"{c["name"]?.GetValue<string>() ?? $"case {i}",-28} max |logit diff| {worst:E2}{tokens}");
+            output.WriteLine($"{c["name"]?.GetValue<string>() ?? $"case {i}",-28} max |logit diff| {worst:E2}{tokens}");
         }
         if (!compared) return 0;
-        Console.WriteLine(ok ? $"MATCH (tolerance {tolerance:E0})" : $"MISMATCH (tolerance {tolerance:E0})");
+        output.WriteLine(ok ? $"MATCH (tolerance {tolerance:E0})" : $"MISMATCH (tolerance {tolerance:E0})");
         return ok ? 0 : 1;
     }
 

@@ -32,7 +32,7 @@ static class GenerateCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            using var lm = CommonOptions.LoadModel(parse.GetValue(model)!, parse.GetValue(dtype)!, parse.GetValue(threads));
+            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
             if (lm is null) return 2;
             GenerationRequest request;
             try
@@ -62,7 +62,7 @@ static class GenerateCommand
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
 
@@ -76,18 +76,18 @@ static class GenerateCommand
                 await foreach (var e in engine.Submit(request, ct).WithCancellation(ct))
                 {
                     if (e.TokenId is not null) tokens++;
-                    if (printIds && e.TokenId is { } id) Console.Write(tokens == 1 ? $"{id}" : $",{id}");
-                    else Console.Write(e.Text);
+                    if (printIds && e.TokenId is { } id) parse.InvocationConfiguration.Output.Write(tokens == 1 ? $"{id}" : $",{id}");
+                    else parse.InvocationConfiguration.Output.Write(e.Text);
                     finish = e.Finish ?? finish;
                 }
             }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            Console.WriteLine();
-            Console.Error.WriteLine($"[{tokens} tokens, {tokens / clock.Elapsed.TotalSeconds:F1} tokens/s, finish: {finish?.ToString().ToLowerInvariant()}]");
+            parse.InvocationConfiguration.Output.WriteLine();
+            parse.InvocationConfiguration.Error.WriteLine($"[{tokens} tokens, {tokens / clock.Elapsed.TotalSeconds:F1} tokens/s, finish: {finish?.ToString().ToLowerInvariant()}]");
             return 0;
         });
         return command;

@@ -222,3 +222,33 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Equal(baseline.LiveTensors, after.LiveTensors);
     }
 }
+
+/// <summary>Stopping at EOS ids from config.json or generation_config.json.</summary>
+public sealed class EosTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("sprint-eos").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Theory]
+    [InlineData("config.json")]
+    [InlineData("generation_config.json")]
+    public async Task Decoding_stops_at_an_eos_token_of_either_config(string file)
+    {
+        var c = Golden.Instance.Cases["short/none"];
+        int eos = c.GreedyTokens[5];
+        int stopAt = Array.IndexOf(c.GreedyTokens, eos);
+        foreach (var f in new[] { "config.json", "model.safetensors" }) File.Copy(Path.Combine(Fixtures.GoldenModel, f), Path.Combine(dir, f));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        if (file == "config.json") config["eos_token_id"] = eos;
+        else File.WriteAllText(Path.Combine(dir, file), $"{{\"eos_token_id\": [{eos}, 999]}}");
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+
+        using var lm = LanguageModel.Load(dir);
+        using var engine = new BatchScheduler(lm);
+        var events = new List<GenerationEvent>();
+        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 24 })) events.Add(e);
+        Assert.Equal(c.GreedyTokens.Take(stopAt + 1), events.Select(e => e.TokenId!.Value));
+        Assert.Equal(FinishReason.Stop, events[^1].Finish);
+    }
+}

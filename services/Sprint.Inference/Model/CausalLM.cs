@@ -48,11 +48,15 @@ public sealed class CausalLM : nn.Module
     {
         using var scope = NewDisposeScope();
         var (cos, sin) = Rotary(positions);
+        // Grouped-query attention stacks each key/value head's G query heads along the query axis (see Attention),
+        // so the mask is repeated G times along that axis, once for all layers.
+        int group = Config.GroupSize;
+        var groupMask = group > 1 ? attentionMask.repeat(1, 1, group, 1) : attentionMask;
         var h = model.embed_tokens.Forward(inputIds);
         for (int l = 0; l < Config.NumLayers; l++)
         {
             var layerMask = headMask is not null && (prunedLayers is null || prunedLayers.Contains(l)) ? headMask[.., l] : null;
-            h = model.layers[l].Forward(h, cos, sin, attentionMask, l, cache, layerMask);
+            h = model.layers[l].Forward(h, cos, sin, groupMask, l, cache, layerMask);
         }
         return model.norm.Forward(h).MoveToOuterDisposeScope();
     }
@@ -144,11 +148,9 @@ public sealed class CausalLM : nn.Module
             if (cache is not null) (k, v) = cache.Update(layer, k, v);
 
             // Grouped-query attention without copying the cache: query heads j*G .. j*G+G-1 share key/value head j,
-            // so each group's G heads are stacked along the query axis and the mask is repeated to match.
-            int group = heads / kvHeads;
-            var grouped = q.reshape(b, kvHeads, group * t, headDim);
-            var groupMask = group > 1 ? mask.repeat(1, 1, group, 1) : mask;
-            var attn = nn.functional.scaled_dot_product_attention(grouped, k, v, groupMask)
+            // so each group's G heads are stacked along the query axis (`mask` is already repeated to match).
+            var grouped = q.reshape(b, kvHeads, heads / kvHeads * t, headDim);
+            var attn = nn.functional.scaled_dot_product_attention(grouped, k, v, mask)
                 .view(b, heads, t, headDim).transpose(1, 2); // [b, t, heads, head_dim]
             if (headMask is not null) attn = attn * headMask.view(b, 1, heads, 1);
             return o_proj.Forward(attn.reshape(b, t, heads * headDim));
@@ -186,9 +188,9 @@ public sealed class CausalLM : nn.Module
         public Tensor Forward(Tensor x)
         {
             var dtype = x.dtype;
-            var x32 = x.to(ScalarType.Float32);
+            var x32 = dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
             var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
-            return weight * normed.to(dtype);
+            return weight * (dtype == ScalarType.Float32 ? normed : normed.to(dtype));
         }
     }
 }

@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace Sprint.Cli;
+
+public static class SprintCommand
+{
+    public static RootCommand Create() => new("sprint — SPRINT best-of-N reasoning with pruned attention heads: engine and offline tools")
+    {
+        GenerateCommand.Create(),
+        ConformanceCommand.Create(),
+        BenchCommand.Create(),
+    };
+}

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Sprint.Cli.Tests;
+
+/// <summary>The <c>sprint</c> commands, invoked in-process with captured output.</summary>
+public sealed class CliTests : IDisposable
+{
+    static readonly string Fixtures = FindFixtures();
+    static readonly string GoldenModel = Path.Combine(Fixtures, "golden", "qwen2-tiny-a");
+    static readonly string GoldenFile = Path.Combine(GoldenModel, "golden.json");
+    readonly string dir = Directory.CreateTempSubdirectory("sprint-cli").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static string FindFixtures()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (Directory.Exists(Path.Combine(d.FullName, "tests", "fixtures"))) return Path.Combine(d.FullName, "tests", "fixtures");
+        throw new DirectoryNotFoundException("tests/fixtures");
+    }
+
+    static async Task<(int Code, string Out, string Err)> Sprint(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await SprintCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Conformance_matches_the_golden_file_and_writes_the_same_schema(bool batched)
+    {
+        var outFile = Path.Combine(dir, "out.json");
+        var args = new List<string> { "conformance", "--model", GoldenModel, "--cases", GoldenFile, "--out", outFile };
+        if (batched) args.Add("--batched");
+        var (code, stdout, _) = await Sprint([.. args]);
+        Assert.Equal(0, code);
+        Assert.Contains("MATCH (tolerance 1E-004)", stdout);
+
+        var written = JsonNode.Parse(File.ReadAllText(outFile))!;
+        var golden = JsonNode.Parse(File.ReadAllText(GoldenFile))!;
+        Assert.Equal("float32", written["compute_dtype"]!.GetValue<string>());
+        var cases = written["cases"]!.AsArray();
+        Assert.Equal(9, cases.Count);
+        for (int i = 0; i < 9; i++)
+        {
+            var c = cases[i]!;
+            Assert.Equal(golden["cases"]![i]!["greedy_tokens"]!.ToJsonString(), c["greedy_tokens"]!.ToJsonString());
+            Assert.Equal(c["input_ids"]!.AsArray().Count, c["logits"]!.AsArray().Count);
+            Assert.Equal(384, c["last_logits"]!.AsArray().Count);
+        }
+    }
+
+    [Fact]
+    public async Task Conformance_reports_a_mismatch_with_exit_code_1()
+    {
+        var golden = JsonNode.Parse(File.ReadAllText(GoldenFile))!;
+        var tokens = golden["cases"]![4]!["greedy_tokens"]!.AsArray();
+        tokens[10] = (tokens[10]!.GetValue<int>() + 1) % 384;
+        var cases = Path.Combine(dir, "tampered.json");
+        File.WriteAllText(cases, golden.ToJsonString());
+        var (code, stdout, _) = await Sprint("conformance", "--model", GoldenModel, "--cases", cases, "--out", Path.Combine(dir, "o.json"), "--greedy", "24");
+        Assert.Equal(1, code);
+        Assert.Contains("greedy 10/24 tokens agree", stdout);
+        Assert.Contains("MISMATCH", stdout);
+    }
+
+    [Fact]
+    public async Task Generate_streams_the_greedy_continuation_of_a_pruned_model()
+    {
+        var golden = JsonNode.Parse(File.ReadAllText(GoldenFile))!["cases"]!.AsArray().First(c => c!["name"]!.GetValue<string>() == "short/l1h3")!;
+        var prompt = string.Join(",", golden["input_ids"]!.AsArray().Select(x => x!.GetValue<int>()));
+        var (code, stdout, stderr) = await Sprint("generate", "--model", GoldenModel, "--prompt-ids", prompt, "--prune", "1:3", "--max-new-tokens", "24");
+        Assert.Equal(0, code);
+        Assert.Equal(string.Join(",", golden["greedy_tokens"]!.AsArray().Select(x => x!.GetValue<int>())), stdout.Trim());
+        Assert.Contains("finish: length", stderr);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--prune", "9:0" }, "layer 9 is outside 0..3")]
+    [InlineData(new[] { "--prune", "x" }, "expected LAYER:HEAD")]
+    [InlineData(new[] { "--prompt", "hello" }, "has no tokenizer")]
+    [InlineData(new[] { "--max-new-tokens", "600" }, "exceeds the model's 512 positions")]
+    public async Task Generate_refuses_bad_input_with_a_clear_message(string[] extra, string message)
+    {
+        string[] args = ["generate", "--model", GoldenModel, .. (extra.Contains("--prompt") ? [] : new[] { "--prompt-ids", "1,2,3" }), .. extra];
+        var (code, _, stderr) = await Sprint(args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public async Task A_missing_model_folder_is_reported()
+    {
+        var (code, _, stderr) = await Sprint("generate", "--model", Path.Combine(dir, "none"), "--prompt-ids", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("does not exist", stderr);
+    }
+
+    [Fact]
+    public async Task Bench_decode_prints_json_with_every_measurement()
+    {
+        var (code, stdout, _) = await Sprint("bench", "decode", "--model", GoldenModel, "--batch", "1,2", "--new-tokens", "4", "--repeats", "1", "--json");
+        Assert.Equal(0, code);
+        var json = JsonNode.Parse(stdout)!;
+        Assert.Equal(2, json["batches"]!.AsArray().Count);
+        Assert.True(json["batches"]![1]!["tokens_per_second"]!.GetValue<double>() > 0);
+        Assert.True(json["candidates_8"]!["speedup"]!.GetValue<double>() > 0);
+        Assert.True(json["batch1_matmul_ms_per_step"]!.GetValue<double>() > 0);
+        Assert.True(json["peak_working_set_bytes"]!.GetValue<long>() > 0);
+    }
+}
