@@ -9,5 +9,8 @@ public static class SprintCommand
         GenerateCommand.Create(),
         ConformanceCommand.Create(),
         BenchCommand.Create(),
+        DataCommand.Create(),
+        TrainLmCommand.Create(),
+        EvalCommand.Create(),
     };
 }

@@ -9,8 +9,11 @@ namespace Sprint.Inference;
 /// <summary>A Hugging Face model folder loaded for inference: config, weights, tokenizer (if any) and stop tokens.</summary>
 public sealed class LanguageModel : IDisposable
 {
-    LanguageModel(string directory, ModelConfig config, CausalLM model, HfTokenizer? tokenizer, IReadOnlyList<int> eos)
+    readonly bool ownsModel;
+
+    LanguageModel(string directory, ModelConfig config, CausalLM model, HfTokenizer? tokenizer, IReadOnlyList<int> eos, bool ownsModel = true)
     {
+        this.ownsModel = ownsModel;
         Directory = directory;
         Config = config;
         Model = model;
@@ -52,6 +55,10 @@ public sealed class LanguageModel : IDisposable
         }
     }
 
+    /// <summary>Wraps a model that lives elsewhere (e.g. one being trained); disposing the wrapper leaves it alone.</summary>
+    public static LanguageModel Wrap(string directory, CausalLM model, HfTokenizer? tokenizer, IReadOnlyList<int> eosTokenIds) =>
+        new(directory, model.Config, model, tokenizer, eosTokenIds, ownsModel: false);
+
     public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
     {
         "float32" or "fp32" or "f32" => ScalarType.Float32,
@@ -68,5 +75,8 @@ public sealed class LanguageModel : IDisposable
         _ => dtype.ToString(),
     };
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        if (ownsModel) Model.Dispose();
+    }
 }

@@ -69,6 +69,19 @@ public sealed class CausalLM : nn.Module
         return logits.to(ScalarType.Float32);
     }
 
+    /// <summary>Hugging Face's initialisation for training from scratch: N(0, std) weights, zero biases, unit norms.</summary>
+    public void InitializeWeights(long seed, double std = 0.02)
+    {
+        using var _ = no_grad();
+        using var generator = new Generator((ulong)seed, Device);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else p.normal_(0, std, generator);
+        }
+    }
+
     /// <summary>cos/sin of <c>cat(angle, angle)</c>, [batch, 1, seq, head_dim], computed in float32 then cast.</summary>
     (Tensor Cos, Tensor Sin) Rotary(Tensor positions)
     {

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Text.Json;
+using Sprint.Evaluation;
+using Sprint.Problems;
+
+namespace Sprint.Cli;
+
+/// <summary><c>sprint eval</c>: accuracy of a model on a dataset, overall and per level.</summary>
+static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var dataset = new Option<string>("--dataset")
+        {
+            Description = "synthetic-test, synthetic-dev (from --data), gsm8k-test, math500 (from --data-root), or a JSONL file",
+            Required = true,
+        };
+        var data = new Option<string>("--data") { Description = "Folder of the synthetic splits", DefaultValueFactory = _ => "data/synthetic" };
+        var dataRoot = new Option<string>("--data-root") { Description = "Folder holding gsm8k/test.jsonl and math500/test.jsonl", DefaultValueFactory = _ => "data" };
+        var strategy = new Option<string>("--strategy") { Description = "greedy", DefaultValueFactory = _ => "greedy" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate the first N questions only" };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
+        var batch = new Option<int>("--batch") { Description = "Sequences decoded together", DefaultValueFactory = _ => 32 };
+        var system = new Option<string?>("--system") { Description = "System prompt (default: none, as the default model was trained)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var dtype = CommonOptions.DType();
+        var threads = CommonOptions.Threads();
+        var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
+        {
+            model, dataset, data, dataRoot, strategy, limit, maxNew, batch, system, json, dtype, threads,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(strategy) != "greedy")
+            {
+                error.WriteLine($"error: --strategy '{parse.GetValue(strategy)}' is not available yet (greedy)");
+                return 2;
+            }
+            var name = parse.GetValue(dataset)!;
+            var path = name switch
+            {
+                "synthetic-test" => Path.Combine(parse.GetValue(data)!, "test.jsonl"),
+                "synthetic-dev" => Path.Combine(parse.GetValue(data)!, "dev.jsonl"),
+                "gsm8k-test" => Path.Combine(parse.GetValue(dataRoot)!, "gsm8k", "test.jsonl"),
+                "math500" => Path.Combine(parse.GetValue(dataRoot)!, "math500", "test.jsonl"),
+                _ => name,
+            };
+            if (!File.Exists(path))
+            {
+                error.WriteLine($"error: dataset file {path} not found");
+                return 2;
+            }
+            IReadOnlyList<Problem> problems = ProblemFiles.Load(path);
+            if (parse.GetValue(limit) is { } n) problems = problems.Take(n).ToList();
+            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
+            if (lm is null) return 2;
+            bool quiet = parse.GetValue(json);
+            var progress = new Progress<int>(done =>
+            {
+                if (!quiet && (done % 50 == 0 || done == problems.Count)) error.WriteLine($"  {done}/{problems.Count} questions");
+            });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var answers = await GreedyEvaluator.RunAsync(lm, problems,
+                new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) }, progress, ct);
+            var report = AccuracyReport.From(answers);
+            if (quiet)
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = lm.Id,
+                    dataset = name,
+                    strategy = "greedy",
+                    count = report.Count,
+                    correct = report.Correct,
+                    accuracy = report.Accuracy,
+                    by_level = report.ByLevel.ToDictionary(kv => kv.Key.ToString(), kv => new { count = kv.Value.Count, correct = kv.Value.Correct, accuracy = (double)kv.Value.Correct / kv.Value.Count }),
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+                }));
+            }
+            else
+            {
+                output.WriteLine($"{lm.Id} on {name}, greedy: {100 * report.Accuracy:F1}% ({report.Correct}/{report.Count}) in {clock.Elapsed.TotalSeconds:F0} s");
+                foreach (var (level, (count, correct)) in report.ByLevel)
+                    output.WriteLine($"  level {(level == 0 ? "-" : level.ToString())}: {100.0 * correct / count,5:F1}% ({correct}/{count})");
+            }
+            return 0;
+        });
+        return command;
+    }
+}
