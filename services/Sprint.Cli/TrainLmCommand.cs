@@ -24,10 +24,11 @@ static class TrainLmCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Dev-set greedy accuracy every K steps", DefaultValueFactory = _ => defaults.EvalEvery };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => defaults.CheckpointEvery };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/checkpoint" };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after this step with a checkpoint (the schedule still spans --steps)" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (default: all cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("train-lm", "Train a small Qwen2 model on worked solutions and save it in Hugging Face layout")
         {
-            data, output, layers, heads, kvHeads, hidden, vocab, steps, batch, lr, seed, evalEvery, checkpointEvery, resume, threads,
+            data, output, layers, heads, kvHeads, hidden, vocab, steps, batch, lr, seed, evalEvery, checkpointEvery, resume, stopAfter, threads,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -47,6 +48,7 @@ static class TrainLmCommand
                 EvalEvery = parse.GetValue(evalEvery),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Resume = parse.GetValue(resume),
+                StopAfterStep = parse.GetValue(stopAfter),
             };
             var error = parse.InvocationConfiguration.Error;
             if (!File.Exists(Path.Combine(options.DataDir, "train.jsonl")))

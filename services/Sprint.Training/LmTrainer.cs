@@ -56,7 +56,8 @@ public sealed class LmTrainer(LmTrainingOptions o, TextWriter log)
         long tokensSeen = 0;
         double ema = double.NaN;
         int step = start;
-        for (; step < o.Steps && !ct.IsCancellationRequested; step++)
+        int end = Math.Min(o.Steps, o.StopAfterStep ?? o.Steps);
+        for (; step < end && !ct.IsCancellationRequested; step++)
         {
             foreach (var g in optimizer.ParamGroups) g.LearningRate = LearningRate(step);
             var batch = SampleBatch(examples, step);
@@ -90,8 +91,8 @@ public sealed class LmTrainer(LmTrainingOptions o, TextWriter log)
         }
         SaveCheckpoint(model, optimizer, step);
         SaveWeights(model, Path.Combine(o.OutDir, "model.safetensors"));
-        log.WriteLine(ct.IsCancellationRequested
-            ? $"interrupted at step {step}: checkpoint saved, continue with --resume"
+        log.WriteLine(step < o.Steps
+            ? $"stopped at step {step}: checkpoint saved, continue with --resume"
             : $"done: {step} steps in {clock.Elapsed:hh\\:mm\\:ss}; model written to {o.OutDir}");
         return ct.IsCancellationRequested ? 130 : 0;
     }

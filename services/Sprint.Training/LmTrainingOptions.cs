@@ -25,6 +25,8 @@ public sealed record LmTrainingOptions
     public int EvalCount { get; init; } = 200;
     public int CheckpointEvery { get; init; } = 250;
     public bool Resume { get; init; }
+    /// <summary>Stop (with a checkpoint) after this step, to continue later with <see cref="Resume"/>; the schedule still spans <see cref="Steps"/>.</summary>
+    public int? StopAfterStep { get; init; }
 
     public int IntermediateSize => Intermediate > 0 ? Intermediate : (int)Math.Round(Hidden * 2.7 / 8) * 8;
 }
