@@ -63,8 +63,17 @@ static class EvalCommand
                 if (!quiet && (done % 50 == 0 || done == problems.Count)) error.WriteLine($"  {done}/{problems.Count} questions");
             });
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var answers = await GreedyEvaluator.RunAsync(lm, problems,
-                new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) }, progress, ct);
+            IReadOnlyList<GradedAnswer> answers;
+            try
+            {
+                answers = await GreedyEvaluator.RunAsync(lm, problems,
+                    new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) }, progress, ct);
+            }
+            catch (ArgumentException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
             var report = AccuracyReport.From(answers);
             if (quiet)
             {

@@ -113,3 +113,52 @@ public sealed class CliTests : IDisposable
         Assert.True(json["peak_working_set_bytes"]!.GetValue<long>() > 0);
     }
 }
+
+/// <summary>The offline pipeline's commands on small inputs.</summary>
+public sealed class PipelineCliTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("sprint-pipeline").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    static async Task<(int Code, string Out, string Err)> Sprint(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await SprintCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Data_synth_writes_three_deterministic_splits()
+    {
+        var (code, stdout, _) = await Sprint("data", "synth", "--out", dir, "--seed", "4", "--count", "100");
+        Assert.Equal(0, code);
+        Assert.Contains("80 train, 10 dev, 10 test", stdout);
+        var first = File.ReadAllText(Path.Combine(dir, "test.jsonl"));
+        await Sprint("data", "synth", "--out", dir, "--seed", "4", "--count", "100");
+        Assert.Equal(first, File.ReadAllText(Path.Combine(dir, "test.jsonl")));
+        Assert.Equal(10, File.ReadAllLines(Path.Combine(dir, "dev.jsonl")).Length);
+    }
+
+    [Fact]
+    public async Task Eval_refuses_a_missing_dataset_and_a_model_without_tokenizer()
+    {
+        var (code, _, stderr) = await Sprint("eval", "--model", "x", "--dataset", Path.Combine(dir, "none.jsonl"));
+        Assert.Equal(2, code);
+        Assert.Contains("not found", stderr);
+
+        await Sprint("data", "synth", "--out", dir, "--count", "20");
+        var golden = Path.Combine(FindFixtures(), "golden", "qwen2-tiny-a");
+        (code, _, stderr) = await Sprint("eval", "--model", golden, "--dataset", Path.Combine(dir, "test.jsonl"));
+        Assert.Equal(2, code);
+        Assert.Contains("has no tokenizer", stderr);
+    }
+
+    static string FindFixtures()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (Directory.Exists(Path.Combine(d.FullName, "tests", "fixtures"))) return Path.Combine(d.FullName, "tests", "fixtures");
+        throw new DirectoryNotFoundException("tests/fixtures");
+    }
+}
