@@ -17,7 +17,7 @@ static class EvalCommand
             Required = true,
         };
         var data = new Option<string>("--data") { Description = "Folder of the synthetic splits", DefaultValueFactory = _ => "data/synthetic" };
-        var dataRoot = new Option<string>("--data-root") { Description = "Folder holding gsm8k/test.jsonl and math500/test.jsonl", DefaultValueFactory = _ => "data" };
+        var dataRoot = new Option<string>("--data-root") { Description = "Folder holding gsm8k/test.jsonl and math500/test.jsonl", DefaultValueFactory = _ => "tests/fixtures" };
         var strategy = new Option<string>("--strategy") { Description = "greedy", DefaultValueFactory = _ => "greedy" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N questions only" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };

@@ -12,5 +12,6 @@ public static class SprintCommand
         DataCommand.Create(),
         TrainLmCommand.Create(),
         EvalCommand.Create(),
+        ProfileCommand.Create(),
     };
 }

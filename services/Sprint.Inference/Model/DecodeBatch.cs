@@ -54,26 +54,14 @@ public sealed class DecodeBatch : IKvCache, IDisposable
         using var scope = NewDisposeScope();
         var c = model.Config;
         int rows = prompts.Count;
-        long t = prompts.Max(p => p.Count);
-        var starts = prompts.Select(p => t - p.Count).ToArray();
-        var ids = new long[rows * t];
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < prompts[r].Count; i++) ids[r * t + starts[r] + i] = prompts[r][i];
-
         var device = model.Device;
+        var padded = LeftPaddedPrompts.Build(prompts, device);
+        long t = padded.Length;
         var cache = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
         var cacheV = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
         var (mask, layers) = HeadMask(model, prunedHeads);
-        var batch = new DecodeBatch(model, cache, cacheV, starts, 0, mask, layers);
-
-        var startT = tensor(starts, device: device).view(rows, 1);
-        var columns = arange(t, device: device).view(1, t);
-        var positions = (columns - startT).clamp_min(0);
-        var keyCol = columns.view(1, 1, 1, t);
-        var queryCol = columns.view(1, 1, t, 1);
-        var attend = (keyCol >= startT.view(rows, 1, 1, 1)).logical_and(keyCol <= queryCol)
-            .logical_or(keyCol == queryCol); // a padding query sees itself, so no row of the softmax is empty
-        var hidden = batch.Run(tensor(ids, device: device).view(rows, t), positions, attend);
+        var batch = new DecodeBatch(model, cache, cacheV, padded.Starts, 0, mask, layers);
+        var hidden = batch.Run(padded.Ids, padded.Positions, padded.Attend);
         var logits = allPositions ? model.Logits(hidden) : model.Logits(hidden[.., ^1]);
         foreach (var tsr in cache.Concat(cacheV)) tsr.MoveToOuterDisposeScope();
         mask.MoveToOuterDisposeScope();

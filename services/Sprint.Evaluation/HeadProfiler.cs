@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sprint.Answers;
+using Sprint.Inference;
+using Sprint.Inference.Encoders;
+using Sprint.Inference.Generation;
+using Sprint.Inference.Model;
+using Sprint.Inference.Text;
+using Sprint.Problems;
+
+namespace Sprint.Evaluation;
+
+/// <summary>One decoding configuration: the unpruned model (null) or one pruned (layer, head).</summary>
+public readonly record struct HeadConfig(PrunedHead? Head)
+{
+    public string Name => Head is { } h ? h.ToString() : "none";
+    public IReadOnlyList<PrunedHead> PrunedHeads => Head is { } h ? [h] : [];
+    public static HeadConfig Parse(string name) => name == "none" ? new(null) : new(PrunedHead.Parse(name));
+
+    /// <summary>Unpruned, then every head of the given layers (all layers when null).</summary>
+    public static IReadOnlyList<HeadConfig> All(LanguageModel lm, (int From, int To)? layers = null)
+    {
+        var (from, to) = layers ?? (0, lm.Config.NumLayers - 1);
+        return [new(null), .. from.RangeTo(to).SelectMany(l => Enumerable.Range(0, lm.Config.NumHeads).Select(h => new HeadConfig(new PrunedHead(l, h))))];
+    }
+}
+
+static class RangeExtensions
+{
+    public static IEnumerable<int> RangeTo(this int from, int to) => Enumerable.Range(from, to - from + 1);
+}
+
+/// <summary>
+/// SPRINT's profiling: every question decoded greedily under every configuration, graded. The questions' candidates
+/// are submitted together, so rows with different head masks share each batch. The profile is JSONL: a header
+/// line (model, encoder, configurations), then one line per question with its embedding and, per configuration,
+/// the extracted answer, whether it is correct and the mean token log-probability. Lines are appended per chunk of
+/// questions, so an interrupted run resumes where it stopped.
+/// </summary>
+public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> configs, EvalSettings settings, TextWriter log)
+{
+    public async Task RunAsync(IReadOnlyList<Problem> problems, string path, bool resume, CancellationToken ct)
+    {
+        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer");
+        var encoder = new QuestionEncoder(lm, settings.SystemPrompt);
+        var done = resume && File.Exists(path) ? ReadDone(path, encoder.EncoderId) : [];
+        if (!resume || !File.Exists(path))
+            File.WriteAllText(path, new JsonObject
+            {
+                ["type"] = "header",
+                ["model"] = lm.Id,
+                ["encoder"] = encoder.EncoderId,
+                ["embedding_dim"] = encoder.Dimension,
+                ["configs"] = new JsonArray(configs.Select(c => (JsonNode)c.Name).ToArray()),
+                ["max_new_tokens"] = settings.MaxNewTokens,
+                ["system_prompt"] = settings.SystemPrompt,
+            }.ToJsonString() + "\n");
+        var todo = problems.Where(p => !done.Contains(p.Id)).ToList();
+        log.WriteLine($"profiling {todo.Count} questions × {configs.Count} configurations ({done.Count} already done)");
+
+        using var engine = new BatchScheduler(lm, new EngineOptions
+        {
+            MaxConcurrentSequences = settings.BatchSize,
+            MaxBatchTokens = (long)settings.BatchSize * lm.Config.MaxPositionEmbeddings,
+            MaxQueuedSequences = int.MaxValue,
+        });
+        var clock = Stopwatch.StartNew();
+        int questionsDone = 0;
+        int chunkSize = Math.Max(1, 16 * settings.BatchSize / configs.Count); // enough rows that chunk tails do not starve the batch
+        foreach (var chunk in todo.Chunk(chunkSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            var embeddings = encoder.Encode(chunk.Select(p => p.Question).ToList());
+            var results = await Task.WhenAll(chunk.SelectMany(p => configs.Select(c => Decode(engine, tokenizer, p, c, ct))));
+            await using (var writer = File.AppendText(path))
+                for (int q = 0; q < chunk.Length; q++)
+                    await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count)));
+            questionsDone += chunk.Length;
+            double rate = questionsDone * configs.Count / clock.Elapsed.TotalSeconds;
+            var eta = TimeSpan.FromSeconds((todo.Count - questionsDone) * configs.Count / rate);
+            log.WriteLine($"{done.Count + questionsDone}/{problems.Count} questions  {rate:F1} candidates/s  elapsed {clock.Elapsed:hh\\:mm\\:ss}  ETA {eta:hh\\:mm\\:ss}");
+        }
+    }
+
+    async Task<(string? Answer, bool Correct, double MeanLogProb)> Decode(BatchScheduler engine, HfTokenizer tokenizer, Problem p, HeadConfig c, CancellationToken ct)
+    {
+        var prompt = tokenizer.Encode(ChatPrompt.Format(p.Question, settings.SystemPrompt));
+        int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
+        if (maxNew < 1) return (null, false, double.NegativeInfinity);
+        var text = new System.Text.StringBuilder();
+        double sum = 0;
+        int n = 0;
+        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = prompt, PrunedHeads = c.PrunedHeads, MaxNewTokens = maxNew }, ct))
+        {
+            text.Append(e.Text);
+            if (e.TokenId is not null) { sum += e.LogProb; n++; }
+        }
+        var answer = AnswerExtractor.Extract(text.ToString());
+        return (answer, AnswerGrader.IsEquivalent(answer, p.Answer), n == 0 ? 0 : sum / n);
+    }
+
+    string Line(Problem p, float[] embedding, IEnumerable<(string? Answer, bool Correct, double MeanLogProb)> results) => new JsonObject
+    {
+        ["id"] = p.Id,
+        ["question"] = p.Question,
+        ["answer"] = p.Answer,
+        ["level"] = p.Level,
+        ["embedding"] = new JsonArray(embedding.Select(x => (JsonNode)x).ToArray()),
+        ["candidates"] = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
+        {
+            ["config"] = configs[i].Name,
+            ["answer"] = r.Answer,
+            ["correct"] = r.Correct,
+            ["mean_logprob"] = Math.Round(r.MeanLogProb, 5),
+        }).ToArray()),
+    }.ToJsonString(Relaxed);
+
+    static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    HashSet<string> ReadDone(string path, string encoderId)
+    {
+        var lines = File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!).ToList();
+        var header = lines.FirstOrDefault();
+        var names = header?["configs"]?.AsArray().Select(x => x!.GetValue<string>()).ToList();
+        if (header?["type"]?.GetValue<string>() != "header" || names is null || !names.SequenceEqual(configs.Select(c => c.Name))
+            || header["encoder"]?.GetValue<string>() != encoderId)
+            throw new InvalidOperationException($"{path} was made with another model, encoder or configuration list; use a new --out to start afresh");
+        return lines.Skip(1).Select(l => l["id"]!.GetValue<string>()).ToHashSet();
+    }
+}
