@@ -13,5 +13,6 @@ public static class SprintCommand
         TrainLmCommand.Create(),
         EvalCommand.Create(),
         ProfileCommand.Create(),
+        TrainSelectorCommand.Create(),
     };
 }
