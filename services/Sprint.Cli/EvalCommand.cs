@@ -18,7 +18,13 @@ static class EvalCommand
         };
         var data = new Option<string>("--data") { Description = "Folder of the synthetic splits", DefaultValueFactory = _ => "data/synthetic" };
         var dataRoot = new Option<string>("--data-root") { Description = "Folder holding gsm8k/test.jsonl and math500/test.jsonl", DefaultValueFactory = _ => "tests/fixtures" };
-        var strategy = new Option<string>("--strategy") { Description = "greedy", DefaultValueFactory = _ => "greedy" };
+        var strategy = new Option<string>("--strategy") { Description = "Comma list of sprint, sampling, random_heads, global_top, greedy", DefaultValueFactory = _ => "greedy" };
+        var ns = new Option<string?>("--n") { Description = "Comma list of candidate counts N, e.g. 1,2,4,8,16 (best-of-N mode)" };
+        var selectorPath = new Option<string?>("--selector") { Description = "Selector weights (default: MODEL/selector.safetensors)" };
+        var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampling strategy", DefaultValueFactory = _ => 0.7 };
+        var seed = new Option<int>("--seed") { Description = "Fixes sampling, random heads and the bootstrap", DefaultValueFactory = _ => 1 };
+        var markdown = new Option<string?>("--markdown") { Description = "Write the best-of-N table to this Markdown file" };
+        var plotPath = new Option<string?>("--plot") { Description = "Write accuracy against N to this PNG file" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N questions only" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together", DefaultValueFactory = _ => 32 };
@@ -28,15 +34,23 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
         {
-            model, dataset, data, dataRoot, strategy, limit, maxNew, batch, system, json, dtype, threads,
+            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, seed, markdown, plotPath, limit, maxNew, batch, system, json, dtype, threads,
         };
         command.SetAction(async (parse, ct) =>
         {
             var error = parse.InvocationConfiguration.Error;
             var output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(strategy) != "greedy")
+            IReadOnlyList<Strategy> strategies;
+            IReadOnlyList<int>? nList;
+            try
             {
-                error.WriteLine($"error: --strategy '{parse.GetValue(strategy)}' is not available yet (greedy)");
+                strategies = parse.GetValue(strategy)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(StrategyNames.Parse).Distinct().ToList();
+                nList = parse.GetValue(ns) is { } nText ? CommonOptions.ParseIntList(nText, "--n") : null;
+                if (nList is not null && nList.Any(n => n < 1)) throw new ArgumentException("--n: every N must be at least 1");
+            }
+            catch (ArgumentException e)
+            {
+                error.WriteLine($"error: {e.Message}");
                 return 2;
             }
             var name = parse.GetValue(dataset)!;
@@ -58,6 +72,8 @@ static class EvalCommand
             using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
             if (lm is null) return 2;
             bool quiet = parse.GetValue(json);
+            if (nList is not null || strategies.Any(x => x != Strategy.Greedy))
+                return await BestOfN(parse, lm, problems, name, strategies, nList ?? [1], quiet, ct);
             var progress = new Progress<int>(done =>
             {
                 if (!quiet && (done % 50 == 0 || done == problems.Count)) error.WriteLine($"  {done}/{problems.Count} questions");
@@ -98,5 +114,59 @@ static class EvalCommand
             return 0;
         });
         return command;
+
+        async Task<int> BestOfN(ParseResult parse, Sprint.Inference.LanguageModel lm, IReadOnlyList<Problem> problems, string name,
+            IReadOnlyList<Strategy> strategies, IReadOnlyList<int> nList, bool quiet, CancellationToken ct)
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var output = parse.InvocationConfiguration.Output;
+            var selectorFile = parse.GetValue(selectorPath) ?? Path.Combine(lm.Directory, "selector.safetensors");
+            using var selector = File.Exists(selectorFile) ? Sprint.Selector.SelectorArtifact.Load(selectorFile) : null;
+            var settings = new BestOfNSettings
+            {
+                Strategies = strategies,
+                MaxN = nList.Max(),
+                Temperature = parse.GetValue(temperature),
+                Seed = parse.GetValue(seed),
+                Decoding = new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) },
+            };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            IReadOnlyList<QuestionResult> results;
+            try { results = await new BestOfNEvaluator(lm, selector, settings, quiet ? TextWriter.Null : error).RunAsync(problems, ct); }
+            catch (ArgumentException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed);
+            var table = BestOfNReport.Markdown(rows);
+            if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
+            if (parse.GetValue(plotPath) is { } png) BestOfNReport.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
+            if (quiet)
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = lm.Id,
+                    dataset = name,
+                    questions = problems.Count,
+                    seed = settings.Seed,
+                    temperature = settings.Temperature,
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+                    rows = rows.Select(r => new
+                    {
+                        strategy = r.Strategy,
+                        n = r.N,
+                        majority_accuracy = r.Majority.Value,
+                        majority_ci95 = new[] { r.Majority.Low, r.Majority.High },
+                        pass_at_n = r.PassAtN.Value,
+                        pass_at_n_ci95 = new[] { r.PassAtN.Low, r.PassAtN.High },
+                        mean_candidate_accuracy = r.MeanCandidateAccuracy,
+                        distinct_answers = r.DistinctAnswers,
+                        majority_by_level = r.MajorityByLevel.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value),
+                    }),
+                }));
+            else
+                output.Write(table);
+            return 0;
+        }
     }
 }

@@ -1,10 +1,11 @@
+using Sprint.Training;
 using Sprint.Evaluation;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Problems;
 using Sprint.Selector;
 
-namespace Sprint.Training.Tests;
+namespace Sprint.Pipeline.Tests;
 
 /// <summary>The question encoder and the profiler, on a tiny model trained for a few steps.</summary>
 public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>

@@ -1,10 +1,11 @@
+using Sprint.Training;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
 using Sprint.Problems;
 using TorchSharp;
 using TorchSharp.PyBridge;
 
-namespace Sprint.Training.Tests;
+namespace Sprint.Pipeline.Tests;
 
 /// <summary>train-lm end to end on a tiny configuration: the output folder, and resume equal to an uninterrupted run.</summary>
 public sealed class LmTrainerTests : IDisposable

@@ -1,7 +1,8 @@
+using Sprint.Training;
 using Sprint.Inference.Text;
 using Sprint.Problems;
 
-namespace Sprint.Training.Tests;
+namespace Sprint.Pipeline.Tests;
 
 public sealed class BpeTrainerTests : IDisposable
 {

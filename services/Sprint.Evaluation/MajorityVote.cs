@@ -1,0 +1,26 @@
+using Sprint.Answers;
+
+namespace Sprint.Evaluation;
+
+/// <summary>One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token log-probability.</summary>
+public sealed record Candidate(string Config, string? Answer, bool Correct, double MeanLogProb);
+
+/// <summary>
+/// Best-of-N aggregation: the most frequent normalised answer among candidates that have one. A tie is broken by
+/// the highest mean log-probability of any candidate giving that answer, then ordinally by the answer text.
+/// Candidates without an answer never win; when no candidate has one, there is no answer.
+/// </summary>
+public static class MajorityVote
+{
+    public static Candidate? Winner(IEnumerable<Candidate> candidates) =>
+        candidates.Where(c => c.Answer is not null)
+            .GroupBy(c => AnswerNormalizer.Normalize(c.Answer!))
+            .OrderByDescending(g => g.Count())
+            .ThenByDescending(g => g.Max(c => c.MeanLogProb))
+            .ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => g.OrderByDescending(c => c.MeanLogProb).First())
+            .FirstOrDefault();
+
+    public static int DistinctAnswers(IEnumerable<Candidate> candidates) =>
+        candidates.Where(c => c.Answer is not null).Select(c => AnswerNormalizer.Normalize(c.Answer!)).Distinct().Count();
+}
