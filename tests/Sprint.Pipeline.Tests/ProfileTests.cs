@@ -82,3 +82,62 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
             new HeadProfiler(tiny.Model, other, settings, TextWriter.Null).RunAsync(tiny.Questions, path, resume: true, CancellationToken.None));
     }
 }
+
+/// <summary>The best-of-N harness end to end on the tiny model, with a selector built for it.</summary>
+public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<ProfileTests.TinyModel>
+{
+    [Fact]
+    public async Task Every_strategy_produces_its_candidates_and_a_report()
+    {
+        var encoder = new QuestionEncoder(tiny.Model);
+        var configs = HeadConfig.All(tiny.Model).Select(c => c.Name).ToList();
+        using var selector = new SelectorArtifact(new SelectorNetwork(encoder.Dimension, 16, 8, configs.Count, 0.1), new SelectorMetadata
+        {
+            ModelId = tiny.Model.Id, EncoderId = encoder.EncoderId, Configs = configs, InputDim = encoder.Dimension, HiddenDim = 16, Dim = 8,
+            Tau = 0.1, TrainingDataSha256 = "test", GlobalRanking = [.. configs.AsEnumerable().Reverse()],
+        });
+        var settings = new BestOfNSettings
+        {
+            Strategies = [Strategy.Sprint, Strategy.Sampling, Strategy.RandomHeads, Strategy.GlobalTop, Strategy.Greedy],
+            MaxN = 4, Seed = 2, Decoding = new EvalSettings { BatchSize = 16, MaxNewTokens = 6 },
+        };
+        var questions = tiny.Questions.Take(3).ToList();
+        var results = await new BestOfNEvaluator(tiny.Model, selector, settings, TextWriter.Null).RunAsync(questions, CancellationToken.None);
+        Assert.Equal(15, results.Count);
+        Assert.All(results.Where(r => r.Strategy != Strategy.Greedy), r => Assert.Equal(4, r.Candidates.Count));
+        Assert.All(results.Where(r => r.Strategy == Strategy.GlobalTop), r => Assert.Equal(configs.AsEnumerable().Reverse().Take(4), r.Candidates.Select(c => c.Config)));
+        Assert.All(results.Where(r => r.Strategy == Strategy.RandomHeads), r => Assert.Equal(4, r.Candidates.Select(c => c.Config).Distinct().Count(c => c != "none")));
+        var sprint = results.Where(r => r.Strategy == Strategy.Sprint).ToList();
+        var embeddings = encoder.Encode(questions.Select(q => q.Question).ToList());
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(selector.TopK(embeddings[i], 4).Select(c => configs[c]), sprint[i].Candidates.Select(c => c.Config));
+
+        // Seeded: the same run gives the same candidates (log-probabilities up to float noise from other batch neighbours).
+        var again = await new BestOfNEvaluator(tiny.Model, selector, settings, TextWriter.Null).RunAsync(questions, CancellationToken.None);
+        Assert.Equal(results.SelectMany(r => r.Candidates).Select(c => (c.Config, c.Answer, c.Correct)),
+            again.SelectMany(r => r.Candidates).Select(c => (c.Config, c.Answer, c.Correct)));
+        Assert.All(results.SelectMany(r => r.Candidates).Zip(again.SelectMany(r => r.Candidates)),
+            p => Assert.Equal(p.First.MeanLogProb, p.Second.MeanLogProb, 4));
+
+        var rows = BestOfNReport.Compute(results, [1, 2, 4], settings.Seed);
+        Assert.Equal(15, rows.Count);
+        var png = Path.Combine(tiny.Root, "plot.png");
+        BestOfNReport.Plot(rows, png, "test");
+        Assert.True(new FileInfo(png).Length > 1000);
+        Assert.Contains("| sprint | 4 |", BestOfNReport.Markdown(rows));
+    }
+
+    [Fact]
+    public async Task A_selector_for_another_encoder_is_refused()
+    {
+        var configs = HeadConfig.All(tiny.Model).Select(c => c.Name).ToList();
+        using var selector = new SelectorArtifact(new SelectorNetwork(32, 16, 8, configs.Count, 0.1), new SelectorMetadata
+        {
+            ModelId = "other", EncoderId = "other:mean", Configs = configs, InputDim = 32, HiddenDim = 16, Dim = 8, Tau = 0.1,
+            TrainingDataSha256 = "x", GlobalRanking = configs,
+        });
+        var settings = new BestOfNSettings { Strategies = [Strategy.Sprint], MaxN = 2 };
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => new BestOfNEvaluator(tiny.Model, selector, settings, TextWriter.Null).RunAsync(tiny.Questions, CancellationToken.None));
+        Assert.Contains("other:mean", error.Message);
+    }
+}
