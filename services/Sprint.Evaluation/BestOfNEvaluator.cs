@@ -72,12 +72,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         if (settings.Strategies.Contains(Strategy.RandomHeads) && settings.MaxN > pruned.Count)
             throw new ArgumentException($"random_heads: N {settings.MaxN} exceeds the {pruned.Count} pruned heads");
 
-        using var engine = new BatchScheduler(lm, new EngineOptions
-        {
-            MaxConcurrentSequences = settings.Decoding.BatchSize,
-            MaxBatchTokens = (long)settings.Decoding.BatchSize * lm.Config.MaxPositionEmbeddings,
-            MaxQueuedSequences = int.MaxValue,
-        });
+        using var engine = new BatchScheduler(lm, settings.Decoding.EngineOptions(lm));
         var results = new List<QuestionResult>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int perQuestion = settings.Strategies.Sum(s => s == Strategy.Greedy ? 1 : settings.MaxN);

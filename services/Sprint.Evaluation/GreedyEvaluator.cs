@@ -31,12 +31,7 @@ public static class GreedyEvaluator
         IProgress<int>? progress = null, CancellationToken ct = default)
     {
         var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: it cannot be evaluated on text questions");
-        using var engine = new BatchScheduler(lm, new EngineOptions
-        {
-            MaxConcurrentSequences = settings.BatchSize,
-            MaxBatchTokens = (long)settings.BatchSize * lm.Config.MaxPositionEmbeddings,
-            MaxQueuedSequences = int.MaxValue,
-        });
+        using var engine = new BatchScheduler(lm, settings.EngineOptions(lm));
         int done = 0;
         var tasks = problems.Select(async p =>
         {
@@ -61,4 +56,12 @@ public sealed record EvalSettings
     public int MaxNewTokens { get; init; } = 256;
     /// <summary>Null: no system turn (the default model is trained without one).</summary>
     public string? SystemPrompt { get; init; }
+
+    /// <summary>An offline run queues all its work: BatchSize rows decode together, the rest wait.</summary>
+    public EngineOptions EngineOptions(LanguageModel lm) => new()
+    {
+        MaxConcurrentSequences = BatchSize,
+        MaxBatchTokens = (long)BatchSize * lm.Config.MaxPositionEmbeddings,
+        MaxQueuedSequences = int.MaxValue,
+    };
 }

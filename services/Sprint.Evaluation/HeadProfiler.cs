@@ -22,13 +22,8 @@ public readonly record struct HeadConfig(PrunedHead? Head)
     public static IReadOnlyList<HeadConfig> All(LanguageModel lm, (int From, int To)? layers = null)
     {
         var (from, to) = layers ?? (0, lm.Config.NumLayers - 1);
-        return [new(null), .. from.RangeTo(to).SelectMany(l => Enumerable.Range(0, lm.Config.NumHeads).Select(h => new HeadConfig(new PrunedHead(l, h))))];
+        return [new(null), .. Enumerable.Range(from, to - from + 1).SelectMany(l => Enumerable.Range(0, lm.Config.NumHeads).Select(h => new HeadConfig(new PrunedHead(l, h))))];
     }
-}
-
-static class RangeExtensions
-{
-    public static IEnumerable<int> RangeTo(this int from, int to) => Enumerable.Range(from, to - from + 1);
 }
 
 /// <summary>
@@ -59,12 +54,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         var todo = problems.Where(p => !done.Contains(p.Id)).ToList();
         log.WriteLine($"profiling {todo.Count} questions × {configs.Count} configurations ({done.Count} already done)");
 
-        using var engine = new BatchScheduler(lm, new EngineOptions
-        {
-            MaxConcurrentSequences = settings.BatchSize,
-            MaxBatchTokens = (long)settings.BatchSize * lm.Config.MaxPositionEmbeddings,
-            MaxQueuedSequences = int.MaxValue,
-        });
+        using var engine = new BatchScheduler(lm, settings.EngineOptions(lm));
         var clock = Stopwatch.StartNew();
         int questionsDone = 0;
         int chunkSize = Math.Max(1, 16 * settings.BatchSize / configs.Count); // enough rows that chunk tails do not starve the batch

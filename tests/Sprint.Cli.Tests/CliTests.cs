@@ -6,27 +6,14 @@ namespace Sprint.Cli.Tests;
 /// <summary>The <c>sprint</c> commands, invoked in-process with captured output.</summary>
 public sealed class CliTests : IDisposable
 {
-    static readonly string Fixtures = FindFixtures();
+    static readonly string Fixtures = Cli.Fixtures;
     static readonly string GoldenModel = Path.Combine(Fixtures, "golden", "qwen2-tiny-a");
     static readonly string GoldenFile = Path.Combine(GoldenModel, "golden.json");
     readonly string dir = Directory.CreateTempSubdirectory("sprint-cli").FullName;
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static string FindFixtures()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (Directory.Exists(Path.Combine(d.FullName, "tests", "fixtures"))) return Path.Combine(d.FullName, "tests", "fixtures");
-        throw new DirectoryNotFoundException("tests/fixtures");
-    }
-
-    static async Task<(int Code, string Out, string Err)> Sprint(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await SprintCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
+    static Task<(int Code, string Out, string Err)> Sprint(params string[] args) => Cli.Run(args);
 
     [Theory]
     [InlineData(false)]
@@ -121,13 +108,7 @@ public sealed class PipelineCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    static async Task<(int Code, string Out, string Err)> Sprint(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await SprintCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
+    static Task<(int Code, string Out, string Err)> Sprint(params string[] args) => Cli.Run(args);
 
     [Fact]
     public async Task Data_synth_writes_three_deterministic_splits()
@@ -149,10 +130,24 @@ public sealed class PipelineCliTests : IDisposable
         Assert.Contains("not found", stderr);
 
         await Sprint("data", "synth", "--out", dir, "--count", "20");
-        var golden = Path.Combine(FindFixtures(), "golden", "qwen2-tiny-a");
+        var golden = Path.Combine(Cli.Fixtures, "golden", "qwen2-tiny-a");
         (code, _, stderr) = await Sprint("eval", "--model", golden, "--dataset", Path.Combine(dir, "test.jsonl"));
         Assert.Equal(2, code);
         Assert.Contains("has no tokenizer", stderr);
+    }
+}
+
+/// <summary>Runs <c>sprint</c> in-process with captured output.</summary>
+static class Cli
+{
+    public static readonly string Fixtures = FindFixtures();
+
+    public static async Task<(int Code, string Out, string Err)> Run(string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await SprintCommand.Create().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
     }
 
     static string FindFixtures()
