@@ -15,7 +15,7 @@ static class GenerateCommand
         var prompt = new Option<string?>("--prompt") { Description = "Prompt text (needs a model with a tokenizer)" };
         var promptIds = new Option<string?>("--prompt-ids") { Description = "Prompt as comma-separated token ids (for token-id-only checkpoints)" };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the ChatML chat template" };
-        var system = new Option<string>("--system") { Description = "System prompt for --chat ('' for none)", DefaultValueFactory = _ => ChatPrompt.DefaultSystemPrompt };
+        var system = new Option<string?>("--system") { Description = "System prompt for --chat (default: none, as the default model was trained)" };
         var prune = new Option<string[]>("--prune") { Description = "Pruned heads as LAYER:HEAD (0-based), any number", AllowMultipleArgumentsPerToken = true };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens to generate", DefaultValueFactory = _ => 256 };
         var temperature = new Option<double>("--temperature") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0.0 };

@@ -76,7 +76,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         var results = new List<QuestionResult>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int perQuestion = settings.Strategies.Sum(s => s == Strategy.Greedy ? 1 : settings.MaxN);
-        int chunkSize = Math.Max(1, 4 * settings.Decoding.BatchSize / perQuestion);
+        int chunkSize = Math.Max(1, 16 * settings.Decoding.BatchSize / perQuestion); // enough rows that chunk tails do not starve the batch
         int done = 0;
         foreach (var chunk in problems.Select((p, i) => (Problem: p, Index: i)).Chunk(chunkSize))
         {
