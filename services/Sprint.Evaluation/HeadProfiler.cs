@@ -108,9 +108,22 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
 
     static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    static bool IsJson(string line)
+    {
+        try { JsonNode.Parse(line); return true; }
+        catch (JsonException) { return false; }
+    }
+
     HashSet<string> ReadDone(string path, string encoderId)
     {
-        var lines = File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!).ToList();
+        var text = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
+        if (text.Count > 1 && !IsJson(text[^1]))
+        {
+            // The last line was cut off by an interruption: drop it, so that question is profiled again.
+            text.RemoveAt(text.Count - 1);
+            File.WriteAllLines(path, text);
+        }
+        var lines = text.Select(l => JsonNode.Parse(l)!).ToList();
         var header = lines.FirstOrDefault();
         var names = header?["configs"]?.AsArray().Select(x => x!.GetValue<string>()).ToList();
         if (header?["type"]?.GetValue<string>() != "header" || names is null || !names.SequenceEqual(configs.Select(c => c.Name))
