@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using Sprint.Answers;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Inference.Generation;
-using Sprint.Inference.Text;
 using Sprint.Problems;
 using Sprint.Selector;
 
@@ -62,7 +60,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
 {
     public async Task<IReadOnlyList<QuestionResult>> RunAsync(IReadOnlyList<Problem> problems, CancellationToken ct)
     {
-        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer");
+        if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
         bool needsSelector = settings.Strategies.Any(s => s is Strategy.Sprint or Strategy.GlobalTop);
         if (needsSelector && selector is null) throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
         var encoder = new QuestionEncoder(lm, settings.Decoding.SystemPrompt);
@@ -87,7 +85,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
             for (int q = 0; q < chunk.Length; q++)
             {
                 var (problem, index) = chunk[q];
-                var prompt = tokenizer.Encode(ChatPrompt.Format(problem.Question, settings.Decoding.SystemPrompt));
+                var prompt = CandidateDecoder.Prompt(lm, problem, settings.Decoding);
                 foreach (var strategy in settings.Strategies)
                 {
                     IEnumerable<Task<Candidate>> candidates = strategy switch
@@ -120,21 +118,8 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         Problem problem, HeadConfig config, CancellationToken ct) =>
         cache.GetOrAdd((index, config.Name), _ => Decode(engine, prompt, problem, config, SamplingParams.Greedy, ct));
 
-    async Task<Candidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct)
-    {
-        int maxNew = Math.Min(settings.Decoding.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
-        if (maxNew < 1) return new Candidate(config.Name, null, false, double.NegativeInfinity);
-        var text = new System.Text.StringBuilder();
-        double sum = 0;
-        int n = 0;
-        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = prompt, PrunedHeads = config.PrunedHeads, MaxNewTokens = maxNew, Sampling = sampling }, ct))
-        {
-            text.Append(e.Text);
-            if (e.TokenId is not null) { sum += e.LogProb; n++; }
-        }
-        var answer = AnswerExtractor.Extract(text.ToString());
-        return new Candidate(config.Name, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), n == 0 ? 0 : sum / n);
-    }
+    async Task<Candidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct) =>
+        (await CandidateDecoder.DecodeAsync(engine, lm, prompt, problem, config, sampling, settings.Decoding, ct)).Candidate;
 }
 
 static class ShuffleExtensions

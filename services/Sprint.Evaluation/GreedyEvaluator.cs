@@ -1,7 +1,5 @@
-using Sprint.Answers;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
-using Sprint.Inference.Text;
 using Sprint.Problems;
 
 namespace Sprint.Evaluation;
@@ -30,21 +28,15 @@ public static class GreedyEvaluator
     public static async Task<IReadOnlyList<GradedAnswer>> RunAsync(LanguageModel lm, IReadOnlyList<Problem> problems, EvalSettings settings,
         IProgress<int>? progress = null, CancellationToken ct = default)
     {
-        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: it cannot be evaluated on text questions");
+        if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer: it cannot be evaluated on text questions");
         using var engine = new BatchScheduler(lm, settings.EngineOptions(lm));
         int done = 0;
         var tasks = problems.Select(async p =>
         {
-            var prompt = tokenizer.Encode(ChatPrompt.Format(p.Question, settings.SystemPrompt));
-            int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
-            if (maxNew < 1) return new GradedAnswer(p, "", null, false);
-            var text = new System.Text.StringBuilder();
-            await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = prompt, MaxNewTokens = maxNew }, ct).ConfigureAwait(false))
-                text.Append(e.Text);
-            var output = text.ToString();
-            var extracted = AnswerExtractor.Extract(output);
+            var (output, candidate) = await CandidateDecoder.DecodeAsync(engine, lm, CandidateDecoder.Prompt(lm, p, settings), p,
+                new HeadConfig(null), SamplingParams.Greedy, settings, ct).ConfigureAwait(false);
             progress?.Report(Interlocked.Increment(ref done));
-            return new GradedAnswer(p, output, extracted, AnswerGrader.IsEquivalent(extracted, p.Answer));
+            return new GradedAnswer(p, output, candidate.Answer, candidate.Correct);
         }).ToList();
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }

@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Sprint.Answers;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Inference.Generation;
 using Sprint.Inference.Model;
-using Sprint.Inference.Text;
 using Sprint.Problems;
 
 namespace Sprint.Evaluation;
@@ -37,7 +35,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
 {
     public async Task RunAsync(IReadOnlyList<Problem> problems, string path, bool resume, CancellationToken ct)
     {
-        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer");
+        if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
         var encoder = new QuestionEncoder(lm, settings.SystemPrompt);
         var done = resume && File.Exists(path) ? ReadDone(path, encoder.EncoderId) : [];
         if (!resume || !File.Exists(path))
@@ -62,7 +60,11 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         {
             ct.ThrowIfCancellationRequested();
             var embeddings = encoder.Encode(chunk.Select(p => p.Question).ToList());
-            var results = await Task.WhenAll(chunk.SelectMany(p => configs.Select(c => Decode(engine, tokenizer, p, c, ct))));
+            var results = await Task.WhenAll(chunk.SelectMany(p =>
+            {
+                var prompt = CandidateDecoder.Prompt(lm, p, settings);
+                return configs.Select(async c => (await CandidateDecoder.DecodeAsync(engine, lm, prompt, p, c, SamplingParams.Greedy, settings, ct)).Candidate);
+            }));
             await using (var writer = File.AppendText(path))
                 for (int q = 0; q < chunk.Length; q++)
                     await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count)));
@@ -73,24 +75,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         }
     }
 
-    async Task<(string? Answer, bool Correct, double MeanLogProb)> Decode(BatchScheduler engine, HfTokenizer tokenizer, Problem p, HeadConfig c, CancellationToken ct)
-    {
-        var prompt = tokenizer.Encode(ChatPrompt.Format(p.Question, settings.SystemPrompt));
-        int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
-        if (maxNew < 1) return (null, false, double.NegativeInfinity);
-        var text = new System.Text.StringBuilder();
-        double sum = 0;
-        int n = 0;
-        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = prompt, PrunedHeads = c.PrunedHeads, MaxNewTokens = maxNew }, ct))
-        {
-            text.Append(e.Text);
-            if (e.TokenId is not null) { sum += e.LogProb; n++; }
-        }
-        var answer = AnswerExtractor.Extract(text.ToString());
-        return (answer, AnswerGrader.IsEquivalent(answer, p.Answer), n == 0 ? 0 : sum / n);
-    }
-
-    string Line(Problem p, float[] embedding, IEnumerable<(string? Answer, bool Correct, double MeanLogProb)> results) => new JsonObject
+    string Line(Problem p, float[] embedding, IEnumerable<Candidate> results) => new JsonObject
     {
         ["id"] = p.Id,
         ["question"] = p.Question,
@@ -102,7 +87,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
             ["config"] = configs[i].Name,
             ["answer"] = r.Answer,
             ["correct"] = r.Correct,
-            ["mean_logprob"] = Math.Round(r.MeanLogProb, 5),
+            ["mean_logprob"] = double.IsFinite(r.MeanLogProb) ? Math.Round(r.MeanLogProb, 5) : null,
         }).ToArray()),
     }.ToJsonString(Relaxed);
 
