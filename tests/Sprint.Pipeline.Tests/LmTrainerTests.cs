@@ -17,10 +17,7 @@ public sealed class LmTrainerTests : IDisposable
     string Data()
     {
         var dir = Path.Combine(root, "data");
-        Directory.CreateDirectory(dir);
-        var (train, dev, _) = SyntheticProblems.Split(SyntheticProblems.Generate(5, 400));
-        ProblemFiles.Write(Path.Combine(dir, "train.jsonl"), train);
-        ProblemFiles.Write(Path.Combine(dir, "dev.jsonl"), dev);
+        TinyData.WriteSplits(dir, seed: 5, count: 400);
         return dir;
     }
 
@@ -79,5 +76,19 @@ public sealed class LmTrainerTests : IDisposable
         cts.Cancel();
         Assert.Equal(130, await new LmTrainer(Tiny(Data(), output, 50), TextWriter.Null).RunAsync(cts.Token));
         Assert.True(File.Exists(Path.Combine(output, "checkpoint", "trainer_state.json")));
+    }
+}
+
+/// <summary>Small generated train/dev splits for training tests.</summary>
+static class TinyData
+{
+    /// <summary>Writes train.jsonl and dev.jsonl into <paramref name="dir"/>; returns the test split.</summary>
+    public static IReadOnlyList<Problem> WriteSplits(string dir, int seed, int count)
+    {
+        Directory.CreateDirectory(dir);
+        var (train, dev, test) = SyntheticProblems.Split(SyntheticProblems.Generate(seed, count));
+        ProblemFiles.Write(Path.Combine(dir, "train.jsonl"), train);
+        ProblemFiles.Write(Path.Combine(dir, "dev.jsonl"), dev);
+        return test;
     }
 }

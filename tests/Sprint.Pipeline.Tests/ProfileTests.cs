@@ -23,10 +23,7 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
         public TinyModel()
         {
             var data = Path.Combine(Root, "data");
-            Directory.CreateDirectory(data);
-            var (train, dev, test) = SyntheticProblems.Split(SyntheticProblems.Generate(9, 200));
-            ProblemFiles.Write(Path.Combine(data, "train.jsonl"), train);
-            ProblemFiles.Write(Path.Combine(data, "dev.jsonl"), dev);
+            var test = TinyData.WriteSplits(data, seed: 9, count: 200);
             var output = Path.Combine(Root, "model");
             new LmTrainer(new LmTrainingOptions
             {
