@@ -4,7 +4,7 @@ namespace Sprint.Cli;
 
 public static class SprintCommand
 {
-    public static RootCommand Create() => new("sprint — SPRINT best-of-N reasoning with pruned attention heads: engine and offline tools")
+    public static RootCommand Create() => new("sprint — SPRINT best-of-N reasoning with pruned attention heads: gRPC suite, engine and offline tools")
     {
         GenerateCommand.Create(),
         ConformanceCommand.Create(),
@@ -14,5 +14,7 @@ public static class SprintCommand
         EvalCommand.Create(),
         ProfileCommand.Create(),
         TrainSelectorCommand.Create(),
+        ServeCommand.Create(),
+        SolveCommand.Create(),
     };
 }

@@ -13,13 +13,7 @@ public sealed record Candidate(string Config, string? Answer, bool Correct, doub
 public static class MajorityVote
 {
     public static Candidate? Winner(IEnumerable<Candidate> candidates) =>
-        candidates.Where(c => c.Answer is not null)
-            .GroupBy(c => AnswerNormalizer.Normalize(c.Answer!))
-            .OrderByDescending(g => g.Count())
-            .ThenByDescending(g => g.Max(c => c.MeanLogProb))
-            .ThenBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => g.OrderByDescending(c => c.MeanLogProb).First())
-            .FirstOrDefault();
+        AnswerTally.Rank(candidates, c => c.Answer, c => c.MeanLogProb).FirstOrDefault()?.Members[0];
 
     public static int DistinctAnswers(IEnumerable<Candidate> candidates) =>
         candidates.Where(c => c.Answer is not null).Select(c => AnswerNormalizer.Normalize(c.Answer!)).Distinct().Count();

@@ -28,14 +28,21 @@ public sealed class SelectorArtifact(SelectorNetwork network, SelectorMetadata m
     public SelectorMetadata Metadata => metadata;
 
     /// <summary>Indices of the k best configurations for a question embedding, best first.</summary>
-    public int[] TopK(float[] embedding, int k)
+    public int[] TopK(float[] embedding, int k) => Rank(embedding).Take(k).Select(r => r.Index).ToArray();
+
+    /// <summary>Every configuration's score (cosine similarity / τ) for a question embedding, best first.</summary>
+    public (int Index, float Score)[] Rank(float[] embedding)
     {
         if (embedding.Length != metadata.InputDim)
             throw new ArgumentException($"embedding has {embedding.Length} dimensions; this selector takes {metadata.InputDim}", nameof(embedding));
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var scores = network.Scores(tensor(embedding).view(1, -1))[0];
-        return scores.argsort(descending: true).data<long>().Take(k).Select(i => (int)i).ToArray();
+        float[] scores;
+        lock (network)
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            scores = network.Scores(tensor(embedding).view(1, -1))[0].data<float>().ToArray();
+        }
+        return scores.Select((s, i) => (i, s)).OrderByDescending(r => r.s).ThenBy(r => r.i).ToArray();
     }
 
     public void Save(string weightsPath)

@@ -1,0 +1,27 @@
+using System.Text;
+using Grpc.Core;
+using Sprint.Contracts.V1;
+using Sprint.ServiceDefaults;
+
+namespace Sprint.Embedding;
+
+public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCache cache, EmbeddingOptions options) : EmbeddingService.EmbeddingServiceBase
+{
+    /// <summary>The text that is hashed and encoded: trimmed, NFC.</summary>
+    public static string Normalize(string text) => text.Trim().Normalize(NormalizationForm.FormC);
+
+    public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
+    {
+        var text = Normalize(request.Text);
+        if (text.Length == 0) throw Invalid.Argument("text", "must not be empty");
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > options.MaxTextBytes) throw Invalid.Argument("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");
+        var loaded = encoder.Encoder ?? throw Invalid.Loading("the encoder");
+
+        var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, text,
+            ct => encoder.EncodeAsync(loaded, text, ct), context.CancellationToken).ConfigureAwait(false);
+        var response = new EmbedResponse { EncoderId = loaded.EncoderId, Cache = outcome };
+        response.Vector.AddRange(vector);
+        return response;
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Sprint.Inference;
+using Sprint.ServiceDefaults;
+using StackExchange.Redis;
+
+namespace Sprint.Embedding;
+
+public static class EmbeddingHost
+{
+    public const string ServiceName = "sprint.v1.EmbeddingService";
+    /// <summary>
+    /// gRPC health service name of the Redis tier. It reports NOT_SERVING while Redis is configured but
+    /// unreachable; the Embedding service itself stays SERVING (degraded: requests succeed uncached).
+    /// </summary>
+    public const string CacheHealthName = ServiceName + ".Cache";
+
+    public static WebApplicationBuilder AddEmbedding(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(EmbeddingOptions.Section).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
+        var redisOptions = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(redisOptions);
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddSingleton<EmbeddingEncoder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddingEncoder>());
+        builder.Services.AddSingleton<EmbeddingCache>();
+        builder.Services.AddHybridCache(o => o.DefaultEntryOptions = new() { Expiration = options.CacheTtl });
+
+        var health = builder.Services.AddHealthChecks()
+            .Add(new("embedding-encoder", sp => sp.GetRequiredService<EmbeddingEncoder>(), null, [ServiceName, SprintServiceHost.ReadyTag]));
+        if (!string.IsNullOrWhiteSpace(redisOptions.Configuration))
+        {
+            var config = ConfigurationOptions.Parse(redisOptions.Configuration);
+            config.AbortOnConnectFail = false;   // start (and serve uncached) while Redis is down; reconnect in the background
+            config.ConnectTimeout = Math.Min(config.ConnectTimeout, 2000);
+            config.AsyncTimeout = Math.Min(config.AsyncTimeout, 1000);
+            config.SyncTimeout = Math.Min(config.SyncTimeout, 1000);
+            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(config));
+            builder.Services.AddStackExchangeRedisCache(_ => { });
+            builder.Services.AddOptions<RedisCacheOptions>().Configure<IConnectionMultiplexer>((o, redis) =>
+                o.ConnectionMultiplexerFactory = () => Task.FromResult(redis));
+            health.Add(new("embedding-redis", sp => new RedisHealthCheck(sp.GetRequiredService<IConnectionMultiplexer>()), null, [CacheHealthName]));
+        }
+        builder.Services.Configure<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>(o =>
+        {
+            o.Services.Map(ServiceName, r => r.Tags.Contains(ServiceName));
+            o.Services.Map(CacheHealthName, r => r.Tags.Contains(CacheHealthName));
+        });
+        return builder;
+    }
+
+    public static WebApplication MapEmbedding(this WebApplication app)
+    {
+        app.MapGrpcService<EmbeddingGrpcService>();
+        return app;
+    }
+
+    sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                var latency = await redis.GetDatabase().PingAsync().ConfigureAwait(false);
+                return HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:F1} ms");
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return HealthCheckResult.Unhealthy($"Redis unreachable: {e.Message}");
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Grpc.Core;
+using Sprint.Answers;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Gateway;
+
+/// <summary>
+/// Solve: validate, plan, fan the candidates out as separate Generate calls (each carrying the caller's deadline
+/// and cancellation), funnel their events through one channel into the response stream (the only writer), then
+/// vote. A verdict comes whenever at least one candidate ran; UNAVAILABLE only when none could.
+/// </summary>
+public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
+    : GatewayService.GatewayServiceBase
+{
+    public const string VoteRule = "majority of normalised answers; a tie goes to the answer whose best candidate has the highest mean " +
+        "log-probability, then to the ordinally smaller answer; failed candidates and candidates without an answer do not vote";
+
+    static readonly Meter Meter = new("Sprint.Gateway");
+    static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves");
+    static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates");
+    static readonly Histogram<double> SolveDuration = Meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms");
+
+    public override async Task Solve(SolveRequest request, IServerStreamWriter<SolveResponse> responseStream, ServerCallContext context)
+    {
+        var started = Stopwatch.StartNew();
+        var spec = SolveSpec.From(request, options);
+        var ct = context.CancellationToken;
+        var plan = await planner.PlanAsync(spec, context.Deadline, ct).ConfigureAwait(false);
+        await responseStream.WriteAsync(new SolveResponse { Plan = plan }, ct).ConfigureAwait(false);
+
+        var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
+        var results = new CandidateResult[plan.Candidates.Count];
+        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, events.Writer, context)).ToArray();
+        _ = Task.WhenAll(runs).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
+
+        var failed = results.Where(r => r.Error.Length > 0).Select(r => r.Index).ToList();
+        FailedCandidates.Add(failed.Count);
+        if (failed.Count == results.Length)
+        {
+            // The same bad argument fails every candidate (e.g. max_new_tokens beyond the model's context): say so.
+            var code = results.All(r => r.Error.StartsWith(nameof(StatusCode.InvalidArgument), StringComparison.Ordinal))
+                ? StatusCode.InvalidArgument : StatusCode.Unavailable;
+            throw new RpcException(new Status(code, code == StatusCode.InvalidArgument
+                ? results[0].Error[(nameof(StatusCode.InvalidArgument).Length + 2)..]
+                : $"no candidate could run: {results[0].Error}"));
+        }
+
+        await responseStream.WriteAsync(new SolveResponse { Verdict = Vote(results, failed) }, ct).ConfigureAwait(false);
+        Solves.Add(1, new KeyValuePair<string, object?>("strategy", spec.Strategy));
+        SolveDuration.Record(started.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("strategy", spec.Strategy));
+    }
+
+    public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed)
+    {
+        var ranked = AnswerTally.Rank(results.Where(r => r.Error.Length == 0), r => r.Answer.Length > 0 ? r.Answer : null, r => r.MeanLogProb);
+        var verdict = new Verdict
+        {
+            Answer = ranked.Count > 0 ? ranked[0].Answer : "",
+            ChosenCandidate = ranked.Count > 0 ? ranked[0].Members[0].Index : -1,
+            Rule = VoteRule,
+        };
+        foreach (var g in ranked)
+        {
+            var votes = new AnswerVotes { Answer = g.Answer, Votes = g.Members.Count };
+            votes.Candidates.AddRange(g.Members.Select(m => m.Index).Order());
+            verdict.Votes.Add(votes);
+        }
+        verdict.FailedCandidates.AddRange(failed);
+        return verdict;
+    }
+
+    async Task RunCandidateAsync(PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, ChannelWriter<SolveResponse> events,
+        ServerCallContext context)
+    {
+        var name = candidate.Configuration.Name;
+        var result = new CandidateResult { Index = candidate.Index, Configuration = name };
+        var request = new GenerateRequest
+        {
+            Prompt = spec.Question,
+            Format = PromptFormat.Chat,
+            Temperature = candidate.Temperature,
+            Seed = candidate.Seed,
+            MaxNewTokens = spec.MaxNewTokens,
+        };
+        request.PrunedHeads.AddRange(candidate.Configuration.PrunedHeads);
+        try
+        {
+            using var call = upstreams.Generator.Generate(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
+            await foreach (var message in call.ResponseStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                if (message.Delta is { Text.Length: > 0 } delta)
+                    events.TryWrite(new SolveResponse { Delta = new CandidateDelta { Index = candidate.Index, Configuration = name, Text = delta.Text } });
+                else if (message.Result is { } final)
+                {
+                    result.Text = final.Text;
+                    result.Answer = AnswerExtractor.Extract(final.Text) ?? "";
+                    result.MeanLogProb = final.MeanLogProb;
+                    result.FinishReason = final.FinishReason;
+                    result.Tokens = final.TokenIds.Count;
+                    result.TimeToFirstTokenMs = final.TimeToFirstTokenMs;
+                }
+            }
+            if (result.FinishReason == FinishReason.Unspecified) result.Error = "the generator ended the stream without a result";
+        }
+        catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            result.Error = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
+            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, name, result.Error);
+        }
+        results[candidate.Index] = result;
+        events.TryWrite(new SolveResponse { Candidate = result });
+    }
+}

@@ -1,0 +1,27 @@
+namespace Sprint.Gateway;
+
+/// <summary>Configuration section "Gateway". An empty upstream address means this process (sprint serve).</summary>
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>e.g. "http://127.0.0.1:5001".</summary>
+    public string? EmbeddingAddress { get; set; }
+    /// <summary>e.g. "http://127.0.0.1:5002".</summary>
+    public string? SelectorAddress { get; set; }
+    /// <summary>
+    /// Generator replicas: a list of "http://host:port" (client-side round robin over all of them), or one
+    /// "dns:///name:port" (round robin over every address the name resolves to, e.g. a Kubernetes headless service).
+    /// </summary>
+    public List<string> GeneratorAddresses { get; set; } = [];
+    /// <summary>How often a dns:/// generator address is re-resolved to pick up new replicas.</summary>
+    public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    public int MaxQuestionBytes { get; set; } = 8 * 1024;
+    public int DefaultN { get; set; } = 8;
+    public int MaxN { get; set; } = 64;
+    public int DefaultMaxNewTokens { get; set; } = 256;
+    public int MaxNewTokensLimit { get; set; } = 1024;
+    /// <summary>Temperature of the "sampling" strategy when the request gives none.</summary>
+    public float DefaultSamplingTemperature { get; set; } = 0.7f;
+}

@@ -1,0 +1,96 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Gateway;
+
+/// <summary>
+/// The gateway's channels to Embedding, HeadSelector and the Generator replicas, created on first use. Generator
+/// calls are balanced client-side (round robin) over a static address list or a dns:/// name; a call that fails
+/// with UNAVAILABLE before any response is retried on another replica.
+/// </summary>
+public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposable
+{
+    readonly Lock gate = new();
+    GrpcChannel? embedding, selector, generators;
+    Task<ModelInfoResponse>? modelInfo;
+
+    public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Single(options.EmbeddingAddress)));
+    public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Single(options.SelectorAddress)));
+    public GeneratorService.GeneratorServiceClient Generator => new(Channel(ref generators, Generators));
+
+    /// <summary>The generators' model shape, asked once (again after a failure).</summary>
+    public Task<ModelInfoResponse> ModelInfoAsync(CancellationToken ct)
+    {
+        lock (gate)
+        {
+            if (modelInfo is null || modelInfo.IsFaulted || modelInfo.IsCanceled)
+                modelInfo = Generator.ModelInfoAsync(new ModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync;
+            return modelInfo;
+        }
+    }
+
+    GrpcChannel Channel(ref GrpcChannel? field, Func<GrpcChannel> create)
+    {
+        lock (gate) return field ??= create();
+    }
+
+    GrpcChannel Single(string? address) => GrpcChannel.ForAddress(string.IsNullOrWhiteSpace(address) ? Self() : address);
+
+    GrpcChannel Generators()
+    {
+        var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
+        if (addresses.Count == 0) addresses.Add(Self());
+        var services = new ServiceCollection();
+        string target;
+        if (addresses is [var single] && single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton<ResolverFactory>(new DnsResolverFactory(options.DnsRefreshInterval));
+            target = single;
+        }
+        else
+        {
+            var endpoints = addresses.Select(a => new Uri(a)).Select(u => new BalancerAddress(u.Host, u.Port)).ToArray();
+            services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => endpoints));
+            target = "static:///generators";
+        }
+        return GrpcChannel.ForAddress(target, new GrpcChannelOptions
+        {
+            Credentials = ChannelCredentials.Insecure,
+            ServiceProvider = services.BuildServiceProvider(),
+            ServiceConfig = new ServiceConfig
+            {
+                LoadBalancingConfigs = { new RoundRobinConfig() },
+                MethodConfigs =
+                {
+                    new MethodConfig
+                    {
+                        Names = { MethodName.Default },
+                        RetryPolicy = new RetryPolicy
+                        {
+                            MaxAttempts = 3,
+                            InitialBackoff = TimeSpan.FromMilliseconds(100),
+                            MaxBackoff = TimeSpan.FromSeconds(1),
+                            BackoffMultiplier = 2,
+                            RetryableStatusCodes = { StatusCode.Unavailable },
+                        },
+                    },
+                },
+            },
+        });
+    }
+
+    string Self() => server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+        ?? throw new InvalidOperationException("no upstream address configured and the server has no address yet");
+
+    public void Dispose()
+    {
+        embedding?.Dispose();
+        selector?.Dispose();
+        generators?.Dispose();
+    }
+}

@@ -1,0 +1,22 @@
+namespace Sprint.Generator;
+
+/// <summary>Configuration section "Generator".</summary>
+public sealed class GeneratorOptions
+{
+    public const string Section = "Generator";
+
+    /// <summary>Hugging Face model folder (config.json, safetensors, tokenizer).</summary>
+    public string Model { get; set; } = "models/sprint-tiny-math";
+    /// <summary>Compute dtype: float32, bfloat16 or float16.</summary>
+    public string DType { get; set; } = "float32";
+    /// <summary>libtorch intra-op threads; 0 takes cores − 1 (at least 1).</summary>
+    public int Threads { get; set; }
+    /// <summary>System turn of the chat template; empty for none (the shipped model is trained without one).</summary>
+    public string? SystemPrompt { get; set; }
+    public int DefaultMaxNewTokens { get; set; } = 256;
+    public int MaxConcurrentSequences { get; set; } = 32;
+    /// <summary>KV-cache budget in tokens; 0 takes MaxConcurrentSequences × the context length.</summary>
+    public long MaxBatchTokens { get; set; }
+    /// <summary>Sequences waiting for a batch row beyond this are refused with RESOURCE_EXHAUSTED.</summary>
+    public int MaxQueuedSequences { get; set; } = 256;
+}

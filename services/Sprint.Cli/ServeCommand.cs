@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Sprint.ServiceDefaults;
+
+namespace Sprint.Cli;
+
+/// <summary><c>sprint serve</c>: Embedding, HeadSelector, Generator and Gateway in one process on one port.</summary>
+static class ServeCommand
+{
+    public static Option<string> ModelOption() => new("--model")
+    {
+        Description = "Model folder for the Generator and the Embedding service (default: the shipped models/sprint-tiny-math)",
+        DefaultValueFactory = _ => SuiteHost.DefaultModel(),
+    };
+
+    public static Option<string?> SelectorOption() => new("--selector") { Description = "Selector artifact (default: MODEL/selector.safetensors)" };
+
+    public static Option<string?> RedisOption() => new("--redis") { Description = "Redis for the embedding cache, e.g. 127.0.0.1:6379 (default: in-process cache)" };
+
+    public static Command Create()
+    {
+        var port = new Option<int>("--port") { Description = "gRPC port on 127.0.0.1 (h2c)", DefaultValueFactory = _ => 5000 };
+        var model = ModelOption();
+        var selector = SelectorOption();
+        var redis = RedisOption();
+        var command = new Command("serve", "Host all four gRPC services on one loopback port (extra --Section:Key=value settings pass through)")
+        {
+            port, model, selector, redis,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, ct) =>
+        {
+            var modelDir = parse.GetValue(model)!;
+            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector) ?? Path.Combine(modelDir, "selector.safetensors"),
+                parse.GetValue(redis), quiet: false, parse.UnmatchedTokens);
+            await app.StartAsync(ct);
+            parse.InvocationConfiguration.Output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
+            try { await Task.Delay(Timeout.Infinite, ct); }
+            catch (OperationCanceledException) { }
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,106 @@
+using Spectre.Console;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Cli;
+
+interface ISolveView
+{
+    Task RunAsync(IAsyncEnumerable<SolveResponse> events);
+}
+
+/// <summary>One line per plan, finished candidate and verdict: for logs, pipes and tests.</summary>
+sealed class PlainSolveView(TextWriter output) : ISolveView
+{
+    public async Task RunAsync(IAsyncEnumerable<SolveResponse> events)
+    {
+        await foreach (var e in events)
+        {
+            switch (e.EventCase)
+            {
+                case SolveResponse.EventOneofCase.Plan:
+                    output.WriteLine($"plan: {e.Plan.Strategy}, {e.Plan.Candidates.Count} candidates, seed {e.Plan.Seed}" +
+                        (e.Plan.EncoderId.Length > 0 ? $", embedding {(e.Plan.EmbeddingCached ? "cached" : "computed")}" : ""));
+                    foreach (var c in e.Plan.Candidates) output.WriteLine($"  [{c.Index}] {c.Configuration.Name} score {c.Score:F3} temperature {c.Temperature}");
+                    break;
+                case SolveResponse.EventOneofCase.Candidate:
+                    var r = e.Candidate;
+                    output.WriteLine(r.Error.Length > 0 ? $"candidate [{r.Index}] {r.Configuration}: FAILED {r.Error}"
+                        : $"candidate [{r.Index}] {r.Configuration}: answer {(r.Answer.Length > 0 ? r.Answer : "(none)")}, {r.Tokens} tokens, " +
+                          $"mean log-prob {r.MeanLogProb:F3}, {r.FinishReason}");
+                    break;
+                case SolveResponse.EventOneofCase.Verdict:
+                    var v = e.Verdict;
+                    output.WriteLine($"verdict: {(v.Answer.Length > 0 ? v.Answer : "(no answer)")} — " +
+                        string.Join(", ", v.Votes.Select(x => $"{x.Answer}: {x.Votes} [{string.Join(",", x.Candidates)}]")) +
+                        (v.FailedCandidates.Count > 0 ? $"; failed: {string.Join(",", v.FailedCandidates)}" : "") + $"; chosen candidate {v.ChosenCandidate}");
+                    break;
+            }
+        }
+    }
+}
+
+/// <summary>A live table, one row per candidate, its text streaming in; then the verdict and the chosen solution.</summary>
+sealed class LiveSolveView : ISolveView
+{
+    const int TailChars = 70;
+
+    public async Task RunAsync(IAsyncEnumerable<SolveResponse> events)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Expand()
+            .AddColumn("#").AddColumn("config").AddColumn("tokens").AddColumn("output (streaming)").AddColumn("answer");
+        var texts = new List<System.Text.StringBuilder>();
+        var tokens = new List<int>();
+        Verdict? verdict = null;
+        var results = new Dictionary<int, CandidateResult>();
+        await AnsiConsole.Live(table).AutoClear(false).StartAsync(async ctx =>
+        {
+            var lastRefresh = DateTime.UtcNow;
+            await foreach (var e in events)
+            {
+                switch (e.EventCase)
+                {
+                    case SolveResponse.EventOneofCase.Plan:
+                        table.Title($"{e.Plan.Strategy} × {e.Plan.Candidates.Count}");
+                        foreach (var c in e.Plan.Candidates)
+                        {
+                            table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "");
+                            texts.Add(new());
+                            tokens.Add(0);
+                        }
+                        break;
+                    case SolveResponse.EventOneofCase.Delta:
+                        var d = e.Delta;
+                        texts[d.Index].Append(d.Text);
+                        tokens[d.Index]++;
+                        table.UpdateCell(d.Index, 2, tokens[d.Index].ToString());
+                        table.UpdateCell(d.Index, 3, Markup.Escape(Tail(texts[d.Index].ToString())));
+                        break;
+                    case SolveResponse.EventOneofCase.Candidate:
+                        var r = e.Candidate;
+                        results[r.Index] = r;
+                        table.UpdateCell(r.Index, 2, r.Tokens.ToString());
+                        table.UpdateCell(r.Index, 4, r.Error.Length > 0 ? "[red]failed[/]" : Markup.Escape(r.Answer.Length > 0 ? r.Answer : "—"));
+                        break;
+                    case SolveResponse.EventOneofCase.Verdict:
+                        verdict = e.Verdict;
+                        break;
+                }
+                if (DateTime.UtcNow - lastRefresh > TimeSpan.FromMilliseconds(50)) { ctx.Refresh(); lastRefresh = DateTime.UtcNow; }
+            }
+            ctx.Refresh();
+        });
+        if (verdict is null) return;
+        var votes = string.Join("\n", verdict.Votes.Select(v => $"{Markup.Escape(v.Answer)}: {v.Votes} vote(s) from [[{string.Join(", ", v.Candidates)}]]"));
+        var chosen = verdict.ChosenCandidate >= 0 && results.TryGetValue(verdict.ChosenCandidate, out var best) ? best.Text : "";
+        AnsiConsole.Write(new Panel(new Markup($"[bold]{Markup.Escape(verdict.Answer.Length > 0 ? verdict.Answer : "no answer")}[/]\n\n{votes}" +
+            (verdict.FailedCandidates.Count > 0 ? $"\nfailed: {string.Join(", ", verdict.FailedCandidates)}" : "") +
+            (chosen.Length > 0 ? $"\n\n[dim]candidate {verdict.ChosenCandidate}:[/]\n{Markup.Escape(chosen)}" : "")))
+            .Header("verdict").Border(BoxBorder.Rounded));
+    }
+
+    static string Tail(string text)
+    {
+        var flat = text.ReplaceLineEndings(" ⏎ ");
+        return flat.Length <= TailChars ? flat : "…" + flat[^TailChars..];
+    }
+}

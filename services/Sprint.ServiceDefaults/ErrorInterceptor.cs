@@ -1,0 +1,35 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+
+namespace Sprint.ServiceDefaults;
+
+/// <summary>
+/// Last line of defence: an <see cref="ArgumentException"/> that escaped a handler becomes INVALID_ARGUMENT, a
+/// cancelled call CANCELLED, anything else INTERNAL (logged) — never a dropped connection.
+/// </summary>
+public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try { return await continuation(request, context).ConfigureAwait(false); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(request, responseStream, context).ConfigureAwait(false); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
+    RpcException Map(Exception e, ServerCallContext context)
+    {
+        if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            return new RpcException(new Status(context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, "call ended by the client"));
+        if (e is ArgumentException a) return new RpcException(new Status(StatusCode.InvalidArgument, a.Message));
+        log.LogError(e, "{Method} failed", context.Method);
+        return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed: {e.GetType().Name}"));
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Sprint.ServiceDefaults;
+
+public static class SprintServiceHost
+{
+    /// <summary>Traces and meters of the Sprint services are named "Sprint.&lt;Service&gt;".</summary>
+    public const string TelemetryPrefix = "Sprint.";
+    /// <summary>Health checks with this tag decide the overall ("") gRPC health status: the process can serve.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Kestrel on the configured address and port (plaintext HTTP/2, plus an HTTP/1.1 port for gRPC-Web when
+    /// Service:WebPort is set), gRPC with message limits and the error interceptor, health checks, reflection,
+    /// OpenTelemetry (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set) and single-line console logs.
+    /// </summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort)
+    {
+        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        if (builder.Configuration[$"{ServiceOptions.Section}:Port"] is null) options.Port = defaultPort;
+        builder.Services.AddSingleton(options);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2);
+            if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1);
+        });
+
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+            grpc.MaxSendMessageSize = options.MaxSendMessageBytes;
+            grpc.Interceptors.Add<ErrorInterceptor>();
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(ReadyTag)));
+
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource(TelemetryPrefix + "*"))
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*"));
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) otel.UseOtlpExporter();
+        return builder;
+    }
+
+    /// <summary>Maps the health and reflection services. Call once per process, after the services' own maps.</summary>
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
+    /// <summary>The gRPC address the started server listens on (the HTTP/2 one), e.g. "http://127.0.0.1:5001".</summary>
+    public static string GrpcAddress(this WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
+            ?? throw new InvalidOperationException("the server has not started");
+        return addresses.First();
+    }
+
+    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    {
+        if (host is "localhost") kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+        else if (host is "0.0.0.0" or "*") kestrel.ListenAnyIP(port, l => l.Protocols = protocols);
+        else kestrel.Listen(IPAddress.Parse(host), port, l => l.Protocols = protocols);
+    }
+}
