@@ -1,0 +1,84 @@
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Sprint.Contracts.V1;
+using Sprint.Generator;
+
+namespace Sprint.Services.Tests;
+
+[Collection(SuiteCollection.Name)]
+public sealed class GeneratorTests(SuiteFixture suite)
+{
+    [Fact]
+    public async Task Generate_streams_deltas_then_one_result_that_adds_them_up()
+    {
+        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 64 }));
+        var result = Assert.Single(events, e => e.EventCase == GenerateResponse.EventOneofCase.Result).Result;
+        Assert.Equal(GenerateResponse.EventOneofCase.Result, events[^1].EventCase);
+        var deltas = events.SkipLast(1).Select(e => e.Delta).ToList();
+        Assert.Equal(result.TokenIds, deltas.Select(d => d.TokenId));
+        Assert.Equal(result.Text, string.Concat(deltas.Select(d => d.Text)));
+        Assert.Equal("21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}", result.Text.Trim());
+        Assert.Equal(FinishReason.Stop, result.FinishReason);
+        Assert.Equal(deltas.Average(d => (double)d.LogProb), result.MeanLogProb, 4);
+        Assert.True(result.TimeToFirstTokenMs > 0 && result.PromptTokens > 10);
+    }
+
+    [Fact]
+    public async Task A_pruned_head_changes_the_decoding_and_raw_prompts_are_not_templated()
+    {
+        var unpruned = await Final(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 24, Format = PromptFormat.Raw });
+        var pruned = new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 24, Format = PromptFormat.Raw };
+        pruned.PrunedHeads.Add(new PrunedHead { Layer = 0, Head = 0 });
+        pruned.PrunedHeads.Add(new PrunedHead { Layer = 1, Head = 3 });
+        var prunedResult = await Final(pruned);
+        Assert.True(prunedResult.PromptTokens == unpruned.PromptTokens);
+        Assert.NotEqual(unpruned.TokenIds, prunedResult.TokenIds);
+        var chat = await Final(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 1 });
+        Assert.True(chat.PromptTokens > unpruned.PromptTokens, "the chat template adds tokens");
+    }
+
+    [Fact]
+    public async Task ModelInfo_describes_the_loaded_model()
+    {
+        var info = await suite.Generator.ModelInfoAsync(new ModelInfoRequest());
+        Assert.Equal("sprint-tiny-math", info.ModelId);
+        Assert.Equal((4, 8, 2, 512, 512), (info.Layers, info.Heads, info.KvHeads, info.ContextLength, info.VocabSize));
+    }
+
+    public static IEnumerable<object[]> BadRequests()
+    {
+        yield return [new GenerateRequest(), "prompt"];
+        yield return [new GenerateRequest { Prompt = "x", Temperature = -1 }, "temperature"];
+        yield return [new GenerateRequest { Prompt = "x", Temperature = float.NaN }, "temperature"];
+        yield return [new GenerateRequest { Prompt = "x", TopK = -2 }, "top_k"];
+        yield return [new GenerateRequest { Prompt = "x", TopP = 1.5f }, "top_p"];
+        yield return [new GenerateRequest { Prompt = "x", MaxNewTokens = -1 }, "max_new_tokens"];
+        yield return [new GenerateRequest { Prompt = "x", MaxNewTokens = 600 }, "max_new_tokens"];
+        yield return [new GenerateRequest { Prompt = "x", Format = (PromptFormat)9 }, "format"];
+        yield return [new GenerateRequest { Prompt = new string('9', 3000), Format = PromptFormat.Raw }, "prompt"];
+        yield return [new GenerateRequest { Prompt = "x", Stop = { "" } }, "stop[0]"];
+        yield return [new GenerateRequest { Prompt = "x", PrunedHeads = { new PrunedHead { Layer = 4, Head = 0 } } }, "pruned_heads[0].layer"];
+        yield return [new GenerateRequest { Prompt = "x", PrunedHeads = { new PrunedHead(), new PrunedHead { Layer = 1, Head = 8 } } }, "pruned_heads[1].head"];
+    }
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public Task Bad_requests_are_invalid_argument_naming_the_field(GenerateRequest request, string field) =>
+        Rpc.AssertInvalid(() => Rpc.ReadAll(suite.Generator.Generate(request)), field);
+
+    [Fact]
+    public async Task A_cancelled_call_leaves_the_batch_at_once()
+    {
+        using var cts = new CancellationTokenSource();
+        var call = suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 400, Temperature = 1.5f, Seed = 1 },
+            cancellationToken: cts.Token);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        cts.Cancel();
+        var e = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext(CancellationToken.None)) { } });
+        Assert.Equal(StatusCode.Cancelled, e.StatusCode);
+        call.Dispose();
+        await Rpc.AssertBatchDrains(suite);
+    }
+
+    async Task<GenerationResult> Final(GenerateRequest request) => (await Rpc.ReadAll(suite.Generator.Generate(request)))[^1].Result;
+}
