@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Grpc.Net.Client;
+using Sprint.Answers;
+using Sprint.Contracts.V1;
+using StackExchange.Redis;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>redis-server, Embedding, HeadSelector, two Generator replicas and the Gateway, each its own process.</summary>
+public sealed class DistributedSuite : IAsyncLifetime
+{
+    readonly List<ServiceProcess> processes = [];
+
+    public ServiceProcess Redis { get; private set; } = null!;
+    public ServiceProcess[] Generators { get; private set; } = [];
+    public ServiceProcess Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        try
+        {
+            Redis = Track(await ServiceProcess.StartRedis());
+            var model = $"--Generator:Model={Paths.Model}";
+            var embedding = Track(await ServiceProcess.StartService("Embedding", "Sprint.Embedding", $"--Embedding:Model={Paths.Model}",
+                "--Embedding:Threads=1", $"--Redis:Configuration=127.0.0.1:{Redis.Port}", "--Embedding:LocalCacheTtl=00:00:00"));
+            var selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector", $"--Selector:Artifact={Paths.Selector}"));
+            Generators = [
+                Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
+                Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
+            ];
+            Gateway = Track(await ServiceProcess.StartService("Gateway", "Sprint.Gateway",
+                $"--Gateway:EmbeddingAddress={embedding.Address}", $"--Gateway:SelectorAddress={selector.Address}",
+                $"--Gateway:GeneratorAddresses:0={Generators[0].Address}", $"--Gateway:GeneratorAddresses:1={Generators[1].Address}"));
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    ServiceProcess Track(ServiceProcess p)
+    {
+        processes.Add(p);
+        return p;
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var p in processes) p.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DistributedCollection : ICollectionFixture<DistributedSuite>
+{
+    public const string Name = "distributed";
+}
+
+[Collection(DistributedCollection.Name)]
+public sealed class EndToEndTests(DistributedSuite suite)
+{
+    static GatewayService.GatewayServiceClient Client(GrpcChannel channel) => new(channel);
+
+    [Fact]
+    public async Task Solve_across_processes_votes_caches_in_redis_and_survives_a_lost_replica()
+    {
+        using var channel = GrpcChannel.ForAddress(suite.Gateway.Address);
+        var question = $"Noah has {Random.Shared.Next(10, 99)} stickers. Then Ava gives Noah 5 stickers. How many stickers does Noah have now?";
+        var request = new SolveRequest { Question = question, N = 6, Strategy = "sprint", MaxNewTokens = 64 };
+
+        var (plan, results, verdict) = Rpc.AssertWellFormed(await Rpc.Solve(Client(channel), request));
+        Assert.False(plan.EmbeddingCached);
+        Assert.All(results, r => Assert.Equal("", r.Error));
+        Rpc.AssertVerdictIsMajority(results, verdict);
+
+        // The vector is in Redis under the encoder id, and the same question is served from there (no in-process tier here).
+        using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{suite.Redis.Port}");
+        var keys = redis.GetServer($"127.0.0.1:{suite.Redis.Port}").Keys(pattern: $"sprint:embedding:{plan.EncoderId}:*").ToList();
+        Assert.Single(keys);
+        var again = Rpc.AssertWellFormed(await Rpc.Solve(Client(channel), request));
+        Assert.True(again.Plan.EmbeddingCached);
+        Assert.Equal(plan.Candidates.Select(c => c.Configuration.Name), again.Plan.Candidates.Select(c => c.Configuration.Name));
+
+        // Round robin spread the candidates over both replicas.
+        Assert.All(suite.Generators, g => Assert.Contains("sprint.v1.GeneratorService/Generate", g.Log));
+
+        // One replica dies; later requests still get every candidate decoded, by the other one.
+        suite.Generators[1].Kill();
+        for (int i = 0; i < 3; i++)
+        {
+            var after = Rpc.AssertWellFormed(await Rpc.Solve(Client(channel), request));
+            Assert.All(after.Results, r => Assert.Equal("", r.Error));
+            Assert.Empty(after.Verdict.FailedCandidates);
+        }
+    }
+
+    [Fact]
+    public async Task Python_client_streams_a_solve()
+    {
+        const string python = "/usr/bin/python3";
+        var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
+        try
+        {
+            var protos = Directory.GetFiles(Path.Combine(Paths.Protos, "sprint", "v1"), "*.proto").Select(p => Path.GetRelativePath(Paths.Protos, p));
+            await Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
+                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
+            var json = await Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
+                $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "4", "sprint"], Paths.Root);
+            AssertSummary(json, 4);
+        }
+        finally { Directory.Delete(stubs, recursive: true); }
+    }
+
+    [Fact]
+    public async Task Node_client_streams_a_solve()
+    {
+        var client = Path.Combine(Paths.Root, "tests", "clients", "node");
+        if (!Directory.Exists(Path.Combine(client, "node_modules", "@grpc", "grpc-js")))
+            throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
+        var json = await Run("node", [Path.Combine(client, "solve_client.mjs"), $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "3", "sampling"], client);
+        AssertSummary(json, 3);
+    }
+
+    static void AssertSummary(string json, int n)
+    {
+        var s = JsonNode.Parse(json)!;
+        var events = s["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+        Assert.Equal("plan", events[0]);
+        Assert.Equal("verdict", events[^1]);
+        Assert.Equal(n, events.Count(e => e == "candidate"));
+        Assert.Equal(n, s["plan"]!.AsArray().Count);
+        var candidates = s["candidates"]!.AsObject();
+        foreach (var (index, c) in candidates)
+        {
+            Assert.Equal("", c!["error"]!.GetValue<string>());
+            Assert.Equal(s["deltas"]![index]?.GetValue<string>() ?? "", c["text"]!.GetValue<string>());
+        }
+        var answers = candidates.Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
+            .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
+        var verdict = s["verdict"]!["answer"]!.GetValue<string>();
+        Assert.Equal(answers.Values.Max(), answers[verdict]);
+    }
+
+    static async Task<string> Run(string file, string[] args, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException($"{file} did not finish"); }
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stderr}");
+        return await stdout;
+    }
+}

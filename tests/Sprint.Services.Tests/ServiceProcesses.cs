@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text;
+using Grpc.Net.Client;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>A service (or redis-server) started as its own process on a loopback port; killed with its tree on dispose.</summary>
+public sealed class ServiceProcess : IDisposable
+{
+    readonly Process process;
+    readonly StringBuilder log = new();
+
+    public int Port { get; }
+    public string Address => $"http://127.0.0.1:{Port}";
+    public string Log { get { lock (log) return log.ToString(); } }
+    public bool HasExited => process.HasExited;
+
+    ServiceProcess(string file, IEnumerable<string> args, int port)
+    {
+        Port = port;
+        var start = new ProcessStartInfo(file) { WorkingDirectory = Paths.Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>dotnet services/FOLDER/bin/.../ASSEMBLY.dll --Service:Port=P plus settings; returns once its health is SERVING.</summary>
+    public static async Task<ServiceProcess> StartService(string folder, string assembly, params string[] settings)
+    {
+        var dll = Paths.ServiceDll(folder, assembly);
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first (dotnet test Sprint.Grpc.sln does)");
+        int port = SuiteFixture.FreePort();
+        var service = new ServiceProcess("dotnet", [dll, $"--Service:Port={port}", .. settings], port);
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(service.Address);
+            await SuiteFixture.WaitServingAsync(channel, "");
+            return service;
+        }
+        catch (Exception e)
+        {
+            service.Dispose();
+            throw new InvalidOperationException($"{assembly} did not become ready: {e.Message}\n{service.Log}", e);
+        }
+    }
+
+    public static async Task<ServiceProcess> StartRedis()
+    {
+        const string server = "/usr/bin/redis-server";
+        if (!File.Exists(server)) throw new FileNotFoundException("redis-server is missing: apt-get install -y redis-server (.ci/run does)");
+        int port = SuiteFixture.FreePort();
+        var redis = new ServiceProcess(server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port);
+        for (int i = 0; i < 100 && !redis.Log.Contains("Ready to accept connections"); i++) await Task.Delay(50);
+        if (!redis.Log.Contains("Ready to accept connections")) { redis.Dispose(); throw new InvalidOperationException($"redis-server did not start:\n{redis.Log}"); }
+        return redis;
+    }
+
+    public void Kill()
+    {
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        try { Kill(); } catch (InvalidOperationException) { }
+        process.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+// Streams one Solve from the Sprint gateway and prints a JSON summary of the stream.
+// Usage: node solve_client.mjs ADDRESS QUESTION N STRATEGY   (host:port, e.g. 127.0.0.1:5000)
+// Loads the service definitions from protos/ at run time with @grpc/proto-loader.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import grpc from '@grpc/grpc-js';
+import protoLoader from '@grpc/proto-loader';
+
+const protos = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../protos');
+const definition = protoLoader.loadSync('sprint/v1/gateway.proto', {
+  includeDirs: [protos], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true,
+});
+const sprint = grpc.loadPackageDefinition(definition).sprint.v1;
+
+const [address, question, n, strategy] = process.argv.slice(2);
+const client = new sprint.GatewayService(address, grpc.credentials.createInsecure());
+const summary = { events: [], plan: [], candidates: {}, deltas: {}, verdict: null };
+const deadline = new Date(Date.now() + 120_000);
+const call = client.Solve({ question, n: Number(n), strategy, max_new_tokens: 96 }, { deadline });
+
+call.on('data', (event) => {
+  summary.events.push(event.event);
+  if (event.event === 'plan') summary.plan = event.plan.candidates.map((c) => c.configuration.name);
+  else if (event.event === 'delta') {
+    const key = String(event.delta.index);
+    summary.deltas[key] = (summary.deltas[key] ?? '') + event.delta.text;
+  } else if (event.event === 'candidate') {
+    const c = event.candidate;
+    summary.candidates[String(c.index)] = { configuration: c.configuration, text: c.text, answer: c.answer, error: c.error };
+  } else if (event.event === 'verdict') {
+    const v = event.verdict;
+    summary.verdict = { answer: v.answer, chosen: v.chosen_candidate, votes: Object.fromEntries(v.votes.map((x) => [x.answer, x.votes])) };
+  }
+});
+call.on('error', (error) => {
+  console.error(`Solve failed: ${error.code} ${error.details}`);
+  process.exit(1);
+});
+call.on('end', () => {
+  console.log(JSON.stringify(summary));
+  client.close();
+});
