@@ -84,7 +84,7 @@ static class BenchCommand
                 }));
             return 0;
         });
-        return new Command("bench", "Benchmarks that print numbers") { decode };
+        return new Command("bench", "Benchmarks that print numbers") { decode, LoadBenchmark.Create() };
     }
 
     /// <summary>Prefill, then <paramref name="steps"/> greedy steps with the KV cache; returns the decode steps' seconds.</summary>

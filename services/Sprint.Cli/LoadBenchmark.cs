@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Cli;
+
+/// <summary>
+/// <c>sprint bench load</c>: a closed-loop load driver for the streaming RPCs (ghz cannot be installed here). At
+/// each concurrency C, C workers each issue requests back to back over a shared HTTP/2 connection pool until the
+/// total is reached; it reports requests/s, latency percentiles and time to the first streamed token.
+/// </summary>
+static class LoadBenchmark
+{
+    sealed record Sample(double LatencyMs, double FirstTokenMs, bool Ok);
+
+    public static Command Create()
+    {
+        var target = new Option<string>("--target") { Description = "Gateway/generator address (sprint serve), e.g. http://127.0.0.1:5000", Required = true };
+        var rpc = new Option<string>("--rpc") { Description = "solve or generate", DefaultValueFactory = _ => "solve" };
+        var concurrency = new Option<string>("--concurrency") { Description = "Concurrency levels, comma-separated", DefaultValueFactory = _ => "1,8,32" };
+        var requests = new Option<int>("--requests") { Description = "Requests per level (at least 2 per worker)", DefaultValueFactory = _ => 64 };
+        var n = new Option<int>("--n") { Description = "Candidates per Solve", DefaultValueFactory = _ => 8 };
+        var strategy = new Option<string>("--strategy") { DefaultValueFactory = _ => "sprint" };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 96 };
+        var command = new Command("load", "Requests/s, p50/p99 latency and time to first token of Solve or Generate at several concurrencies")
+        {
+            target, rpc, concurrency, requests, n, strategy, maxNew,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            using var channel = GrpcChannel.ForAddress(parse.GetValue(target)!, new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+            });
+            bool solve = parse.GetValue(rpc) == "solve";
+            var questions = Sprint.Problems.SyntheticProblems.Generate(seed: 99, count: 256).Select(p => p.Question).ToArray();
+            Func<int, CancellationToken, Task<Sample>> call = solve
+                ? (i, token) => SolveOnce(new GatewayService.GatewayServiceClient(channel), new SolveRequest
+                    { Question = questions[i % questions.Length], N = parse.GetValue(n), Strategy = parse.GetValue(strategy)!, MaxNewTokens = parse.GetValue(maxNew), Seed = (ulong)i }, token)
+                : (i, token) => GenerateOnce(new GeneratorService.GeneratorServiceClient(channel), new GenerateRequest
+                    { Prompt = questions[i % questions.Length], MaxNewTokens = parse.GetValue(maxNew) }, token);
+
+            await call(0, ct);   // warm-up: connection, JIT, first batch
+            output.WriteLine($"{(solve ? $"Solve(n={parse.GetValue(n)}, {parse.GetValue(strategy)})" : "Generate")}, max_new_tokens {parse.GetValue(maxNew)}");
+            output.WriteLine("concurrency  requests  req/s    p50 ms   p99 ms   TTFT p50 ms  TTFT p99 ms  failed");
+            foreach (int c in CommonOptions.ParseIntList(parse.GetValue(concurrency)!, "--concurrency"))
+            {
+                int total = Math.Max(parse.GetValue(requests), 2 * c), next = 0;
+                var samples = new System.Collections.Concurrent.ConcurrentBag<Sample>();
+                var clock = Stopwatch.StartNew();
+                await Task.WhenAll(Enumerable.Range(0, c).Select(async _ =>
+                {
+                    for (int i; (i = Interlocked.Increment(ref next)) <= total;) samples.Add(await call(i, ct));
+                }));
+                double seconds = clock.Elapsed.TotalSeconds;
+                var ok = samples.Where(s => s.Ok).ToList();
+                output.WriteLine($"{c,11}  {total,8}  {ok.Count / seconds,5:F2}  {P(ok, 50, s => s.LatencyMs),8:F0}  {P(ok, 99, s => s.LatencyMs),7:F0}  " +
+                    $"{P(ok, 50, s => s.FirstTokenMs),11:F0}  {P(ok, 99, s => s.FirstTokenMs),11:F0}  {samples.Count - ok.Count,6}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static async Task<Sample> SolveOnce(GatewayService.GatewayServiceClient client, SolveRequest request, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        double first = double.NaN;
+        bool verdict = false;
+        try
+        {
+            using var call = client.Solve(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct);
+            await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
+            {
+                if (e.EventCase == SolveResponse.EventOneofCase.Delta && double.IsNaN(first)) first = clock.Elapsed.TotalMilliseconds;
+                verdict |= e.EventCase == SolveResponse.EventOneofCase.Verdict;
+            }
+        }
+        catch (RpcException) { }
+        return new Sample(clock.Elapsed.TotalMilliseconds, first, verdict);
+    }
+
+    static async Task<Sample> GenerateOnce(GeneratorService.GeneratorServiceClient client, GenerateRequest request, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        double first = double.NaN;
+        bool done = false;
+        try
+        {
+            using var call = client.Generate(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct);
+            await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
+            {
+                if (e.EventCase == GenerateResponse.EventOneofCase.Delta && double.IsNaN(first)) first = clock.Elapsed.TotalMilliseconds;
+                done |= e.EventCase == GenerateResponse.EventOneofCase.Result;
+            }
+        }
+        catch (RpcException) { }
+        return new Sample(clock.Elapsed.TotalMilliseconds, first, done);
+    }
+
+    static double P(List<Sample> samples, double percentile, Func<Sample, double> value)
+    {
+        var sorted = samples.Select(value).Where(v => !double.IsNaN(v)).Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+}
