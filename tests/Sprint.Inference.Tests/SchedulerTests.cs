@@ -223,6 +223,28 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     }
 }
 
+/// <summary>A failure inside the decode thread reaches the callers it concerns instead of leaving them waiting.</summary>
+public sealed class SchedulerFailureTests
+{
+    [Fact]
+    public async Task A_failed_prefill_fails_its_sequences_instead_of_leaving_them_waiting()
+    {
+        var c = Golden.Instance.Cases["short/none"];
+        using var lm = LanguageModel.Load(Fixtures.GoldenModel);
+        using var engine = new BatchScheduler(lm);
+        var request = new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 4, IgnoreEos = true };
+        lm.Model.parameters().First().Dispose();   // every forward now throws inside TorchSharp
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Drain(engine.Submit(request)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.IsNotType<TimeoutException>(error);
+        Assert.Equal(0, engine.Stats.ActiveSequences + engine.Stats.QueuedSequences);
+    }
+
+    static async Task Drain(IAsyncEnumerable<GenerationEvent> events)
+    {
+        await foreach (var _ in events) { }
+    }
+}
+
 /// <summary>Stopping at EOS ids from config.json or generation_config.json.</summary>
 public sealed class EosTests : IDisposable
 {

@@ -216,14 +216,36 @@ public sealed class BatchScheduler : IDisposable
         }
         if (admitted.Count == 0) return;
 
-        var (newBatch, logits) = DecodeBatch.Prefill(lm.Model, admitted.Select(s => s.Request.PromptIds).ToList(),
-            admitted.Select(s => s.Request.PrunedHeads).ToList(), options.CacheHeadroom);
-        using (logits) Emit(admitted, logits);
-        var keep = Enumerable.Range(0, admitted.Count).Where(i => !admitted[i].Done).ToList();
-        if (keep.Count == 0) { newBatch.Dispose(); return; }
-        if (keep.Count < admitted.Count) newBatch.Keep(keep);
-        if (batch is null) batch = newBatch;
-        else batch.Merge(newBatch, options.CacheHeadroom);
+        // The admitted sequences are in neither list until they join `active`: a failure here must fail them, or
+        // their consumers would wait forever. A failed prefill leaves the running batch untouched; a failed merge
+        // may not, so it fails everything (the caller's FailAll).
+        DecodeBatch? newBatch = null;
+        List<int> keep;
+        try
+        {
+            (newBatch, var logits) = DecodeBatch.Prefill(lm.Model, admitted.Select(s => s.Request.PromptIds).ToList(),
+                admitted.Select(s => s.Request.PrunedHeads).ToList(), options.CacheHeadroom);
+            using (logits) Emit(admitted, logits);
+            keep = Enumerable.Range(0, admitted.Count).Where(i => !admitted[i].Done).ToList();
+            if (keep.Count == 0) { newBatch.Dispose(); return; }
+            if (keep.Count < admitted.Count) newBatch.Keep(keep);
+        }
+        catch (Exception e) when (!disposed)
+        {
+            newBatch?.Dispose();
+            foreach (var s in admitted) s.Fail(e);
+            return;
+        }
+        try
+        {
+            if (batch is null) batch = newBatch;
+            else batch.Merge(newBatch, options.CacheHeadroom);
+        }
+        catch (Exception e)
+        {
+            foreach (var s in admitted) s.Fail(e);
+            throw;
+        }
         lock (gate)
         {
             active.AddRange(keep.Select(i => admitted[i]));

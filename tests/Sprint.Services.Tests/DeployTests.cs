@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>The deployment files are accepted by the tools that read them, and say what the README says.</summary>
+public sealed class DeployTests
+{
+    [Fact]
+    public async Task Compose_file_is_valid_and_generators_can_scale()
+    {
+        var services = (await Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis"], services.Order());
+        var config = await Run("docker-compose", ["config"], Paths.Root);
+        var generator = config[config.IndexOf("\n  generator:", StringComparison.Ordinal)..config.IndexOf("\n  head-selector:", StringComparison.Ordinal)];
+        Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers
+        Assert.DoesNotContain("ports:", generator);           // and no fixed host ports
+        Assert.Contains("dns:///generator:5003", config);
+        Assert.Contains("- 127.0.0.1:5000:5000", config);   // published on the host's loopback only
+    }
+
+    [Fact]
+    public async Task Kubernetes_base_has_grpc_probes_a_headless_generator_service_and_an_hpa()
+    {
+        var dir = Path.Combine(Paths.Root, "deploy", "k8s");
+        var files = Directory.GetFiles(dir, "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).Order().ToArray();
+        var docs = JsonNode.Parse(await Run("/usr/bin/python3",
+            ["-c", "import sys, json, yaml; print(json.dumps([d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f)) if d]))", .. files], dir))!.AsArray();
+        var kustomization = await File.ReadAllTextAsync(Path.Combine(dir, "kustomization.yaml"));
+        Assert.All(files, f => Assert.Contains("- " + Path.GetFileName(f), kustomization));
+
+        JsonNode Find(string kind, string name) => docs.Single(d => d!["kind"]!.GetValue<string>() == kind && d["metadata"]!["name"]!.GetValue<string>() == name)!;
+        foreach (var (name, port) in new[] { ("embedding", 5001), ("head-selector", 5002), ("generator", 5003), ("gateway", 5000) })
+        {
+            var container = Find("Deployment", name)["spec"]!["template"]!["spec"]!["containers"]![0]!;
+            Assert.Equal(port, container["readinessProbe"]!["grpc"]!["port"]!.GetValue<int>());
+        }
+        Assert.Equal("None", Find("Service", "generator-headless")["spec"]!["clusterIP"]!.GetValue<string>());
+        Assert.Equal("generator", Find("HorizontalPodAutoscaler", "generator")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
+        Assert.Equal("dns:///generator-headless:5003", Find("ConfigMap", "sprint-config")["data"]!["Gateway__GeneratorAddresses__0"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("solve.json", "sprint.v1.GatewayService.Solve")]
+    [InlineData("generate.json", "sprint.v1.GeneratorService.Generate")]
+    public void Ghz_configs_name_real_protos_and_methods(string file, string call)
+    {
+        var dir = Path.Combine(Paths.Root, "deploy", "ghz");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, file)))!;
+        Assert.Equal(call, config["call"]!.GetValue<string>());
+        var proto = File.ReadAllText(Path.Combine(dir, config["proto"]!.GetValue<string>()));
+        var parts = call.Split('.');
+        Assert.Contains($"service {parts[^2]} {{", proto);
+        Assert.Contains($"rpc {parts[^1]}(", proto);
+        Assert.True(TimeSpan.FromSeconds(int.Parse(config["timeout"]!.GetValue<string>().TrimEnd('s'))) >= TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task Protos_pass_buf_lint()
+    {
+        var buf = Path.Combine(Paths.Root, "tests", "clients", "node", "node_modules", ".bin", "buf");
+        if (!File.Exists(buf)) throw new FileNotFoundException($"{buf} is missing: run 'npm ci' in tests/clients/node (.ci/run does)");
+        await Run(buf, ["lint"], Paths.Protos);
+    }
+
+    static async Task<string> Run(string file, string[] args, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
+        return await stdout;
+    }
+}
