@@ -1,3 +1,4 @@
+using Sprint.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
@@ -18,7 +19,7 @@ public sealed class EmbeddingEncoder(EmbeddingOptions options, ModelCatalog cata
         try
         {
             TorchThreads.Configure(options.Threads);
-            var lm = catalog.Get(options.Model, LanguageModel.ParseDType(options.DType));
+            var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType));
             if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
             encoder = new QuestionEncoder(lm, string.IsNullOrEmpty(options.SystemPrompt) ? null : options.SystemPrompt);
             log.LogInformation("encoder {Encoder} ready ({Dim} dimensions)", encoder.EncoderId, encoder.Dimension);

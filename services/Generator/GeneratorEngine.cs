@@ -1,3 +1,4 @@
+using Sprint.ServiceDefaults;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -28,7 +29,7 @@ public sealed class GeneratorEngine(GeneratorOptions options, ModelCatalog catal
         try
         {
             TorchThreads.Configure(options.Threads);
-            var lm = catalog.Get(options.Model, LanguageModel.ParseDType(options.DType));
+            var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType));
             if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
             scheduler = new BatchScheduler(lm, new EngineOptions
             {

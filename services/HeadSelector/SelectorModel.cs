@@ -1,3 +1,4 @@
+using Sprint.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sprint.Selector;
 
@@ -15,7 +16,7 @@ public sealed class SelectorModel(SelectorOptions options, ILogger<SelectorModel
     {
         try
         {
-            var loaded = SelectorArtifact.Load(options.Artifact);
+            var loaded = SelectorArtifact.Load(RepositoryPaths.Resolve(options.Artifact));
             if (!string.IsNullOrEmpty(options.ExpectedModelId) && loaded.Metadata.ModelId != options.ExpectedModelId)
             {
                 loaded.Dispose();

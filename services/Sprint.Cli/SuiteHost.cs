@@ -32,18 +32,6 @@ public static class SuiteHost
         return app;
     }
 
-    /// <summary>
-    /// The shipped default model folder: models/sprint-tiny-math under the working directory or any folder above
-    /// it, or above the program's own folder (so the command works from anywhere inside a clone).
-    /// </summary>
-    public static string DefaultModel()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "models", "sprint-tiny-math");
-                if (File.Exists(Path.Combine(candidate, "config.json"))) return candidate;
-            }
-        return Path.Combine("models", "sprint-tiny-math");
-    }
+    /// <summary>The shipped default model folder, found from anywhere inside a clone.</summary>
+    public static string DefaultModel() => RepositoryPaths.Resolve(Path.Combine("models", "sprint-tiny-math"));
 }

@@ -24,7 +24,7 @@ public sealed class DistributedSuite : IAsyncLifetime
             var model = $"--Generator:Model={Paths.Model}";
             var embedding = Track(await ServiceProcess.StartService("Embedding", "Sprint.Embedding", $"--Embedding:Model={Paths.Model}",
                 "--Embedding:Threads=1", $"--Redis:Configuration=127.0.0.1:{Redis.Port}", "--Embedding:LocalCacheTtl=00:00:00"));
-            var selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector", $"--Selector:Artifact={Paths.Selector}"));
+            var selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector"));   // the default artifact
             Generators = [
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),

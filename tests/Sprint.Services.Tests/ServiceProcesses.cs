@@ -18,7 +18,8 @@ public sealed class ServiceProcess : IDisposable
     ServiceProcess(string file, IEnumerable<string> args, int port)
     {
         Port = port;
-        var start = new ProcessStartInfo(file) { WorkingDirectory = Paths.Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Outside the clone: a service must find its default model from its own folder.
+        var start = new ProcessStartInfo(file) { WorkingDirectory = Path.GetTempPath(), RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
         process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
