@@ -22,7 +22,7 @@ public sealed class SolvePlanner(Upstreams upstreams, GatewayOptions options)
                 try { selected = await upstreams.Selector.SelectAsync(select, deadline: deadline, cancellationToken: ct); }
                 catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.StartsWith("k:", StringComparison.Ordinal))
                 {
-                    throw Invalid.Argument("n", $"the selector {e.Status.Detail[2..].Trim()}");
+                    throw Invalid.Argument("n", $"more candidates than the selector has configurations (its k {e.Status.Detail[2..].Trim()})");
                 }
                 foreach (var s in selected.Configurations) Add(plan, spec, s.Configuration, s.Score, spec.Temperature ?? 0);
                 break;

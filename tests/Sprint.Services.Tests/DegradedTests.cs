@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Sprint.Contracts.V1;
 using Sprint.Embedding;
+using Sprint.Gateway;
 using Sprint.Generator;
 using Sprint.ServiceDefaults;
 
@@ -63,5 +64,40 @@ public sealed class DegradedTests
         }));
         Assert.Contains(StatusCode.ResourceExhausted, outcomes);
         Assert.Contains(StatusCode.OK, outcomes);
+    }
+
+    [Fact]
+    public async Task Some_candidates_refused_still_give_a_verdict_none_running_is_unavailable()
+    {
+        var (generatorApp, generatorChannel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(),
+            $"--Generator:Model={Paths.Model}", "--Generator:Threads=1", "--Generator:MaxConcurrentSequences=1", "--Generator:MaxQueuedSequences=1");
+        await using var _ = generatorApp;
+        using var __ = generatorChannel;
+        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
+        await using var ___ = gatewayApp;
+        using var ____ = gatewayChannel;
+        var gateway = new GatewayService.GatewayServiceClient(gatewayChannel);
+
+        var request = new SolveRequest { Question = Rpc.Question, N = 6, Strategy = "sampling", Temperature = 1.5f, Seed = 2, MaxNewTokens = 300 };
+        var (_, results, verdict) = Rpc.AssertWellFormed(await Rpc.Solve(gateway, request));
+        var failed = results.Where(r => r.Error.Length > 0).ToList();
+        Assert.NotEmpty(failed);
+        Assert.All(failed, r => Assert.StartsWith("ResourceExhausted", r.Error));
+        Assert.Equal(failed.Select(r => r.Index).Order(), verdict.FailedCandidates);
+        Assert.Contains(results, r => r.Error.Length == 0);
+
+        var (deadApp, deadChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(),
+            $"--Gateway:GeneratorAddresses:0=http://127.0.0.1:{SuiteFixture.FreePort()}");
+        await using var _____ = deadApp;
+        using var ______ = deadChannel;
+        var events = new List<SolveResponse>();
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = new GatewayService.GatewayServiceClient(deadChannel).Solve(request, deadline: DateTime.UtcNow.AddSeconds(60));
+            await foreach (var item in call.ResponseStream.ReadAllAsync()) events.Add(item);
+        });
+        Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+        Assert.Equal(SolveResponse.EventOneofCase.Plan, events[0].EventCase);
+        Assert.Equal(6, events.Count(x => x.EventCase == SolveResponse.EventOneofCase.Candidate && x.Candidate.Error.Length > 0));
     }
 }
