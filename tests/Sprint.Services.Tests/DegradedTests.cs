@@ -100,4 +100,21 @@ public sealed class DegradedTests
         Assert.Equal(SolveResponse.EventOneofCase.Plan, events[0].EventCase);
         Assert.Equal(6, events.Count(x => x.EventCase == SolveResponse.EventOneofCase.Candidate && x.Candidate.Error.Length > 0));
     }
+
+    [Fact]
+    public async Task A_dns_generator_address_is_resolved_and_balanced()
+    {
+        var (generatorApp, generatorChannel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(), $"--Generator:Model={Paths.Model}", "--Generator:Threads=1");
+        await using var _ = generatorApp;
+        using var __ = generatorChannel;
+        int port = new Uri(generatorApp.GrpcAddress()).Port;
+        // localhost resolves to 127.0.0.1 (listening) and possibly ::1 (not): round robin uses the reachable one.
+        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0=dns:///localhost:{port}");
+        await using var ___ = gatewayApp;
+        using var ____ = gatewayChannel;
+        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = "random_heads", Seed = 4, MaxNewTokens = 48 };
+        var (_, results, verdict) = Rpc.AssertWellFormed(await Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request));
+        Assert.All(results, r => Assert.Equal("", r.Error));
+        Rpc.AssertVerdictIsMajority(results, verdict);
+    }
 }
