@@ -11,11 +11,25 @@ namespace Sprint.Generator;
 /// Loads the model in the background at start-up (health stays NOT_SERVING until it is ready) and owns the batch
 /// scheduler that every Generate call of this replica shares.
 /// </summary>
-public sealed class GeneratorEngine(GeneratorOptions options, ModelCatalog catalog, ILogger<GeneratorEngine> log) : BackgroundService, IHealthCheck
+public sealed class GeneratorEngine : BackgroundService, IHealthCheck
 {
-    public static readonly Meter Meter = new("Sprint.Generator");
-    static readonly Counter<long> Tokens = Meter.CreateCounter<long>("sprint.generator.tokens", description: "Tokens generated");
-    static readonly Histogram<double> FirstToken = Meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms");
+    readonly GeneratorOptions options;
+    readonly ModelCatalog catalog;
+    readonly ILogger<GeneratorEngine> log;
+    readonly Counter<long> tokens;
+    readonly Histogram<double> firstToken;
+
+    public GeneratorEngine(GeneratorOptions options, ModelCatalog catalog, IMeterFactory meters, ILogger<GeneratorEngine> log)
+    {
+        this.options = options;
+        this.catalog = catalog;
+        this.log = log;
+        var meter = meters.Create("Sprint.Generator");
+        tokens = meter.CreateCounter<long>("sprint.generator.tokens", description: "Tokens generated");
+        firstToken = meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms");
+        meter.CreateObservableGauge("sprint.generator.active_sequences", () => scheduler?.Stats.ActiveSequences ?? 0);
+        meter.CreateObservableGauge("sprint.generator.queued_sequences", () => scheduler?.Stats.QueuedSequences ?? 0);
+    }
 
     volatile BatchScheduler? scheduler;
     Exception? failure;
@@ -37,8 +51,6 @@ public sealed class GeneratorEngine(GeneratorOptions options, ModelCatalog catal
                 MaxBatchTokens = options.MaxBatchTokens > 0 ? options.MaxBatchTokens : (long)options.MaxConcurrentSequences * lm.Config.MaxPositionEmbeddings,
                 MaxQueuedSequences = options.MaxQueuedSequences,
             });
-            Meter.CreateObservableGauge("sprint.generator.active_sequences", () => scheduler.Stats.ActiveSequences);
-            Meter.CreateObservableGauge("sprint.generator.queued_sequences", () => scheduler.Stats.QueuedSequences);
             log.LogInformation("model {Model} loaded: {Layers} layers x {Heads} heads, context {Context}", lm.Id, lm.Config.NumLayers,
                 lm.Config.NumHeads, lm.Config.MaxPositionEmbeddings);
         }
@@ -49,10 +61,10 @@ public sealed class GeneratorEngine(GeneratorOptions options, ModelCatalog catal
         }
     }, stoppingToken);
 
-    public static void Record(int tokens, double firstTokenMs)
+    public void Record(int generated, double firstTokenMs)
     {
-        Tokens.Add(tokens);
-        if (tokens > 0) FirstToken.Record(firstTokenMs);
+        tokens.Add(generated);
+        if (generated > 0) firstToken.Record(firstTokenMs);
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>

@@ -39,7 +39,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
             }
             if (e.Finish is not { } finish) continue;
             double totalMs = received.Elapsed.TotalMilliseconds;
-            GeneratorEngine.Record(tokens.Count, firstTokenMs);
+            engine.Record(tokens.Count, firstTokenMs);
             var result = new GenerationResult
             {
                 Text = text.ToString(),
