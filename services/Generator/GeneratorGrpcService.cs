@@ -107,6 +107,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
             PrunedHeads = heads,
             MaxNewTokens = maxNew,
             StopStrings = r.Stop.ToList(),
+            IgnoreEos = r.IgnoreEos,
             Sampling = new SamplingParams
             {
                 Temperature = r.Temperature,

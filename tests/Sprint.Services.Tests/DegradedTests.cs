@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Builder;
 using Sprint.Contracts.V1;
 using Sprint.Embedding;
 using Sprint.Gateway;
+using Microsoft.Extensions.DependencyInjection;
 using Sprint.Generator;
+using Sprint.Inference.Generation;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Services.Tests;
@@ -47,49 +49,77 @@ public sealed class DegradedTests
             (await health.CheckAsync(new HealthCheckRequest { Service = EmbeddingHost.CacheHealthName })).Status);
     }
 
-    [Fact]
-    public async Task A_full_generator_says_resource_exhausted()
+    /// <summary>A generator with one batch row and one queue place, that row taken by a long sequence.</summary>
+    static async Task<(WebApplication App, GrpcChannel Channel, AsyncServerStreamingCall<GenerateResponse> Blocker)> StartBusyGenerator()
     {
         var (app, channel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(),
             $"--Generator:Model={Paths.Model}", "--Generator:Threads=1", "--Generator:MaxConcurrentSequences=1", "--Generator:MaxQueuedSequences=1");
+        var blocker = new GeneratorService.GeneratorServiceClient(channel).Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 450, IgnoreEos = true });
+        Assert.True(await blocker.ResponseStream.MoveNext(CancellationToken.None));   // decoding: the row is taken
+        return (app, channel, blocker);
+    }
+
+    static BatchScheduler Scheduler(WebApplication app) => app.Services.GetRequiredService<GeneratorEngine>().Scheduler!;
+
+    [Fact]
+    public async Task A_full_generator_says_resource_exhausted()
+    {
+        var (app, channel, blocker) = await StartBusyGenerator();
         await using var _ = app;
         using var __ = channel;
+        using var ___ = blocker;
         var client = new GeneratorService.GeneratorServiceClient(channel);
-        var calls = Enumerable.Range(0, 3).Select(_ =>
-            Rpc.ReadAll(client.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 300, Temperature = 2, Seed = 5 }))).ToList();
-        var outcomes = await Task.WhenAll(calls.Select(async c =>
-        {
-            try { await c; return StatusCode.OK; }
-            catch (RpcException e) { return e.StatusCode; }
-        }));
-        Assert.Contains(StatusCode.ResourceExhausted, outcomes);
-        Assert.Contains(StatusCode.OK, outcomes);
+        using var queued = client.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 8 });
+        for (int i = 0; i < 100 && Scheduler(app).Stats.QueuedSequences == 0; i++) await Task.Delay(10);
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.ReadAll(client.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 8 })));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.True(await queued.ResponseStream.MoveNext(CancellationToken.None));   // the queued one runs once the row frees
+    }
+
+    [Fact]
+    public async Task Candidates_of_an_expired_solve_leave_the_generator_queue()
+    {
+        var (generatorApp, generatorChannel, blocker) = await StartBusyGenerator();
+        await using var _ = generatorApp;
+        using var __ = generatorChannel;
+        using var ___ = blocker;
+        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
+        await using var ____ = gatewayApp;
+        using var _____ = gatewayChannel;
+
+        var request = new SolveRequest { Question = Rpc.Question, N = 1, Strategy = "greedy", MaxNewTokens = 32 };
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request, DateTime.UtcNow.AddMilliseconds(150)));
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        var scheduler = Scheduler(generatorApp);
+        for (int i = 0; i < 100 && scheduler.Stats.QueuedSequences > 0; i++) await Task.Delay(10);
+        Assert.Equal((1, 0), (scheduler.Stats.ActiveSequences, scheduler.Stats.QueuedSequences));   // only the blocker is left
     }
 
     [Fact]
     public async Task Some_candidates_refused_still_give_a_verdict_none_running_is_unavailable()
     {
-        var (generatorApp, generatorChannel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(),
-            $"--Generator:Model={Paths.Model}", "--Generator:Threads=1", "--Generator:MaxConcurrentSequences=1", "--Generator:MaxQueuedSequences=1");
+        var (generatorApp, generatorChannel, blocker) = await StartBusyGenerator();
         await using var _ = generatorApp;
         using var __ = generatorChannel;
+        using var ___ = blocker;
         var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
-        await using var ___ = gatewayApp;
-        using var ____ = gatewayChannel;
+        await using var ____ = gatewayApp;
+        using var _____ = gatewayChannel;
         var gateway = new GatewayService.GatewayServiceClient(gatewayChannel);
 
-        var request = new SolveRequest { Question = Rpc.Question, N = 6, Strategy = "sampling", Temperature = 1.5f, Seed = 2, MaxNewTokens = 300 };
+        // One candidate takes the queue place and runs after the blocker; the other three are refused.
+        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = "sampling", Seed = 2, MaxNewTokens = 32 };
         var (_, results, verdict) = Rpc.AssertWellFormed(await Rpc.Solve(gateway, request));
         var failed = results.Where(r => r.Error.Length > 0).ToList();
-        Assert.NotEmpty(failed);
+        Assert.Equal(3, failed.Count);
         Assert.All(failed, r => Assert.StartsWith("ResourceExhausted", r.Error));
         Assert.Equal(failed.Select(r => r.Index).Order(), verdict.FailedCandidates);
-        Assert.Contains(results, r => r.Error.Length == 0);
+        Rpc.AssertVerdictIsMajority(results, verdict);
 
         var (deadApp, deadChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(),
             $"--Gateway:GeneratorAddresses:0=http://127.0.0.1:{SuiteFixture.FreePort()}");
-        await using var _____ = deadApp;
-        using var ______ = deadChannel;
+        await using var ______ = deadApp;
+        using var _______ = deadChannel;
         var events = new List<SolveResponse>();
         var e = await Assert.ThrowsAsync<RpcException>(async () =>
         {
@@ -98,7 +128,7 @@ public sealed class DegradedTests
         });
         Assert.Equal(StatusCode.Unavailable, e.StatusCode);
         Assert.Equal(SolveResponse.EventOneofCase.Plan, events[0].EventCase);
-        Assert.Equal(6, events.Count(x => x.EventCase == SolveResponse.EventOneofCase.Candidate && x.Candidate.Error.Length > 0));
+        Assert.Equal(4, events.Count(x => x.EventCase == SolveResponse.EventOneofCase.Candidate && x.Candidate.Error.Length > 0));
     }
 
     [Fact]
