@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Services.Tests;
+
+[Collection(SuiteCollection.Name)]
+public sealed class TelemetryTests(SuiteFixture suite)
+{
+    [Fact]
+    public async Task Generate_records_tokens_and_time_to_first_token_and_a_server_span()
+    {
+        var factory = suite.App.Services.GetRequiredService<IMeterFactory>();
+        long tokens = 0;
+        var firstToken = new List<double>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == factory && instrument.Meter.Name == "Sprint.Generator") listener.EnableMeasurementEvents(instrument);
+        };
+        meters.SetMeasurementEventCallback<long>((i, value, _, _) => { if (i.Name == "sprint.generator.tokens") Interlocked.Add(ref tokens, value); });
+        meters.SetMeasurementEventCallback<double>((i, value, _, _) => { if (i.Name == "sprint.generator.time_to_first_token") lock (firstToken) firstToken.Add(value); });
+        meters.Start();
+
+        var spans = new List<string>();
+        using var activities = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => { lock (spans) spans.Add(a.DisplayName); },
+        };
+        ActivitySource.AddActivityListener(activities);
+
+        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 40 }));
+        var result = events[^1].Result;
+        Assert.Equal(result.TokenIds.Count, Interlocked.Read(ref tokens));
+        Assert.Single(firstToken);
+        lock (spans) Assert.Contains(spans, s => s.Contains("sprint.v1.GeneratorService/Generate"));
+    }
+}
