@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Sprint.ServiceDefaults;
 using Sprint.Contracts.V1;
 
 namespace Sprint.Cli;
@@ -17,7 +19,11 @@ static class LoadBenchmark
 
     public static Command Create()
     {
-        var target = new Option<string>("--target") { Description = "Gateway/generator address (sprint serve), e.g. http://127.0.0.1:5000", Required = true };
+        var target = new Option<string?>("--target")
+        {
+            Description = "Address of a running suite (sprint serve), e.g. http://127.0.0.1:5000; default: start the suite in this process " +
+                "and also report where the generator's decode thread spent its time",
+        };
         var rpc = new Option<string>("--rpc") { Description = "solve or generate", DefaultValueFactory = _ => "solve" };
         var concurrency = new Option<string>("--concurrency") { Description = "Concurrency levels, comma-separated", DefaultValueFactory = _ => "1,8,32" };
         var requests = new Option<int>("--requests") { Description = "Requests per level (at least 2 per worker)", DefaultValueFactory = _ => 64 };
@@ -31,7 +37,12 @@ static class LoadBenchmark
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
-            using var channel = GrpcChannel.ForAddress(parse.GetValue(target)!, new GrpcChannelOptions
+            await using var suite = parse.GetValue(target) is null
+                ? SuiteHost.Build(0, SuiteHost.DefaultModel(), Path.Combine(SuiteHost.DefaultModel(), "selector.safetensors"), null, quiet: true, [])
+                : null;
+            if (suite is not null) await suite.StartAsync(ct);
+            var engine = suite?.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>();
+            using var channel = GrpcChannel.ForAddress(parse.GetValue(target) ?? suite!.GrpcAddress(), new GrpcChannelOptions
             {
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
             });
@@ -43,6 +54,7 @@ static class LoadBenchmark
                 : (i, token) => GenerateOnce(new GeneratorService.GeneratorServiceClient(channel), new GenerateRequest
                     { Prompt = questions[i % questions.Length], MaxNewTokens = parse.GetValue(maxNew) }, token);
 
+            if (suite is not null) await SolveCommand.WaitServingAsync(channel, ct);
             await call(0, ct);   // warm-up: connection, JIT, first batch
             output.WriteLine($"{(solve ? $"Solve(n={parse.GetValue(n)}, {parse.GetValue(strategy)})" : "Generate")}, max_new_tokens {parse.GetValue(maxNew)}");
             output.WriteLine("concurrency  requests  req/s    p50 ms   p99 ms   TTFT p50 ms  TTFT p99 ms  failed");
@@ -50,6 +62,7 @@ static class LoadBenchmark
             {
                 int total = Math.Max(parse.GetValue(requests), 2 * c), next = 0;
                 var samples = new System.Collections.Concurrent.ConcurrentBag<Sample>();
+                var before = engine?.Scheduler?.Stats;
                 var clock = Stopwatch.StartNew();
                 await Task.WhenAll(Enumerable.Range(0, c).Select(async _ =>
                 {
@@ -59,6 +72,13 @@ static class LoadBenchmark
                 var ok = samples.Where(s => s.Ok).ToList();
                 output.WriteLine($"{c,11}  {total,8}  {ok.Count / seconds,5:F2}  {P(ok, 50, s => s.LatencyMs),8:F0}  {P(ok, 99, s => s.LatencyMs),7:F0}  " +
                     $"{P(ok, 50, s => s.FirstTokenMs),11:F0}  {P(ok, 99, s => s.FirstTokenMs),11:F0}  {samples.Count - ok.Count,6}");
+                if (before is not null && engine?.Scheduler?.Stats is { } after)
+                {
+                    double Share(TimeSpan a, TimeSpan b) => 100 * (a - b).TotalSeconds / seconds;
+                    output.WriteLine($"             decode thread: {Share(after.Decoding, before.Decoding):F0} % decoding, " +
+                        $"{Share(after.Joining, before.Joining):F0} % joining (prefill + merge), {Share(after.Leaving, before.Leaving):F0} % leaving (compaction); " +
+                        $"{(after.Steps - before.Steps) / seconds:F0} steps/s");
+                }
             }
             return 0;
         });

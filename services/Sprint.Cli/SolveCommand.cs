@@ -66,7 +66,7 @@ static class SolveCommand
     }
 
     /// <summary>Waits until the in-process suite's overall health is SERVING (models loaded).</summary>
-    static async Task WaitServingAsync(GrpcChannel channel, CancellationToken ct)
+    public static async Task WaitServingAsync(GrpcChannel channel, CancellationToken ct)
     {
         var health = new Health.HealthClient(channel);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -43,11 +43,14 @@ public sealed class BatchScheduler : IDisposable
     {
         get
         {
-            lock (gate) return new EngineStats(active.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors);
+            lock (gate) return new EngineStats(active.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
+                TimeSpan.FromTicks(Interlocked.Read(ref decodeTicks)), TimeSpan.FromTicks(Interlocked.Read(ref joinTicks)),
+                TimeSpan.FromTicks(Interlocked.Read(ref leaveTicks)));
         }
     }
     long allocatedTokens;
     long liveTensors;
+    long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in TimeSpan ticks
 
     /// <summary>
     /// Queues a sequence and returns its event stream. Throws <see cref="ArgumentException"/> for a request that can
@@ -151,8 +154,13 @@ public sealed class BatchScheduler : IDisposable
             {
                 using (inference_mode())
                 {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                     DropCancelled();
+                    long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                     AdmitQueued();
+                    long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    Interlocked.Add(ref leaveTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).Ticks);
+                    Interlocked.Add(ref joinTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).Ticks);
                     if (active.Count > 0) DecodeStep();
                     else if (QueuedButBlocked()) wake.Wait(); // nothing decoding yet nothing fits: wait for a change
                 }
@@ -255,9 +263,13 @@ public sealed class BatchScheduler : IDisposable
 
     void DecodeStep()
     {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         using (var logits = batch!.Step(active.Select(s => s.LastToken).ToList())) Emit(active, logits);
         Interlocked.Increment(ref steps);
+        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
         KeepRows(Enumerable.Range(0, active.Count).Where(i => !active[i].Done).ToList());
+        Interlocked.Add(ref decodeTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).Ticks);
+        Interlocked.Add(ref leaveTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t1).Ticks);
     }
 
     void Emit(IReadOnlyList<Sequence> rows, Tensor logits)
@@ -352,7 +364,10 @@ public sealed class BatchScheduler : IDisposable
 }
 
 /// <summary>
-/// A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated, and the
-/// decode thread's live TorchSharp tensors (constant across steps when nothing leaks).
+/// A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated, the decode
+/// thread's live TorchSharp tensors (constant across steps when nothing leaks), and where the decode thread's time
+/// went since start: decoding steps (forward, sampling, streaming), rows joining (prefill and merge into the
+/// batch), rows leaving (compacting the batch when sequences finish or are cancelled).
 /// </summary>
-public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens, long LiveTensors);
+public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens, long LiveTensors,
+    TimeSpan Decoding = default, TimeSpan Joining = default, TimeSpan Leaving = default);
