@@ -239,6 +239,20 @@ public sealed class SchedulerFailureTests
         Assert.Equal(0, engine.Stats.ActiveSequences + engine.Stats.QueuedSequences);
     }
 
+    [Fact]
+    public async Task Stats_account_for_the_decode_threads_time_by_phase()
+    {
+        var c = Golden.Instance.Cases["short/none"];
+        using var lm = LanguageModel.Load(Fixtures.GoldenModel);
+        using var engine = new BatchScheduler(lm);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
+            Drain(engine.Submit(new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 8 + 8 * i, IgnoreEos = true }))));
+        var stats = engine.Stats;
+        Assert.True(stats.Decoding > TimeSpan.Zero && stats.Joining > TimeSpan.Zero);
+        Assert.True(stats.Decoding + stats.Joining + stats.Leaving <= clock.Elapsed);
+    }
+
     static async Task Drain(IAsyncEnumerable<GenerationEvent> events)
     {
         await foreach (var _ in events) { }
