@@ -1,35 +1,28 @@
-using Sprint.ServiceDefaults;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
+using Sprint.ServiceDefaults;
 
 namespace Sprint.Embedding;
 
 /// <summary>The question encoder, loaded in the background at start-up; one encode runs at a time.</summary>
-public sealed class EmbeddingEncoder(EmbeddingOptions options, ModelCatalog catalog, ILogger<EmbeddingEncoder> log) : BackgroundService, IHealthCheck
+public sealed class EmbeddingEncoder(EmbeddingOptions options, ModelCatalog catalog, ILogger<EmbeddingEncoder> log)
+    : LoadedInBackground<QuestionEncoder>(log)
 {
     readonly SemaphoreSlim gate = new(1, 1);
-    volatile QuestionEncoder? encoder;
-    Exception? failure;
 
-    public QuestionEncoder? Encoder => encoder;
+    public QuestionEncoder? Encoder => Value;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
+    protected override string What => "the encoder";
+
+    protected override QuestionEncoder Load()
     {
-        try
-        {
-            TorchThreads.Configure(options.Threads);
-            var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType));
-            if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
-            encoder = new QuestionEncoder(lm, string.IsNullOrEmpty(options.SystemPrompt) ? null : options.SystemPrompt);
-            log.LogInformation("encoder {Encoder} ready ({Dim} dimensions)", encoder.EncoderId, encoder.Dimension);
-        }
-        catch (Exception e)
-        {
-            failure = e;
-            log.LogError(e, "loading {Model} failed", options.Model);
-        }
-    }, stoppingToken);
+        TorchThreads.Configure(options.Threads);
+        var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType));
+        if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
+        var encoder = new QuestionEncoder(lm, string.IsNullOrEmpty(options.SystemPrompt) ? null : options.SystemPrompt);
+        log.LogInformation("encoder {Encoder} ready ({Dim} dimensions)", encoder.EncoderId, encoder.Dimension);
+        return encoder;
+    }
 
     public async Task<float[]> EncodeAsync(QuestionEncoder loaded, string text, CancellationToken ct)
     {
@@ -37,9 +30,4 @@ public sealed class EmbeddingEncoder(EmbeddingOptions options, ModelCatalog cata
         try { return await Task.Run(() => loaded.Encode([text])[0], ct).ConfigureAwait(false); }
         finally { gate.Release(); }
     }
-
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(encoder is not null ? HealthCheckResult.Healthy("encoder loaded")
-            : failure is not null ? HealthCheckResult.Unhealthy($"encoder failed to load: {failure.Message}")
-            : HealthCheckResult.Unhealthy("encoder loading"));
 }

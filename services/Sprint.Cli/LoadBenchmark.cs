@@ -85,40 +85,31 @@ static class LoadBenchmark
         return command;
     }
 
-    static async Task<Sample> SolveOnce(GatewayService.GatewayServiceClient client, SolveRequest request, CancellationToken ct)
-    {
-        var clock = Stopwatch.StartNew();
-        double first = double.NaN;
-        bool verdict = false;
-        try
-        {
-            using var call = client.Solve(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct);
-            await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
-            {
-                if (e.EventCase == SolveResponse.EventOneofCase.Delta && double.IsNaN(first)) first = clock.Elapsed.TotalMilliseconds;
-                verdict |= e.EventCase == SolveResponse.EventOneofCase.Verdict;
-            }
-        }
-        catch (RpcException) { }
-        return new Sample(clock.Elapsed.TotalMilliseconds, first, verdict);
-    }
+    static Task<Sample> SolveOnce(GatewayService.GatewayServiceClient client, SolveRequest request, CancellationToken ct) =>
+        Measure(client.Solve(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct),
+            e => e.EventCase == SolveResponse.EventOneofCase.Delta, e => e.EventCase == SolveResponse.EventOneofCase.Verdict, ct);
 
-    static async Task<Sample> GenerateOnce(GeneratorService.GeneratorServiceClient client, GenerateRequest request, CancellationToken ct)
+    static Task<Sample> GenerateOnce(GeneratorService.GeneratorServiceClient client, GenerateRequest request, CancellationToken ct) =>
+        Measure(client.Generate(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct),
+            e => e.EventCase == GenerateResponse.EventOneofCase.Delta, e => e.EventCase == GenerateResponse.EventOneofCase.Result, ct);
+
+    /// <summary>Latency to the end of the stream and to its first token; a call is ok when its final event arrived.</summary>
+    static async Task<Sample> Measure<T>(AsyncServerStreamingCall<T> call, Func<T, bool> isToken, Func<T, bool> isFinal, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         double first = double.NaN;
-        bool done = false;
+        bool ok = false;
         try
         {
-            using var call = client.Generate(request, deadline: DateTime.UtcNow.AddMinutes(5), cancellationToken: ct);
-            await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
-            {
-                if (e.EventCase == GenerateResponse.EventOneofCase.Delta && double.IsNaN(first)) first = clock.Elapsed.TotalMilliseconds;
-                done |= e.EventCase == GenerateResponse.EventOneofCase.Result;
-            }
+            using (call)
+                await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
+                {
+                    if (double.IsNaN(first) && isToken(e)) first = clock.Elapsed.TotalMilliseconds;
+                    ok |= isFinal(e);
+                }
         }
-        catch (RpcException) { }
-        return new Sample(clock.Elapsed.TotalMilliseconds, first, done);
+        catch (RpcException) { ok = false; }
+        return new Sample(clock.Elapsed.TotalMilliseconds, first, ok);
     }
 
     static double P(List<Sample> samples, double percentile, Func<Sample, double> value)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace Sprint.Services.Tests;
@@ -9,9 +8,9 @@ public sealed class DeployTests
     [Fact]
     public async Task Compose_file_is_valid_and_generators_can_scale()
     {
-        var services = (await Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var services = (await Tool.Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis"], services.Order());
-        var config = await Run("docker-compose", ["config"], Paths.Root);
+        var config = await Tool.Run("docker-compose", ["config"], Paths.Root);
         var generator = config[config.IndexOf("\n  generator:", StringComparison.Ordinal)..config.IndexOf("\n  head-selector:", StringComparison.Ordinal)];
         Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers
         Assert.DoesNotContain("ports:", generator);           // and no fixed host ports
@@ -24,7 +23,7 @@ public sealed class DeployTests
     {
         var dir = Path.Combine(Paths.Root, "deploy", "k8s");
         var files = Directory.GetFiles(dir, "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).Order().ToArray();
-        var docs = JsonNode.Parse(await Run("/usr/bin/python3",
+        var docs = JsonNode.Parse(await Tool.Run("/usr/bin/python3",
             ["-c", "import sys, json, yaml; print(json.dumps([d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f)) if d]))", .. files], dir))!.AsArray();
         var kustomization = await File.ReadAllTextAsync(Path.Combine(dir, "kustomization.yaml"));
         Assert.All(files, f => Assert.Contains("- " + Path.GetFileName(f), kustomization));
@@ -60,18 +59,6 @@ public sealed class DeployTests
     {
         var buf = Path.Combine(Paths.Root, "tests", "clients", "node", "node_modules", ".bin", "buf");
         if (!File.Exists(buf)) throw new FileNotFoundException($"{buf} is missing: run 'npm ci' in tests/clients/node (.ci/run does)");
-        await Run(buf, ["lint"], Paths.Protos);
-    }
-
-    static async Task<string> Run(string file, string[] args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        return await stdout;
+        await Tool.Run(buf, ["lint"], Paths.Protos);
     }
 }

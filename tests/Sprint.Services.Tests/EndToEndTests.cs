@@ -105,9 +105,9 @@ public sealed class EndToEndTests(DistributedSuite suite)
         try
         {
             var protos = Directory.GetFiles(Path.Combine(Paths.Protos, "sprint", "v1"), "*.proto").Select(p => Path.GetRelativePath(Paths.Protos, p));
-            await Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
+            await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
                 "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
-            var json = await Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
+            var json = await Tool.Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
                 $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "4", "sprint"], Paths.Root);
             AssertSummary(json, 4);
         }
@@ -120,7 +120,7 @@ public sealed class EndToEndTests(DistributedSuite suite)
         var client = Path.Combine(Paths.Root, "tests", "clients", "node");
         if (!Directory.Exists(Path.Combine(client, "node_modules", "@grpc", "grpc-js")))
             throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
-        var json = await Run("node", [Path.Combine(client, "solve_client.mjs"), $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "3", "sampling"], client);
+        var json = await Tool.Run("node", [Path.Combine(client, "solve_client.mjs"), $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "3", "sampling"], client);
         AssertSummary(json, 3);
     }
 
@@ -142,19 +142,5 @@ public sealed class EndToEndTests(DistributedSuite suite)
             .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
         var verdict = s["verdict"]!["answer"]!.GetValue<string>();
         Assert.Equal(answers.Values.Max(), answers[verdict]);
-    }
-
-    static async Task<string> Run(string file, string[] args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException($"{file} did not finish"); }
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stderr}");
-        return await stdout;
     }
 }
