@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Grpc.Net.Client;
 using Sprint.Answers;
