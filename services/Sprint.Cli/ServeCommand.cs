@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
@@ -34,9 +35,7 @@ static class ServeCommand
                 parse.GetValue(redis), quiet: false, parse.UnmatchedTokens);
             await app.StartAsync(ct);
             parse.InvocationConfiguration.Output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
-            try { await Task.Delay(Timeout.Infinite, ct); }
-            catch (OperationCanceledException) { }
-            await app.StopAsync(CancellationToken.None);
+            await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation
             return 0;
         });
         return command;
