@@ -143,3 +143,18 @@ public sealed class EndToEndTests(DistributedSuite suite)
         Assert.Equal(answers.Values.Max(), answers[verdict]);
     }
 }
+
+public sealed class ServeProcessTests
+{
+    [Fact]
+    public async Task Sprint_serve_answers_and_stops_on_sigterm()
+    {
+        using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", "--Generator:Threads=1", "--Embedding:Threads=1");
+        using (var channel = GrpcChannel.ForAddress(serve.Address))
+        {
+            var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 2, Strategy = "sprint", MaxNewTokens = 48 });
+            Assert.Equal("52", events[^1].Verdict.Answer);
+        }
+        Assert.True(serve.Terminate(TimeSpan.FromSeconds(20)), "sprint serve did not stop on SIGTERM");
+    }
+}

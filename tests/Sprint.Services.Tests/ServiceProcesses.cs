@@ -14,6 +14,14 @@ public sealed class ServiceProcess : IDisposable
     public string Address => $"http://127.0.0.1:{Port}";
     public string Log { get { lock (log) return log.ToString(); } }
     public bool HasExited => process.HasExited;
+    public int Id => process.Id;
+
+    /// <summary>Sends SIGTERM (what docker stop and Kubernetes send) and waits for the process to end.</summary>
+    public bool Terminate(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()])) kill.WaitForExit();
+        return process.WaitForExit(timeout);
+    }
 
     ServiceProcess(string file, IEnumerable<string> args, int port)
     {
@@ -34,7 +42,7 @@ public sealed class ServiceProcess : IDisposable
         var dll = Paths.ServiceDll(folder, assembly);
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first (dotnet test Sprint.Grpc.sln does)");
         int port = SuiteFixture.FreePort();
-        var service = new ServiceProcess("dotnet", [dll, $"--Service:Port={port}", .. settings], port);
+        var service = new ServiceProcess("dotnet", [dll, .. settings, $"--Service:Port={port}"], port);
         try
         {
             using var channel = GrpcChannel.ForAddress(service.Address);
