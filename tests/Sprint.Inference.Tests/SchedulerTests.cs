@@ -172,14 +172,16 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     [Fact]
     public void Token_budget_counts_rows_times_the_longest_reservation()
     {
-        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 100, WhenFull = AdmissionPolicy.Reject });
         var c = G.Cases["short/none"]; // 7 prompt tokens
-        var tooLong = Assert.Throws<ArgumentException>(() => engine.Submit(Greedy(c, maxNew: 94)));
-        Assert.Contains("budget", tooLong.Message);
+        using (var small = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 100, WhenFull = AdmissionPolicy.Reject }))
+            Assert.Contains("budget", Assert.Throws<ArgumentException>(() => small.Submit(Greedy(c, maxNew: 94))).Message);
+
+        // Rows as long as the context allows, so they are still decoding (for hundreds of steps) when the third comes.
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 1000, WhenFull = AdmissionPolicy.Reject });
         using var cts = new CancellationTokenSource();
-        _ = engine.Submit(Greedy(c, maxNew: 43), cts.Token); // 50 tokens reserved
-        _ = engine.Submit(Greedy(c, maxNew: 43), cts.Token); // 2 x 50 = 100: fits
-        Assert.Throws<EngineOverloadedException>(() => engine.Submit(Greedy(c, maxNew: 1)));
+        _ = engine.Submit(Greedy(c, maxNew: 493), cts.Token); // 500 tokens reserved
+        _ = engine.Submit(Greedy(c, maxNew: 493), cts.Token); // 2 x 500 = 1000: fits
+        Assert.Throws<EngineOverloadedException>(() => engine.Submit(Greedy(c, maxNew: 1)));   // 3 rows x 500 > 1000
         cts.Cancel();
     }
 
