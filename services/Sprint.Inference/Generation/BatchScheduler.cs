@@ -22,6 +22,7 @@ public sealed class BatchScheduler : IDisposable
     readonly object gate = new();
     readonly LinkedList<Sequence> queued = new();
     readonly List<Sequence> active = [];   // row i of `batch` is active[i]
+    readonly List<Sequence> joining = [];  // taken from the queue, being prefilled: counted by admission like active rows
     readonly SemaphoreSlim wake = new(0);
     readonly Thread thread;
     DecodeBatch? batch;
@@ -43,7 +44,7 @@ public sealed class BatchScheduler : IDisposable
     {
         get
         {
-            lock (gate) return new EngineStats(active.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
+            lock (gate) return new EngineStats(active.Count + joining.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
                 TimeSpan.FromTicks(Interlocked.Read(ref decodeTicks)), TimeSpan.FromTicks(Interlocked.Read(ref joinTicks)),
                 TimeSpan.FromTicks(Interlocked.Read(ref leaveTicks)));
         }
@@ -65,7 +66,7 @@ public sealed class BatchScheduler : IDisposable
         var sequence = new Sequence(request, lm.Tokenizer);
         lock (gate)
         {
-            var reservations = active.Select(s => s.Reservation).Concat(queued.Select(s => s.Reservation));
+            var reservations = active.Concat(joining).Concat(queued).Select(s => s.Reservation);
             bool fitsNow = Fits(reservations.Append(sequence.Reservation));
             if (!fitsNow && options.WhenFull == AdmissionPolicy.Reject)
                 throw new EngineOverloadedException($"engine full: {active.Count} sequences decoding, {queued.Count} queued " +
@@ -221,10 +222,16 @@ public sealed class BatchScheduler : IDisposable
                 node.Value.Node = null;
                 admitted.Add(node.Value);
             }
+            joining.AddRange(admitted);
         }
         if (admitted.Count == 0) return;
+        try { Join(admitted); }
+        finally { lock (gate) joining.Clear(); }
+    }
 
-        // The admitted sequences are in neither list until they join `active`: a failure here must fail them, or
+    void Join(List<Sequence> admitted)
+    {
+        // The admitted sequences are only in `joining` until they join `active`: a failure here must fail them, or
         // their consumers would wait forever. A failed prefill leaves the running batch untouched; a failed merge
         // may not, so it fails everything (the caller's FailAll).
         DecodeBatch? newBatch = null;
@@ -257,6 +264,7 @@ public sealed class BatchScheduler : IDisposable
         lock (gate)
         {
             active.AddRange(keep.Select(i => admitted[i]));
+            joining.Clear();
             allocatedTokens = batch.AllocatedTokens;
         }
     }
