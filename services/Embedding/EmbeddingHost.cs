@@ -17,18 +17,13 @@ public static class EmbeddingHost
 
     public static WebApplicationBuilder AddEmbedding(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(EmbeddingOptions.Section).Get<EmbeddingOptions>() ?? new EmbeddingOptions();
-        var redisOptions = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(redisOptions);
+        var options = builder.BindOptions<EmbeddingOptions>(EmbeddingOptions.Section);
+        var redisOptions = builder.BindOptions<RedisOptions>(RedisOptions.Section);
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddSingleton<EmbeddingEncoder>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddingEncoder>());
+        builder.Services.AddLoadedInBackground<EmbeddingEncoder>(ServiceName, "embedding-encoder");
         builder.Services.AddSingleton<EmbeddingCache>();
         builder.Services.AddHybridCache(o => o.DefaultEntryOptions = new() { Expiration = options.CacheTtl });
 
-        var health = builder.Services.AddHealthChecks()
-            .Add(new("embedding-encoder", sp => sp.GetRequiredService<EmbeddingEncoder>(), null, [ServiceName, SprintServiceHost.ReadyTag]));
         if (!string.IsNullOrWhiteSpace(redisOptions.Configuration))
         {
             var config = ConfigurationOptions.Parse(redisOptions.Configuration);
@@ -40,13 +35,11 @@ public static class EmbeddingHost
             builder.Services.AddStackExchangeRedisCache(_ => { });
             builder.Services.AddOptions<RedisCacheOptions>().Configure<IConnectionMultiplexer>((o, redis) =>
                 o.ConnectionMultiplexerFactory = () => Task.FromResult(redis));
-            health.Add(new("embedding-redis", sp => new RedisHealthCheck(sp.GetRequiredService<IConnectionMultiplexer>()), null, [CacheHealthName]));
+            // Not tagged ready: Redis down degrades the service (uncached) rather than taking it out of rotation.
+            builder.Services.AddHealthChecks().Add(new("embedding-redis", sp => new RedisHealthCheck(sp.GetRequiredService<IConnectionMultiplexer>()), null, [CacheHealthName]));
         }
         builder.Services.Configure<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>(o =>
-        {
-            o.Services.Map(ServiceName, r => r.Tags.Contains(ServiceName));
-            o.Services.Map(CacheHealthName, r => r.Tags.Contains(CacheHealthName));
-        });
+            o.Services.Map(CacheHealthName, r => r.Tags.Contains(CacheHealthName)));
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Gateway;
@@ -8,15 +9,11 @@ public static class GatewayHost
 
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        builder.Services.AddSingleton(options);
+        builder.BindOptions<GatewayOptions>(GatewayOptions.Section);
         builder.Services.AddSingleton<Upstreams>();
         builder.Services.AddSingleton<SolvePlanner>();
-        builder.Services.AddGrpcHealthChecks();
-        builder.Services.Configure<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>(o =>
-            o.Services.Map(GatewayHost.ServiceName, r => r.Tags.Contains(ServiceName)));
-        builder.Services.AddHealthChecks().AddCheck("gateway", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(),
-            [ServiceName, SprintServiceHost.ReadyTag]);
+        // Nothing to load: serving as soon as it listens (upstream trouble shows per call, not as NOT_SERVING).
+        builder.Services.AddServiceHealth(ServiceName, "gateway", _ => new AlwaysHealthy());
         return builder;
     }
 
@@ -26,5 +23,11 @@ public static class GatewayHost
         app.UseGrpcWeb();
         app.MapGrpcService<GatewayGrpcService>().EnableGrpcWeb();
         return app;
+    }
+
+    sealed class AlwaysHealthy : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(HealthCheckResult.Healthy());
     }
 }

@@ -10,14 +10,9 @@ public static class GeneratorHost
     /// <summary>Registers the Generator: options from "Generator", the engine (loaded in the background) and its health check.</summary>
     public static WebApplicationBuilder AddGenerator(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(GeneratorOptions.Section).Get<GeneratorOptions>() ?? new GeneratorOptions();
-        builder.Services.AddSingleton(options);
+        builder.BindOptions<GeneratorOptions>(GeneratorOptions.Section);
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddSingleton<GeneratorEngine>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<GeneratorEngine>());
-        builder.Services.AddHealthChecks().Add(new("generator-model", sp => sp.GetRequiredService<GeneratorEngine>(), null, [ServiceName, SprintServiceHost.ReadyTag]));
-        builder.Services.Configure<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>(o =>
-            o.Services.Map(ServiceName, r => r.Tags.Contains(ServiceName)));
+        builder.Services.AddLoadedInBackground<GeneratorEngine>(ServiceName, "generator-model");
         return builder;
     }
 

@@ -1,0 +1,38 @@
+using Grpc.AspNetCore.HealthChecks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Sprint.ServiceDefaults;
+
+public static class ServiceRegistration
+{
+    /// <summary>Binds a configuration section (defaults where it is absent) and registers the result as a singleton.</summary>
+    public static T BindOptions<T>(this WebApplicationBuilder builder, string section) where T : class, new()
+    {
+        var options = builder.Configuration.GetSection(section).Get<T>() ?? new T();
+        builder.Services.AddSingleton(options);
+        return options;
+    }
+
+    /// <summary>
+    /// Reports <paramref name="check"/> as the gRPC health of <paramref name="serviceName"/> and as part of the
+    /// overall ("") status.
+    /// </summary>
+    public static void AddServiceHealth(this IServiceCollection services, string serviceName, string checkName,
+        Func<IServiceProvider, IHealthCheck> check)
+    {
+        services.AddHealthChecks().Add(new(checkName, check, null, [serviceName, SprintServiceHost.ReadyTag]));
+        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName)));
+    }
+
+    /// <summary>Registers a background loader once, starts it with the host and makes it the service's health.</summary>
+    public static void AddLoadedInBackground<TLoader>(this IServiceCollection services, string serviceName, string checkName)
+        where TLoader : class, IHealthCheck, Microsoft.Extensions.Hosting.IHostedService
+    {
+        services.AddSingleton<TLoader>();
+        services.AddHostedService(sp => sp.GetRequiredService<TLoader>());
+        services.AddServiceHealth(serviceName, checkName, sp => sp.GetRequiredService<TLoader>());
+    }
+}
