@@ -1,6 +1,7 @@
 using System.Text;
 using Grpc.Core;
 using Sprint.Contracts.V1;
+using Sprint.Core;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Embedding;
@@ -13,10 +14,10 @@ public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCach
     public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
     {
         var text = Normalize(request.Text);
-        if (text.Length == 0) throw Invalid.Argument("text", "must not be empty");
+        if (text.Length == 0) throw new InvalidFieldException("text", "must not be empty");
         int bytes = Encoding.UTF8.GetByteCount(text);
-        if (bytes > options.MaxTextBytes) throw Invalid.Argument("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");
-        var loaded = encoder.Encoder ?? throw Invalid.Loading("the encoder");
+        if (bytes > options.MaxTextBytes) throw new InvalidFieldException("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");
+        var loaded = encoder.Require();
 
         var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, text,
             ct => encoder.EncodeAsync(loaded, text, ct), context.CancellationToken).ConfigureAwait(false);

@@ -4,15 +4,17 @@ using System.Threading.Channels;
 using Grpc.Core;
 using Sprint.Answers;
 using Sprint.Contracts.V1;
+using Sprint.Core;
+using PlannedCandidate = Sprint.Contracts.V1.PlannedCandidate;
 
 namespace Sprint.Gateway;
 
 /// <summary>
-/// Solve: validate, plan, fan the candidates out as separate Generate calls (each carrying the caller's deadline
+/// Solve: validate (<see cref="SolveSpec"/>), plan (<see cref="CandidatePlanner"/>, the same code as sprint eval), fan the candidates out as separate Generate calls (each carrying the caller's deadline
 /// and cancellation), funnel their events through one channel into the response stream (the only writer), then
 /// vote. A verdict comes whenever at least one candidate ran; UNAVAILABLE only when none could.
 /// </summary>
-public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
+public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
     : GatewayService.GatewayServiceBase
 {
     public const string VoteRule = "majority of normalised answers; a tie goes to the answer whose best candidate has the highest mean " +
@@ -28,12 +30,16 @@ public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams
         var started = Stopwatch.StartNew();
         var spec = SolveSpec.From(request, options);
         var ct = context.CancellationToken;
-        var plan = await planner.PlanAsync(spec, context.Deadline, ct).ConfigureAwait(false);
-        await responseStream.WriteAsync(new SolveResponse { Plan = plan }, ct).ConfigureAwait(false);
+        var sources = new GatewayPlanSources(upstreams, context.Deadline);
+        var plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false);
+        await responseStream.WriteAsync(new SolveResponse { Plan = ToProto(plan, sources) }, ct).ConfigureAwait(false);
 
         var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
         var results = new CandidateResult[plan.Candidates.Count];
-        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, events.Writer, context)).ToArray();
+        var codes = new StatusCode[plan.Candidates.Count];     // why each candidate failed (OK when it did not)
+        var details = new string[plan.Candidates.Count];
+        var fields = new string[plan.Candidates.Count];     // the generator's field of an INVALID_ARGUMENT, from its trailer
+        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, codes, details, fields, events.Writer, context)).ToArray();
         _ = Task.WhenAll(runs).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
         await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
@@ -43,16 +49,33 @@ public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams
         if (failed.Count == results.Length)
         {
             // The same bad argument fails every candidate (e.g. max_new_tokens beyond the model's context): say so.
-            var code = results.All(r => r.Error.StartsWith(nameof(StatusCode.InvalidArgument), StringComparison.Ordinal))
-                ? StatusCode.InvalidArgument : StatusCode.Unavailable;
-            throw new RpcException(new Status(code, code == StatusCode.InvalidArgument
-                ? results[0].Error[(nameof(StatusCode.InvalidArgument).Length + 2)..]
-                : $"no candidate could run: {results[0].Error}"));
+            if (codes.All(c => c == StatusCode.InvalidArgument))
+                throw new InvalidFieldException(fields[0] switch
+                {
+                    "stopping.max_new_tokens" => "max_new_tokens",
+                    "prompt" => "question",
+                    var other => other,
+                }, details[0][(details[0].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+            throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {results[0].Error}"));
         }
 
         await responseStream.WriteAsync(new SolveResponse { Verdict = Vote(results, failed) }, ct).ConfigureAwait(false);
-        Solves.Add(1, new KeyValuePair<string, object?>("strategy", spec.Strategy));
-        SolveDuration.Record(started.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("strategy", spec.Strategy));
+        Solves.Add(1, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
+        SolveDuration.Record(started.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
+    }
+
+    static Plan ToProto(CandidatePlan plan, GatewayPlanSources sources)
+    {
+        var message = new Plan { Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = sources.EncoderId, EmbeddingCached = sources.EmbeddingCached };
+        message.Candidates.AddRange(plan.Candidates.Select(c => new PlannedCandidate
+        {
+            Index = c.Index,
+            Configuration = c.Config.ToProto(),
+            Score = c.Score,
+            Temperature = (float)c.Sampling.Temperature,
+            Seed = c.Sampling.Seed ?? 0,
+        }));
+        return message;
     }
 
     public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed)
@@ -74,20 +97,21 @@ public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams
         return verdict;
     }
 
-    async Task RunCandidateAsync(PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, ChannelWriter<SolveResponse> events,
-        ServerCallContext context)
+    async Task RunCandidateAsync(Core.PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, StatusCode[] codes, string[] details, string[] fields,
+        ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
-        var name = candidate.Configuration.Name;
+        var name = candidate.Config.Name;
         var result = new CandidateResult { Index = candidate.Index, Configuration = name };
+        var sampling = new SamplingParameters { Temperature = (float)candidate.Sampling.Temperature, TopP = (float)candidate.Sampling.TopP };
+        if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
         var request = new GenerateRequest
         {
             Prompt = spec.Question,
             Format = PromptFormat.Chat,
-            Temperature = candidate.Temperature,
-            Seed = candidate.Seed,
-            MaxNewTokens = spec.MaxNewTokens,
+            Sampling = sampling,
+            Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens },
         };
-        request.PrunedHeads.AddRange(candidate.Configuration.PrunedHeads);
+        request.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
         try
         {
             using var call = upstreams.Generator.Generate(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
@@ -105,11 +129,19 @@ public sealed class GatewayGrpcService(SolvePlanner planner, Upstreams upstreams
                     result.TimeToFirstTokenMs = final.TimeToFirstTokenMs;
                 }
             }
-            if (result.FinishReason == FinishReason.Unspecified) result.Error = "the generator ended the stream without a result";
+            if (result.FinishReason == FinishReason.Unspecified)
+            {
+                result.Error = "the generator ended the stream without a result";
+                codes[candidate.Index] = StatusCode.Internal;
+                details[candidate.Index] = result.Error;
+            }
         }
         catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
         {
-            result.Error = e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : e.Message;
+            codes[candidate.Index] = e is RpcException rpc ? rpc.StatusCode : StatusCode.Unknown;
+            result.Error = e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+            details[candidate.Index] = e is RpcException d ? d.Status.Detail : e.Message;
+            fields[candidate.Index] = (e as RpcException)?.Trailers.GetValue(ServiceDefaults.ErrorInterceptor.FieldTrailer) ?? "";
             log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, name, result.Error);
         }
         results[candidate.Index] = result;

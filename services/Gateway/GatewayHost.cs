@@ -11,7 +11,6 @@ public static class GatewayHost
     {
         builder.BindOptions<GatewayOptions>(GatewayOptions.Section);
         builder.Services.AddSingleton<Upstreams>();
-        builder.Services.AddSingleton<SolvePlanner>();
         // Nothing to load: serving as soon as it listens (upstream trouble shows per call, not as NOT_SERVING).
         builder.Services.AddServiceHealth(ServiceName, "gateway", _ => new AlwaysHealthy());
         return builder;

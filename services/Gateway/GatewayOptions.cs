@@ -18,10 +18,8 @@ public sealed class GatewayOptions
     public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     public int MaxQuestionBytes { get; set; } = 8 * 1024;
-    public int DefaultN { get; set; } = 8;
+    public int DefaultN { get; set; } = Sprint.Core.Defaults.N;
     public int MaxN { get; set; } = 64;
-    public int DefaultMaxNewTokens { get; set; } = 256;
+    public int DefaultMaxNewTokens { get; set; } = Sprint.Core.Defaults.MaxNewTokens;
     public int MaxNewTokensLimit { get; set; } = 1024;
-    /// <summary>Temperature of the "sampling" strategy when the request gives none.</summary>
-    public float DefaultSamplingTemperature { get; set; } = 0.7f;
 }

@@ -18,6 +18,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
     readonly Lock gate = new();
     GrpcChannel? embedding, selector, generators;
     Task<ModelInfoResponse>? modelInfo;
+    Task<SelectorInfoResponse>? selectorInfo;
 
     public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Single(options.EmbeddingAddress)));
     public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Single(options.SelectorAddress)));
@@ -31,6 +32,17 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
             if (modelInfo is null || modelInfo.IsFaulted || modelInfo.IsCanceled)
                 modelInfo = Generator.ModelInfoAsync(new ModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync;
             return modelInfo;
+        }
+    }
+
+    /// <summary>The selector's metadata, asked once (again after a failure, e.g. while it was still loading).</summary>
+    public Task<SelectorInfoResponse> SelectorInfoAsync(CancellationToken ct)
+    {
+        lock (gate)
+        {
+            if (selectorInfo is null || selectorInfo.IsFaulted || selectorInfo.IsCanceled)
+                selectorInfo = Selector.SelectorInfoAsync(new SelectorInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync;
+            return selectorInfo;
         }
     }
 
@@ -72,7 +84,9 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
                         Names = { MethodName.Default },
                         RetryPolicy = new RetryPolicy
                         {
-                            MaxAttempts = 3,
+                            // Up to 5 picks (grpc-dotnet's cap): a replica that just died can take the first picks
+                            // until the balancer sees its connection fail and leaves it out.
+                            MaxAttempts = 5,
                             InitialBackoff = TimeSpan.FromMilliseconds(100),
                             MaxBackoff = TimeSpan.FromSeconds(1),
                             BackoffMultiplier = 2,

@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using Grpc.Core;
 using Sprint.Contracts.V1;
+using Sprint.Core;
 using Sprint.Inference.Generation;
-using Sprint.Inference.Model;
 using Sprint.Inference.Text;
 using Sprint.ServiceDefaults;
 using FinishReason = Sprint.Contracts.V1.FinishReason;
-using PrunedHead = Sprint.Inference.Model.PrunedHead;
 
 namespace Sprint.Generator;
 
@@ -16,7 +15,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var received = Stopwatch.StartNew();
-        var scheduler = engine.Scheduler ?? throw Invalid.Loading("the model");
+        var scheduler = engine.Require();
         var generation = ToEngineRequest(request, scheduler);
 
         IAsyncEnumerable<GenerationEvent> events;
@@ -56,7 +55,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
 
     public override Task<ModelInfoResponse> ModelInfo(ModelInfoRequest request, ServerCallContext context)
     {
-        var scheduler = engine.Scheduler ?? throw Invalid.Loading("the model");
+        var scheduler = engine.Require();
         var lm = scheduler.Model;
         return Task.FromResult(new ModelInfoResponse
         {
@@ -71,49 +70,39 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
         });
     }
 
+    /// <summary>
+    /// The wire request as an engine request: the prompt templated and tokenized, unset parameters defaulted. Every
+    /// rule is checked by the type that owns it when the scheduler accepts the request (SamplingParams,
+    /// StoppingCriteria, PrunedHead, the engine's context and budget); their field names match this message's.
+    /// </summary>
     GenerationRequest ToEngineRequest(GenerateRequest r, BatchScheduler scheduler)
     {
         var lm = scheduler.Model;
-        if (string.IsNullOrEmpty(r.Prompt)) throw Invalid.Argument("prompt", "must not be empty");
+        if (string.IsNullOrEmpty(r.Prompt)) throw new InvalidFieldException("prompt", "must not be empty");
         if (r.Format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
-            throw Invalid.Argument("format", $"unknown prompt format {(int)r.Format}");
-        if (!(r.Temperature >= 0) || float.IsInfinity(r.Temperature)) throw Invalid.Argument("temperature", $"must be a finite number >= 0, got {r.Temperature}");
-        if (r.TopK < 0) throw Invalid.Argument("top_k", $"must be >= 0, got {r.TopK}");
-        if (!(r.TopP >= 0 && r.TopP <= 1)) throw Invalid.Argument("top_p", $"must be in (0, 1] (0 means 1), got {r.TopP}");
-        if (r.MaxNewTokens < 0) throw Invalid.Argument("max_new_tokens", $"must be >= 0 (0 takes the default), got {r.MaxNewTokens}");
-        for (int i = 0; i < r.Stop.Count; i++)
-            if (string.IsNullOrEmpty(r.Stop[i])) throw Invalid.Argument($"stop[{i}]", "must not be empty");
-        var heads = new List<PrunedHead>(r.PrunedHeads.Count);
-        for (int i = 0; i < r.PrunedHeads.Count; i++)
-        {
-            var h = r.PrunedHeads[i];
-            if (h.Layer < 0 || h.Layer >= lm.Config.NumLayers)
-                throw Invalid.Argument($"pruned_heads[{i}].layer", $"{h.Layer} is outside 0..{lm.Config.NumLayers - 1}");
-            if (h.Head < 0 || h.Head >= lm.Config.NumHeads)
-                throw Invalid.Argument($"pruned_heads[{i}].head", $"{h.Head} is outside 0..{lm.Config.NumHeads - 1}");
-            heads.Add(new PrunedHead(h.Layer, h.Head));
-        }
+            throw new InvalidFieldException("format", $"unknown prompt format {(int)r.Format}");
+        var sampling = r.Sampling ?? new SamplingParameters();
+        var stopping = r.Stopping ?? new StoppingParameters();
 
         var text = r.Format == PromptFormat.Raw ? r.Prompt : ChatPrompt.Format(r.Prompt, string.IsNullOrEmpty(engine.Options.SystemPrompt) ? null : engine.Options.SystemPrompt);
         var ids = lm.Tokenizer!.Encode(text);
-        int context = lm.Config.MaxPositionEmbeddings;
-        if (ids.Count >= context) throw Invalid.Argument("prompt", $"{ids.Count} tokens leave no room in the model's {context}-token context");
-        int maxNew = r.MaxNewTokens > 0 ? r.MaxNewTokens : Math.Min(engine.Options.DefaultMaxNewTokens, context - ids.Count);
-        if (ids.Count + maxNew > context)
-            throw Invalid.Argument("max_new_tokens", $"prompt ({ids.Count} tokens) + {maxNew} exceeds the model's {context}-token context");
+        int room = lm.Config.MaxPositionEmbeddings - ids.Count;
         return new GenerationRequest
         {
             PromptIds = ids,
-            PrunedHeads = heads,
-            MaxNewTokens = maxNew,
-            StopStrings = r.Stop.ToList(),
-            IgnoreEos = r.IgnoreEos,
+            PrunedHeads = r.PrunedHeads.Select(h => h.ToCore()).ToList(),
             Sampling = new SamplingParams
             {
-                Temperature = r.Temperature,
-                TopK = r.TopK,
-                TopP = r.TopP == 0 ? 1.0 : r.TopP,
-                Seed = r.HasSeed ? unchecked((long)r.Seed) : null,
+                Temperature = sampling.Temperature,
+                TopK = sampling.TopK,
+                TopP = sampling.TopP == 0 ? 1.0 : sampling.TopP,
+                Seed = sampling.HasSeed ? sampling.Seed : null,
+            },
+            Stopping = new StoppingCriteria
+            {
+                MaxNewTokens = stopping.MaxNewTokens != 0 ? stopping.MaxNewTokens : Math.Max(1, Math.Min(engine.Options.DefaultMaxNewTokens, room)),
+                StopStrings = stopping.Stop.ToList(),
+                IgnoreEos = stopping.IgnoreEos,
             },
         };
     }

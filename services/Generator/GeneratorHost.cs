@@ -12,7 +12,7 @@ public static class GeneratorHost
     {
         builder.BindOptions<GeneratorOptions>(GeneratorOptions.Section);
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddLoadedInBackground<GeneratorEngine>(ServiceName, "generator-model");
+        builder.Services.AddLoadedInBackground<GeneratorEngine, Sprint.Inference.Generation.BatchScheduler>(ServiceName, "generator-model");
         return builder;
     }
 

@@ -13,7 +13,7 @@ public sealed class GeneratorOptions
     public int Threads { get; set; }
     /// <summary>System turn of the chat template; empty for none (the shipped model is trained without one).</summary>
     public string? SystemPrompt { get; set; }
-    public int DefaultMaxNewTokens { get; set; } = 256;
+    public int DefaultMaxNewTokens { get; set; } = Sprint.Core.Defaults.MaxNewTokens;
     public int MaxConcurrentSequences { get; set; } = 32;
     /// <summary>KV-cache budget in tokens; 0 takes MaxConcurrentSequences × the context length.</summary>
     public long MaxBatchTokens { get; set; }

@@ -1,24 +1,35 @@
+using Sprint.Inference.Checkpoint;
 using Sprint.Selector;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.HeadSelector;
 
-/// <summary>The selector artifact, loaded in the background at start-up.</summary>
+/// <summary>
+/// The selector artifact, loaded in the background at start-up and checked against the model it must serve (id
+/// and shape). Absent: the service answers FAILED_PRECONDITION with the commands that make one.
+/// </summary>
 public sealed class SelectorModel(SelectorOptions options, ILogger<SelectorModel> log) : LoadedInBackground<SelectorArtifact>(log)
 {
-    public SelectorArtifact? Artifact => Value;
+    public override bool Required => options.Required;
 
     protected override string What => "the selector";
 
     protected override SelectorArtifact Load()
     {
-        var loaded = SelectorArtifact.Load(RepositoryPaths.Resolve(options.Artifact));
-        if (!string.IsNullOrEmpty(options.ExpectedModelId) && loaded.Metadata.ModelId != options.ExpectedModelId)
+        var modelDir = RepositoryPaths.Resolve(options.Model);
+        var path = RepositoryPaths.Resolve(options.ArtifactPath);
+        if (!File.Exists(path) || !File.Exists(Path.ChangeExtension(path, ".json")))
+            throw new NotProvidedException($"no selector at {path} (strategies sprint and global_top need one; sampling, random_heads and " +
+                $"greedy work without). Make one for this model: sprint profile --model {modelDir} --data TRAIN.jsonl --out profile.jsonl, " +
+                $"then sprint train-selector --profile profile.jsonl --out {path}");
+        var loaded = SelectorArtifact.Load(path);
+        try { loaded.Metadata.CheckServes(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))), ModelConfig.Load(modelDir).Shape); }
+        catch
         {
             loaded.Dispose();
-            throw new InvalidOperationException($"{options.Artifact} was trained for model '{loaded.Metadata.ModelId}', not '{options.ExpectedModelId}'");
+            throw;
         }
-        log.LogInformation("selector {Artifact} loaded: {Configs} configurations for {Model} ({Encoder})", options.Artifact,
+        log.LogInformation("selector {Artifact} loaded: {Configs} configurations for {Model} ({Encoder})", path,
             loaded.Metadata.Configs.Count, loaded.Metadata.ModelId, loaded.Metadata.EncoderId);
         return loaded;
     }

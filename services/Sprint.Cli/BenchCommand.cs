@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
 using Sprint.Inference.Model;
@@ -131,8 +132,7 @@ static class BenchCommand
         {
             PromptIds = prompt,
             PrunedHeads = [Candidate(lm, i)],
-            MaxNewTokens = steps,
-            IgnoreEos = true,
+            Stopping = new StoppingCriteria { MaxNewTokens = steps, IgnoreEos = true },
         }).ToList();
         async Task Drain(GenerationRequest r) { await foreach (var _ in engine.Submit(r)) { } }
         var together = new List<double>();

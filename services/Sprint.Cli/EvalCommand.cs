@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Problems;
 
@@ -21,12 +22,13 @@ static class EvalCommand
         var strategy = new Option<string>("--strategy") { Description = "Comma list of sprint, sampling, random_heads, global_top, greedy", DefaultValueFactory = _ => "greedy" };
         var ns = new Option<string?>("--n") { Description = "Comma list of candidate counts N, e.g. 1,2,4,8,16 (best-of-N mode)" };
         var selectorPath = new Option<string?>("--selector") { Description = "Selector weights (default: MODEL/selector.safetensors)" };
-        var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampling strategy", DefaultValueFactory = _ => 0.7 };
-        var seed = new Option<int>("--seed") { Description = "Fixes sampling, random heads and the bootstrap", DefaultValueFactory = _ => 1 };
+        var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampling strategy", DefaultValueFactory = _ => Defaults.SamplingTemperature };
+        var seed = new Option<ulong>("--seed") { Description = "Fixes sampling, random heads and the bootstrap (the same derivation as Solve's seed)", DefaultValueFactory = _ => 1 };
         var markdown = new Option<string?>("--markdown") { Description = "Write the best-of-N table to this Markdown file" };
+        var candidatesPath = new Option<string?>("--candidates") { Description = "Write every decoded candidate to this JSONL file (one line per question and strategy)" };
         var plotPath = new Option<string?>("--plot") { Description = "Write accuracy against N to this PNG file" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N questions only" };
-        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 256 };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => Defaults.MaxNewTokens };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together", DefaultValueFactory = _ => 32 };
         var system = new Option<string?>("--system") { Description = "System prompt (default: none, as the default model was trained)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
@@ -34,7 +36,7 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
         {
-            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, seed, markdown, plotPath, limit, maxNew, batch, system, json, dtype, threads,
+            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, seed, markdown, candidatesPath, plotPath, limit, maxNew, batch, system, json, dtype, threads,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -44,7 +46,7 @@ static class EvalCommand
             IReadOnlyList<int>? nList;
             try
             {
-                strategies = parse.GetValue(strategy)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(StrategyNames.Parse).Distinct().ToList();
+                strategies = parse.GetValue(strategy)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => StrategyNames.Parse(x, "--strategy")).Distinct().ToList();
                 nList = parse.GetValue(ns) is { } nText ? CommonOptions.ParseIntList(nText, "--n") : null;
                 if (nList is not null && nList.Any(n => n < 1)) throw new ArgumentException("--n: every N must be at least 1");
             }
@@ -141,6 +143,7 @@ static class EvalCommand
             var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed);
             var table = BestOfNReport.Markdown(rows);
             if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
+            if (parse.GetValue(candidatesPath) is { } jsonl) BestOfNReport.WriteCandidates(results, jsonl);
             if (parse.GetValue(plotPath) is { } png) BestOfNReport.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
             if (quiet)
                 output.WriteLine(JsonSerializer.Serialize(new

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Sprint.Core;
 using Sprint.Inference.Generation;
 using Sprint.Inference.Model;
 using Sprint.Inference.Text;
@@ -21,7 +22,7 @@ static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 for greedy decoding", DefaultValueFactory = _ => 0.0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all)", DefaultValueFactory = _ => 0 };
-        var seed = new Option<long?>("--seed") { Description = "Sampling seed: the same seed gives the same text" };
+        var seed = new Option<ulong?>("--seed") { Description = "Sampling seed: the same seed gives the same text" };
         var stop = new Option<string[]>("--stop") { Description = "Stop strings", AllowMultipleArgumentsPerToken = true };
         var dtype = CommonOptions.DType();
         var threads = CommonOptions.Threads();
@@ -49,8 +50,7 @@ static class GenerateCommand
                 {
                     PromptIds = ids,
                     PrunedHeads = (parse.GetValue(prune) ?? []).Select(PrunedHead.Parse).ToArray(),
-                    MaxNewTokens = parse.GetValue(maxNew),
-                    StopStrings = parse.GetValue(stop) ?? [],
+                    Stopping = new StoppingCriteria { MaxNewTokens = parse.GetValue(maxNew), StopStrings = parse.GetValue(stop) ?? [] },
                     Sampling = new SamplingParams
                     {
                         Temperature = parse.GetValue(temperature),

@@ -3,8 +3,9 @@ using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Sprint.ServiceDefaults;
+using Sprint.AppHost;
 using Sprint.Contracts.V1;
+using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
 
@@ -27,8 +28,8 @@ static class LoadBenchmark
         var rpc = new Option<string>("--rpc") { Description = "solve or generate", DefaultValueFactory = _ => "solve" };
         var concurrency = new Option<string>("--concurrency") { Description = "Concurrency levels, comma-separated", DefaultValueFactory = _ => "1,8,32" };
         var requests = new Option<int>("--requests") { Description = "Requests per level (at least 2 per worker)", DefaultValueFactory = _ => 64 };
-        var n = new Option<int>("--n") { Description = "Candidates per Solve", DefaultValueFactory = _ => 8 };
-        var strategy = new Option<string>("--strategy") { DefaultValueFactory = _ => "sprint" };
+        var n = new Option<int>("--n") { Description = "Candidates per Solve", DefaultValueFactory = _ => Sprint.Core.Defaults.N };
+        var strategy = new Option<string>("--strategy") { Description = "sprint, sampling, random_heads, global_top or greedy", DefaultValueFactory = _ => "sprint" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 96 };
         var command = new Command("load", "Requests/s, p50/p99 latency and time to first token of Solve or Generate at several concurrencies")
         {
@@ -38,7 +39,7 @@ static class LoadBenchmark
         {
             var output = parse.InvocationConfiguration.Output;
             await using var suite = parse.GetValue(target) is null
-                ? SuiteHost.Build(0, SuiteHost.DefaultModel(), Path.Combine(SuiteHost.DefaultModel(), "selector.safetensors"), null, quiet: true, [])
+                ? SuiteHost.Build(0, SuiteHost.DefaultModel(), null, null, quiet: true, [])
                 : null;
             if (suite is not null) await suite.StartAsync(ct);
             var engine = suite?.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>();
@@ -47,14 +48,15 @@ static class LoadBenchmark
                 HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
             });
             bool solve = parse.GetValue(rpc) == "solve";
+            var solveStrategy = Sprint.Core.StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto();
             var questions = Sprint.Problems.SyntheticProblems.Generate(seed: 99, count: 256).Select(p => p.Question).ToArray();
             Func<int, CancellationToken, Task<Sample>> call = solve
                 ? (i, token) => SolveOnce(new GatewayService.GatewayServiceClient(channel), new SolveRequest
-                    { Question = questions[i % questions.Length], N = parse.GetValue(n), Strategy = parse.GetValue(strategy)!, MaxNewTokens = parse.GetValue(maxNew), Seed = (ulong)i }, token)
+                    { Question = questions[i % questions.Length], N = parse.GetValue(n), Strategy = solveStrategy, MaxNewTokens = parse.GetValue(maxNew), Seed = (ulong)i }, token)
                 : (i, token) => GenerateOnce(new GeneratorService.GeneratorServiceClient(channel), new GenerateRequest
-                    { Prompt = questions[i % questions.Length], MaxNewTokens = parse.GetValue(maxNew) }, token);
+                    { Prompt = questions[i % questions.Length], Stopping = new StoppingParameters { MaxNewTokens = parse.GetValue(maxNew) } }, token);
 
-            if (suite is not null) await SolveCommand.WaitServingAsync(channel, ct);
+            if (suite is not null) await SuiteHost.WaitReadyAsync(suite, TimeSpan.FromMinutes(5), ct);
             await call(0, ct);   // warm-up: connection, JIT, first batch
             output.WriteLine($"{(solve ? $"Solve(n={parse.GetValue(n)}, {parse.GetValue(strategy)})" : "Generate")}, max_new_tokens {parse.GetValue(maxNew)}");
             output.WriteLine("concurrency  requests  req/s    p50 ms   p99 ms   TTFT p50 ms  TTFT p99 ms  failed");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Problems;
 
@@ -55,7 +56,7 @@ static class ProfileCommand
             var settings = new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) };
             try
             {
-                await new HeadProfiler(lm, HeadConfig.All(lm, range), settings, parse.InvocationConfiguration.Output)
+                await new HeadProfiler(lm, HeadConfig.All(lm.Config.Shape, range), settings, parse.InvocationConfiguration.Output)
                     .RunAsync(problems, parse.GetValue(output)!, parse.GetValue(resume), ct);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)

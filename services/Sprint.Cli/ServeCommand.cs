@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
+using Sprint.AppHost;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
@@ -31,7 +32,7 @@ static class ServeCommand
         command.SetAction(async (parse, ct) =>
         {
             var modelDir = parse.GetValue(model)!;
-            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector) ?? Path.Combine(modelDir, "selector.safetensors"),
+            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector),
                 parse.GetValue(redis), quiet: false, parse.UnmatchedTokens);
             await app.StartAsync(ct);
             parse.InvocationConfiguration.Output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Grpc.Core;
-using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Sprint.AppHost;
 using Sprint.Contracts.V1;
+using Sprint.Core;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
@@ -16,10 +17,10 @@ static class SolveCommand
     public static Command Create()
     {
         var question = new Argument<string>("question") { Description = "The math question" };
-        var n = new Option<int>("--n") { Description = "Candidates (1..64)", DefaultValueFactory = _ => 8 };
-        var strategy = new Option<string>("--strategy") { Description = "sprint, sampling, random_heads or greedy", DefaultValueFactory = _ => "sprint" };
+        var n = new Option<int>("--n") { Description = "Candidates (1..64)", DefaultValueFactory = _ => Defaults.N };
+        var strategy = new Option<string>("--strategy") { Description = "sprint, sampling, random_heads, global_top or greedy", DefaultValueFactory = _ => Core.Strategy.Sprint.Name() };
         var gateway = new Option<string?>("--gateway") { Description = "Gateway address, e.g. http://127.0.0.1:5000 (default: start the suite in-process)" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per candidate", DefaultValueFactory = _ => 256 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per candidate", DefaultValueFactory = _ => Defaults.MaxNewTokens };
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature (default: 0.7 for sampling, greedy otherwise)" };
         var seed = new Option<ulong?>("--seed") { Description = "Fixes random heads and samples" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
@@ -34,12 +35,21 @@ static class SolveCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            await using var suite = parse.GetValue(gateway) is null ? await StartSuiteAsync(parse.GetValue(model)!, parse.GetValue(selector), parse.GetValue(redis), ct) : null;
+            SolveRequest request;
+            try
+            {
+                request = new SolveRequest { Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto(), MaxNewTokens = parse.GetValue(maxNew) };
+            }
+            catch (InvalidFieldException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            await using var suite = parse.GetValue(gateway) is null ? await StartSuiteAsync(parse.GetValue(model)!, parse.GetValue(selector), parse.GetValue(redis), error, ct) : null;
+            if (parse.GetValue(gateway) is null && suite is null) return 1;
             var address = parse.GetValue(gateway) ?? suite!.GrpcAddress();
             using var channel = GrpcChannel.ForAddress(address);
-            if (suite is not null) await WaitServingAsync(channel, ct);
 
-            var request = new SolveRequest { Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = parse.GetValue(strategy)!, MaxNewTokens = parse.GetValue(maxNew) };
             if (parse.GetValue(temperature) is { } t) request.Temperature = t;
             if (parse.GetValue(seed) is { } s) request.Seed = s;
             ISolveView view = parse.GetValue(plain) || Console.IsOutputRedirected || output != Console.Out ? new PlainSolveView(output) : new LiveSolveView();
@@ -58,24 +68,21 @@ static class SolveCommand
         return command;
     }
 
-    static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartSuiteAsync(string modelDir, string? selector, string? redis, CancellationToken ct)
+    /// <summary>The suite in this process, once every part it needs has loaded; null (after saying why) when a part failed.</summary>
+    static async Task<Microsoft.AspNetCore.Builder.WebApplication?> StartSuiteAsync(string modelDir, string? selector, string? redis, TextWriter error, CancellationToken ct)
     {
-        var app = SuiteHost.Build(0, modelDir, selector ?? Path.Combine(modelDir, "selector.safetensors"), redis, quiet: true, []);
+        var app = SuiteHost.Build(0, modelDir, selector, redis, quiet: true, []);
         await app.StartAsync(ct);
-        return app;
-    }
-
-    /// <summary>Waits until the in-process suite's overall health is SERVING (models loaded).</summary>
-    public static async Task WaitServingAsync(GrpcChannel channel, CancellationToken ct)
-    {
-        var health = new Health.HealthClient(channel);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        while (true)
+        try
         {
-            var status = await health.CheckAsync(new HealthCheckRequest(), cancellationToken: timeout.Token);
-            if (status.Status == HealthCheckResponse.Types.ServingStatus.Serving) return;
-            await Task.Delay(100, timeout.Token);
+            await SuiteHost.WaitReadyAsync(app, TimeSpan.FromMinutes(5), ct);
+            return app;
+        }
+        catch (InvalidOperationException e)
+        {
+            error.WriteLine($"error: the suite could not start: {e.Message}");
+            await app.DisposeAsync();
+            return null;
         }
     }
 }

@@ -1,5 +1,6 @@
 using Spectre.Console;
 using Sprint.Contracts.V1;
+using Sprint.Core;
 
 namespace Sprint.Cli;
 
@@ -18,7 +19,7 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
             switch (e.EventCase)
             {
                 case SolveResponse.EventOneofCase.Plan:
-                    output.WriteLine($"plan: {e.Plan.Strategy}, {e.Plan.Candidates.Count} candidates, seed {e.Plan.Seed}" +
+                    output.WriteLine($"plan: {e.Plan.Strategy.ToCore().Name()}, {e.Plan.Candidates.Count} candidates, seed {e.Plan.Seed}" +
                         (e.Plan.EncoderId.Length > 0 ? $", embedding {(e.Plan.EmbeddingCached ? "cached" : "computed")}" : ""));
                     foreach (var c in e.Plan.Candidates) output.WriteLine($"  [{c.Index}] {c.Configuration.Name} score {c.Score:F3} temperature {c.Temperature}");
                     break;
@@ -60,7 +61,7 @@ sealed class LiveSolveView : ISolveView
                 switch (e.EventCase)
                 {
                     case SolveResponse.EventOneofCase.Plan:
-                        table.Title($"{e.Plan.Strategy} × {e.Plan.Candidates.Count}");
+                        table.Title($"{e.Plan.Strategy.ToCore().Name()} × {e.Plan.Candidates.Count}");
                         foreach (var c in e.Plan.Candidates)
                         {
                             table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Inference.Generation;
@@ -7,37 +8,15 @@ using Sprint.Selector;
 
 namespace Sprint.Evaluation;
 
-public enum Strategy { Sprint, Sampling, RandomHeads, GlobalTop, Greedy }
-
-public static class StrategyNames
-{
-    public static string Name(this Strategy s) => s switch
-    {
-        Strategy.Sprint => "sprint",
-        Strategy.Sampling => "sampling",
-        Strategy.RandomHeads => "random_heads",
-        Strategy.GlobalTop => "global_top",
-        _ => "greedy",
-    };
-
-    public static Strategy Parse(string name) => name.Trim() switch
-    {
-        "sprint" => Strategy.Sprint,
-        "sampling" => Strategy.Sampling,
-        "random_heads" => Strategy.RandomHeads,
-        "global_top" => Strategy.GlobalTop,
-        "greedy" => Strategy.Greedy,
-        var other => throw new ArgumentException($"unknown strategy '{other}' (sprint, sampling, random_heads, global_top, greedy)"),
-    };
-}
-
 public sealed record BestOfNSettings
 {
     public required IReadOnlyList<Strategy> Strategies { get; init; }
     public required int MaxN { get; init; }
-    public double Temperature { get; init; } = 0.7;
+    /// <summary>Temperature of the sampling strategy (the others decode greedily, as Solve does by default).</summary>
+    public double Temperature { get; init; } = Defaults.SamplingTemperature;
     public double TopP { get; init; } = 1.0;
-    public int Seed { get; init; } = 1;
+    /// <summary>Every random choice derives from it (<see cref="StableSeed"/>): samples, random heads, the bootstrap.</summary>
+    public ulong Seed { get; init; } = 1;
     public EvalSettings Decoding { get; init; } = new();
 }
 
@@ -45,30 +24,25 @@ public sealed record BestOfNSettings
 public sealed record QuestionResult(Problem Problem, Strategy Strategy, IReadOnlyList<Candidate> Candidates);
 
 /// <summary>
-/// Decodes, for every question and strategy, the strategy's first <c>MaxN</c> candidates; best-of-n for smaller n
-/// uses the first n of them (the selector's top n, the first n samples, a prefix of the random order). Greedy
-/// decodes of the same (question, configuration) are shared between strategies.
-/// <list type="bullet">
-/// <item><c>sprint</c>: the selector's top N configurations for the question's embedding, greedy each.</item>
-/// <item><c>sampling</c>: N unpruned samples at the given temperature, seeds derived from (seed, question, sample).</item>
-/// <item><c>random_heads</c>: N distinct pruned heads in a random order seeded by (seed, question), greedy each.</item>
-/// <item><c>global_top</c>: the N configurations that solved most training questions, the same for every question.</item>
-/// <item><c>greedy</c>: one unpruned greedy candidate.</item>
-/// </list>
+/// Decodes, for every question and strategy, the plan of <see cref="CandidatePlanner"/> for <c>MaxN</c> candidates
+/// — the same code and seeds the gateway's Solve uses, so a Solve with the same question, n, strategy and seed
+/// decodes the same candidates. Best-of-n for smaller n uses the first n of them (a plan for n is a prefix of the
+/// plan for MaxN). Greedy decodes of the same (question, configuration) are shared between strategies. The
+/// selector and the question's embedding are answered in process (<see cref="EvaluationPlanSources"/>).
 /// </summary>
 public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selector, BestOfNSettings settings, TextWriter log)
 {
     public async Task<IReadOnlyList<QuestionResult>> RunAsync(IReadOnlyList<Problem> problems, CancellationToken ct)
     {
         if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
-        bool needsSelector = settings.Strategies.Any(s => s is Strategy.Sprint or Strategy.GlobalTop);
-        if (needsSelector && selector is null) throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
+        bool needsSelector = settings.Strategies.Any(s => s.NeedsSelector());
         var encoder = new QuestionEncoder(lm, settings.Decoding.SystemPrompt);
-        if (selector is not null && selector.Metadata.EncoderId != encoder.EncoderId)
-            throw new ArgumentException($"the selector was trained on encoder '{selector.Metadata.EncoderId}', this model gives '{encoder.EncoderId}'");
-        var pruned = HeadConfig.All(lm).Where(c => c.Head is not null).ToList();
-        if (settings.Strategies.Contains(Strategy.RandomHeads) && settings.MaxN > pruned.Count)
-            throw new ArgumentException($"random_heads: N {settings.MaxN} exceeds the {pruned.Count} pruned heads");
+        if (needsSelector)
+        {
+            if (selector is null) throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
+            if (selector.Metadata.EncoderId != encoder.EncoderId)
+                throw new ArgumentException($"the selector was trained on encoder '{selector.Metadata.EncoderId}', this model gives '{encoder.EncoderId}'");
+        }
 
         using var engine = new BatchScheduler(lm, settings.Decoding.EngineOptions(lm));
         var results = new List<QuestionResult>();
@@ -76,32 +50,23 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         int perQuestion = settings.Strategies.Sum(s => s == Strategy.Greedy ? 1 : settings.MaxN);
         int chunkSize = Math.Max(1, 16 * settings.Decoding.BatchSize / perQuestion); // enough rows that chunk tails do not starve the batch
         int done = 0;
-        foreach (var chunk in problems.Select((p, i) => (Problem: p, Index: i)).Chunk(chunkSize))
+        foreach (var chunk in problems.Chunk(chunkSize))
         {
             ct.ThrowIfCancellationRequested();
-            var embeddings = needsSelector ? encoder.Encode(chunk.Select(c => c.Problem.Question).ToList()) : null;
-            var greedyCache = new ConcurrentDictionary<(int, string), Task<Candidate>>();
+            var sources = new EvaluationPlanSources(lm, selector, needsSelector ? encoder : null, chunk.Select(p => p.Question).ToList());
+            var greedyCache = new ConcurrentDictionary<(Problem, string), Task<Candidate>>();
             var tasks = new List<Task<QuestionResult>>();
-            for (int q = 0; q < chunk.Length; q++)
+            foreach (var problem in chunk)
             {
-                var (problem, index) = chunk[q];
                 var prompt = CandidateDecoder.Prompt(lm, problem, settings.Decoding);
                 foreach (var strategy in settings.Strategies)
                 {
-                    IEnumerable<Task<Candidate>> candidates = strategy switch
-                    {
-                        Strategy.Greedy => [Greedy(engine, greedyCache, index, prompt, problem, new HeadConfig(null), ct)],
-                        Strategy.Sampling => Enumerable.Range(0, settings.MaxN).Select(j => Decode(engine, prompt, problem, new HeadConfig(null),
-                            new SamplingParams { Temperature = settings.Temperature, TopP = settings.TopP, Seed = SampleSeed(index, j) }, ct)),
-                        Strategy.RandomHeads => pruned.ToList().Shuffle(new Random(HashCode.Combine(settings.Seed, index))).Take(settings.MaxN)
-                            .Select(c => Greedy(engine, greedyCache, index, prompt, problem, c, ct)),
-                        Strategy.GlobalTop => selector!.Metadata.GlobalRanking.Take(settings.MaxN)
-                            .Select(name => Greedy(engine, greedyCache, index, prompt, problem, HeadConfig.Parse(name), ct)),
-                        _ => selector!.TopK(embeddings![q], settings.MaxN)
-                            .Select(c => Greedy(engine, greedyCache, index, prompt, problem, HeadConfig.Parse(selector.Metadata.Configs[c]), ct)),
-                    };
-                    var list = candidates.ToList();
-                    tasks.Add(Task.WhenAll(list).ContinueWith(t => new QuestionResult(problem, strategy, t.Result), ct, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
+                    var plan = await PlanAsync(problem, strategy, sources, ct).ConfigureAwait(false);
+                    var candidates = plan.Candidates.Select(c => c.Sampling.IsGreedy
+                        ? greedyCache.GetOrAdd((problem, c.Config.Name), _ => Decode(engine, prompt, problem, c.Config, SamplingParams.Greedy, ct))
+                        : Decode(engine, prompt, problem, c.Config, c.Sampling, ct)).ToList();
+                    tasks.Add(Task.WhenAll(candidates).ContinueWith(t => new QuestionResult(problem, strategy, t.Result), ct,
+                        TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
                 }
             }
             results.AddRange(await Task.WhenAll(tasks));
@@ -112,26 +77,50 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         return results;
     }
 
-    long SampleSeed(int question, int sample) => ((long)settings.Seed * 1_000_003 + question) * 1_009 + sample;
-
-    Task<Candidate> Greedy(BatchScheduler engine, ConcurrentDictionary<(int, string), Task<Candidate>> cache, int index, IReadOnlyList<int> prompt,
-        Problem problem, HeadConfig config, CancellationToken ct) =>
-        cache.GetOrAdd((index, config.Name), _ => Decode(engine, prompt, problem, config, SamplingParams.Greedy, ct));
+    /// <summary>The candidates a strategy decodes for a question: what a Solve with the same question, n = MaxN, strategy and seed plans.</summary>
+    public Task<CandidatePlan> PlanAsync(Problem problem, Strategy strategy, IPlanSources sources, CancellationToken ct = default) =>
+        CandidatePlanner.PlanAsync(new PlanRequest(problem.Question, settings.MaxN, strategy, settings.Seed,
+            strategy == Strategy.Sampling ? settings.Temperature : null, settings.TopP), sources, ct);
 
     async Task<Candidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct) =>
         (await CandidateDecoder.DecodeAsync(engine, lm, prompt, problem, config, sampling, settings.Decoding, ct)).Candidate;
 }
 
-static class ShuffleExtensions
+/// <summary>
+/// <see cref="IPlanSources"/> in process: the model's shape, the selector artifact, and the question embeddings of
+/// one chunk of questions encoded together (the gateway asks the same of its upstream services).
+/// </summary>
+public sealed class EvaluationPlanSources : IPlanSources
 {
-    /// <summary>Fisher–Yates with the given generator.</summary>
-    public static List<T> Shuffle<T>(this List<T> list, Random random)
+    readonly LanguageModel lm;
+    readonly SelectorArtifact? selector;
+    readonly Dictionary<string, float[]> embeddings = [];
+
+    /// <param name="encoder">Null when no strategy needs the selector's per-question ranking.</param>
+    public EvaluationPlanSources(LanguageModel lm, SelectorArtifact? selector, QuestionEncoder? encoder, IReadOnlyList<string> questions)
     {
-        for (int i = list.Count - 1; i > 0; i--)
-        {
-            int j = random.Next(i + 1);
-            (list[i], list[j]) = (list[j], list[i]);
-        }
-        return list;
+        this.lm = lm;
+        this.selector = selector;
+        if (encoder is null) return;
+        var keys = questions.Select(q => q.Trim()).Distinct().ToList();
+        var vectors = encoder.Encode(keys);
+        for (int i = 0; i < keys.Count; i++) embeddings[keys[i]] = vectors[i];
     }
+
+    public ValueTask<ModelShape> ShapeAsync(CancellationToken ct) => ValueTask.FromResult(lm.Config.Shape);
+
+    public ValueTask<int> SelectorConfigurationsAsync(CancellationToken ct) => ValueTask.FromResult(Selector.Metadata.Configs.Count);
+
+    public ValueTask<IReadOnlyList<ScoredConfig>> SelectAsync(string question, int k, CancellationToken ct)
+    {
+        var meta = Selector.Metadata;
+        if (!embeddings.TryGetValue(question, out var vector)) throw new InvalidOperationException("question not encoded for this chunk");
+        IReadOnlyList<ScoredConfig> top = Selector.Rank(vector).Take(k).Select(r => new ScoredConfig(HeadConfig.Parse(meta.Configs[r.Index]), r.Score)).ToList();
+        return ValueTask.FromResult(top);
+    }
+
+    public ValueTask<IReadOnlyList<HeadConfig>> GlobalRankingAsync(CancellationToken ct) =>
+        ValueTask.FromResult<IReadOnlyList<HeadConfig>>(Selector.Metadata.GlobalRanking.Select(HeadConfig.Parse).ToList());
+
+    SelectorArtifact Selector => selector ?? throw new FailedPreconditionException("strategies sprint and global_top need a selector (--selector)");
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Sprint.Core;
 
 namespace Sprint.Evaluation;
 
@@ -16,11 +17,11 @@ public sealed record BestOfNRow(string Strategy, int N, int Questions, Estimate 
 /// <summary>
 /// Best-of-N metrics: majority-vote accuracy, oracle pass@N (some candidate correct), mean candidate accuracy,
 /// distinct answers per question, per difficulty level; 95 % percentile-bootstrap intervals over questions
-/// (resampled with a seeded generator). <c>greedy</c> has one candidate, so its value is the same at every N.
+/// (resampled with a <see cref="StableRandom"/> derived from the seed, the strategy, the metric and N). <c>greedy</c> has one candidate, so its value is the same at every N.
 /// </summary>
 public static class BestOfNReport
 {
-    public static IReadOnlyList<BestOfNRow> Compute(IReadOnlyList<QuestionResult> results, IReadOnlyList<int> ns, int seed, int resamples = 1000)
+    public static IReadOnlyList<BestOfNRow> Compute(IReadOnlyList<QuestionResult> results, IReadOnlyList<int> ns, ulong seed, int resamples = 1000)
     {
         var rows = new List<BestOfNRow>();
         foreach (var group in results.GroupBy(r => r.Strategy))
@@ -34,7 +35,8 @@ public static class BestOfNReport
                 var byLevel = questions.Select((q, i) => (Level: q.Problem.Level ?? 0, Hit: majority[i]))
                     .GroupBy(x => x.Level).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Average(x => x.Hit));
                 rows.Add(new BestOfNRow(group.Key.Name(), n, questions.Count,
-                    Bootstrap(majority, seed, resamples), Bootstrap(pass, seed + 1, resamples),
+                    Bootstrap(majority, StableSeed.Derive(seed, "bootstrap", $"{group.Key.Name()}/majority", n), resamples),
+                    Bootstrap(pass, StableSeed.Derive(seed, "bootstrap", $"{group.Key.Name()}/pass", n), resamples),
                     first.Average(c => c.Average(x => x.Correct ? 1.0 : 0.0)),
                     first.Average(c => (double)MajorityVote.DistinctAnswers(c)),
                     byLevel));
@@ -43,10 +45,26 @@ public static class BestOfNReport
         return rows;
     }
 
-    public static Estimate Bootstrap(double[] values, int seed, int resamples = 1000)
+    /// <summary>
+    /// Every candidate, one JSON line per question and strategy in the evaluation's order: the question id, the
+    /// strategy and per candidate its configuration, extracted answer, correctness and mean log-probability.
+    /// </summary>
+    public static void WriteCandidates(IReadOnlyList<QuestionResult> results, string path)
+    {
+        using var writer = new StreamWriter(path);
+        foreach (var r in results)
+            writer.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                id = r.Problem.Id,
+                strategy = r.Strategy.Name(),
+                candidates = r.Candidates.Select(c => new { config = c.Config, answer = c.Answer, correct = c.Correct, mean_log_prob = c.MeanLogProb }),
+            }));
+    }
+
+    public static Estimate Bootstrap(double[] values, ulong seed, int resamples = 1000)
     {
         if (values.Length == 0) return new Estimate(0, 0, 0);
-        var random = new Random(seed);
+        var random = new StableRandom(seed);
         var means = new double[resamples];
         for (int b = 0; b < resamples; b++)
         {

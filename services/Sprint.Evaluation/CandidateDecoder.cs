@@ -1,4 +1,5 @@
 using Sprint.Answers;
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
 using Sprint.Inference.Text;
@@ -28,7 +29,7 @@ public static class CandidateDecoder
         var text = new System.Text.StringBuilder();
         double sum = 0;
         int n = 0;
-        var request = new GenerationRequest { PromptIds = prompt, PrunedHeads = config.PrunedHeads, MaxNewTokens = maxNew, Sampling = sampling };
+        var request = new GenerationRequest { PromptIds = prompt, PrunedHeads = config.PrunedHeads, Stopping = new StoppingCriteria { MaxNewTokens = maxNew }, Sampling = sampling };
         await foreach (var e in engine.Submit(request, ct).ConfigureAwait(false))
         {
             text.Append(e.Text);

@@ -1,3 +1,4 @@
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
 using Sprint.Problems;
@@ -45,7 +46,7 @@ public static class GreedyEvaluator
 public sealed record EvalSettings
 {
     public int BatchSize { get; init; } = 32;
-    public int MaxNewTokens { get; init; } = 256;
+    public int MaxNewTokens { get; init; } = Defaults.MaxNewTokens;
     /// <summary>Null: no system turn (the default model is trained without one).</summary>
     public string? SystemPrompt { get; init; }
 

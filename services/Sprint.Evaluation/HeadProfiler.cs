@@ -1,28 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Inference.Generation;
-using Sprint.Inference.Model;
 using Sprint.Problems;
 
 namespace Sprint.Evaluation;
-
-/// <summary>One decoding configuration: the unpruned model (null) or one pruned (layer, head).</summary>
-public readonly record struct HeadConfig(PrunedHead? Head)
-{
-    public string Name => Head is { } h ? h.ToString() : "none";
-    public IReadOnlyList<PrunedHead> PrunedHeads => Head is { } h ? [h] : [];
-    public static HeadConfig Parse(string name) => name == "none" ? new(null) : new(PrunedHead.Parse(name));
-
-    /// <summary>Unpruned, then every head of the given layers (all layers when null).</summary>
-    public static IReadOnlyList<HeadConfig> All(LanguageModel lm, (int From, int To)? layers = null)
-    {
-        var (from, to) = layers ?? (0, lm.Config.NumLayers - 1);
-        return [new(null), .. Enumerable.Range(from, to - from + 1).SelectMany(l => Enumerable.Range(0, lm.Config.NumHeads).Select(h => new HeadConfig(new PrunedHead(l, h))))];
-    }
-}
 
 /// <summary>
 /// SPRINT's profiling: every question decoded greedily under every configuration, graded. The questions' candidates

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Sprint.Core;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -18,6 +19,22 @@ public sealed record SelectorMetadata
     [JsonPropertyName("training_data_sha256")] public required string TrainingDataSha256 { get; init; }
     /// <summary>Configurations by how many training questions they solved: the question-independent baseline.</summary>
     [JsonPropertyName("global_ranking")] public required IReadOnlyList<string> GlobalRanking { get; init; }
+
+    /// <summary>
+    /// Refuses (with <see cref="InvalidOperationException"/> naming both) a selector trained for another model: its
+    /// model id must be <paramref name="modelId"/> and every configuration must be a head of <paramref name="shape"/>.
+    /// </summary>
+    public void CheckServes(string modelId, ModelShape shape)
+    {
+        if (ModelId != modelId)
+            throw new InvalidOperationException($"the selector was trained for model '{ModelId}', not '{modelId}'");
+        foreach (var name in Configs.Concat(GlobalRanking))
+        {
+            var config = HeadConfig.Parse(name);
+            if (config.Head is { } h && (h.Layer >= shape.Layers || h.Head >= shape.Heads))
+                throw new InvalidOperationException($"the selector's configuration {name} is not a head of '{modelId}' ({shape.Layers} layers × {shape.Heads} heads)");
+        }
+    }
 }
 
 /// <summary>A trained selector: weights (safetensors) plus JSON metadata beside them (<c>X.safetensors</c>, <c>X.json</c>).</summary>

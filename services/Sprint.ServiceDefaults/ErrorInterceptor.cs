@@ -5,11 +5,16 @@ using Microsoft.Extensions.Logging;
 namespace Sprint.ServiceDefaults;
 
 /// <summary>
-/// Last line of defence: an <see cref="ArgumentException"/> that escaped a handler becomes INVALID_ARGUMENT, a
+/// Maps the domain's typed errors to statuses: <see cref="Core.InvalidFieldException"/> (and any other
+/// <see cref="ArgumentException"/>) becomes INVALID_ARGUMENT with its "field: why" message,
+/// <see cref="Core.FailedPreconditionException"/> FAILED_PRECONDITION, a
 /// cancelled call CANCELLED, anything else INTERNAL (logged) — never a dropped connection.
 /// </summary>
 public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Interceptor
 {
+    /// <summary>Trailer naming the offending field of an INVALID_ARGUMENT, so a caller (the gateway) need not parse the message.</summary>
+    public const string FieldTrailer = "sprint-invalid-field";
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -28,7 +33,9 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Intercepto
     {
         if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
             return new RpcException(new Status(context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, "call ended by the client"));
+        if (e is Core.InvalidFieldException f) return new RpcException(new Status(StatusCode.InvalidArgument, f.Message), new Metadata { { FieldTrailer, f.Field } });
         if (e is ArgumentException a) return new RpcException(new Status(StatusCode.InvalidArgument, a.Message));
+        if (e is Core.FailedPreconditionException p) return new RpcException(new Status(StatusCode.FailedPrecondition, p.Message));
         log.LogError(e, "{Method} failed", context.Method);
         return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed: {e.GetType().Name}"));
     }

@@ -1,12 +1,21 @@
+using Grpc.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Sprint.Core;
 
 namespace Sprint.ServiceDefaults;
 
+/// <summary>Thrown by a loader when what it loads is simply not there (e.g. no selector trained for this model yet).</summary>
+public sealed class NotProvidedException(string message) : Exception(message);
+
 /// <summary>
 /// Something slow to load (a model, an artifact), loaded on a background thread at start-up so the server listens
-/// at once; its health check is Unhealthy (gRPC NOT_SERVING) while loading or after a failure, Healthy once loaded.
+/// at once. Its own health check is Unhealthy (gRPC NOT_SERVING) while loading, when absent or after a failure,
+/// Healthy once loaded. <see cref="Readiness"/> is what it contributes to the process's overall status: the same
+/// when <see cref="Required"/>, otherwise unready only while loading (a process that can serve without it, as the
+/// suite serves every strategy but sprint without a selector). What went wrong is logged once, without a stack
+/// trace for a file that is simply absent.
 /// </summary>
 public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IHealthCheck where T : class
 {
@@ -19,11 +28,27 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
     /// <summary>Names it in messages, e.g. "the model".</summary>
     protected abstract string What { get; }
 
+    /// <summary>Whether the process cannot serve at all without it.</summary>
+    public virtual bool Required => true;
+
     protected abstract T Load();
+
+    /// <summary>The loaded value, or the status a call gets instead: UNAVAILABLE while loading, FAILED_PRECONDITION when absent or refused.</summary>
+    public T Require()
+    {
+        if (value is { } loaded) return loaded;
+        if (failure is { } e) throw new FailedPreconditionException($"{What} is not available: {e.Message}");
+        throw Invalid.Loading(What);
+    }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
     {
         try { value = Load(); }
+        catch (NotProvidedException e)
+        {
+            failure = e;
+            log.LogWarning("{What} is not available: {Why}", What, e.Message);
+        }
         catch (Exception e)
         {
             failure = e;
@@ -33,8 +58,19 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(value is not null ? HealthCheckResult.Healthy($"{What} loaded")
-            : failure is not null ? HealthCheckResult.Unhealthy($"{What} failed to load: {failure.Message}")
+            : failure is not null ? HealthCheckResult.Unhealthy($"{What} is not available: {failure.Message}", failure)
             : HealthCheckResult.Unhealthy($"{What} loading"));
+
+    /// <summary>Its part in the overall ("") status.</summary>
+    public IHealthCheck Readiness => new ReadinessCheck(this);
+
+    sealed class ReadinessCheck(LoadedInBackground<T> loader) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            loader.Required || (loader.value is null && loader.failure is null)
+                ? loader.CheckHealthAsync(context, cancellationToken)
+                : Task.FromResult(HealthCheckResult.Healthy($"{loader.What}: optional ({(loader.value is null ? "not available" : "loaded")})"));
+    }
 
     public override void Dispose()
     {

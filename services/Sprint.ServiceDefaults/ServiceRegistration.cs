@@ -27,12 +27,18 @@ public static class ServiceRegistration
         services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName)));
     }
 
-    /// <summary>Registers a background loader once, starts it with the host and makes it the service's health.</summary>
-    public static void AddLoadedInBackground<TLoader>(this IServiceCollection services, string serviceName, string checkName)
-        where TLoader : class, IHealthCheck, Microsoft.Extensions.Hosting.IHostedService
+    /// <summary>
+    /// Registers a background loader once and starts it with the host; its own check is the gRPC health of
+    /// <paramref name="serviceName"/>, its <c>Readiness</c> part of the overall ("") status.
+    /// </summary>
+    public static void AddLoadedInBackground<TLoader, TValue>(this IServiceCollection services, string serviceName, string checkName)
+        where TLoader : LoadedInBackground<TValue> where TValue : class
     {
         services.AddSingleton<TLoader>();
         services.AddHostedService(sp => sp.GetRequiredService<TLoader>());
-        services.AddServiceHealth(serviceName, checkName, sp => sp.GetRequiredService<TLoader>());
+        services.AddHealthChecks()
+            .Add(new(checkName, sp => sp.GetRequiredService<TLoader>(), null, [serviceName]))
+            .Add(new(checkName + "-ready", sp => sp.GetRequiredService<TLoader>().Readiness, null, [SprintServiceHost.ReadyTag]));
+        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName)));
     }
 }

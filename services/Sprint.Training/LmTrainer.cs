@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Inference;
 using Sprint.Inference.Checkpoint;
@@ -188,7 +189,7 @@ public sealed class LmTrainer(LmTrainingOptions o, TextWriter log)
 
     List<Example> SampleBatch(List<Example> examples, int step)
     {
-        var random = new Random(HashCode.Combine(o.Seed, step));
+        var random = StableSeed.Stream((ulong)o.Seed, "train_batch", index: step);   // the same batches in every process, so a resumed run equals an uninterrupted one
         return Enumerable.Range(0, o.Batch).Select(_ => examples[random.Next(examples.Count)]).ToList();
     }
 

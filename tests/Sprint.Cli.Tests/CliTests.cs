@@ -67,10 +67,10 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--prune", "9:0" }, "layer 9 is outside 0..3")]
+    [InlineData(new[] { "--prune", "9:0" }, "pruned_heads[0].layer: 9 is outside 0..3")]
     [InlineData(new[] { "--prune", "x" }, "expected LAYER:HEAD")]
     [InlineData(new[] { "--prompt", "hello" }, "has no tokenizer")]
-    [InlineData(new[] { "--max-new-tokens", "600" }, "exceeds the model's 512 positions")]
+    [InlineData(new[] { "--max-new-tokens", "600" }, "stopping.max_new_tokens: prompt (3 tokens) + 600 exceeds the model's 512-token context")]
     public async Task Generate_refuses_bad_input_with_a_clear_message(string[] extra, string message)
     {
         string[] args = ["generate", "--model", GoldenModel, .. (extra.Contains("--prompt") ? [] : new[] { "--prompt-ids", "1,2,3" }), .. extra];

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sprint.Core;
 
 namespace Sprint.Inference.Tests;
 
@@ -33,7 +34,7 @@ public sealed class Golden
         Cases = json["cases"]!.AsArray().Select(c => new Case(
             c!["name"]!.GetValue<string>(),
             Ints(c["input_ids"]),
-            c["pruned_heads"]!.AsArray().Select(p => new Model.PrunedHead(p![0]!.GetValue<int>(), p[1]!.GetValue<int>())).ToArray(),
+            c["pruned_heads"]!.AsArray().Select(p => new PrunedHead(p![0]!.GetValue<int>(), p[1]!.GetValue<int>())).ToArray(),
             c["logits"] is JsonArray all ? all.Select(Floats).ToArray() : null,
             Floats(c["last_logits"]),
             Ints(c["greedy_tokens"]))).ToDictionary(c => c.Name);
@@ -50,5 +51,5 @@ public sealed class Golden
     // Stored as shortest round-trip float32 decimals: parse as float32.
     static float[] Floats(JsonNode? n) => n!.AsArray().Select(x => float.Parse(x!.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
-    public sealed record Case(string Name, int[] InputIds, Model.PrunedHead[] PrunedHeads, float[][]? Logits, float[] LastLogits, int[] GreedyTokens);
+    public sealed record Case(string Name, int[] InputIds, PrunedHead[] PrunedHeads, float[][]? Logits, float[] LastLogits, int[] GreedyTokens);
 }

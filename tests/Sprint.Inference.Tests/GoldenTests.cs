@@ -1,3 +1,4 @@
+using Sprint.Core;
 using Sprint.Inference.Model;
 
 namespace Sprint.Inference.Tests;

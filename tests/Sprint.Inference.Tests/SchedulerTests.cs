@@ -1,3 +1,4 @@
+using Sprint.Core;
 using Sprint.Inference.Generation;
 using Sprint.Inference.Model;
 using TorchSharp;
@@ -15,8 +16,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     {
         PromptIds = c.InputIds,
         PrunedHeads = c.PrunedHeads,
-        MaxNewTokens = maxNew,
-        IgnoreEos = true,
+        Stopping = new StoppingCriteria { MaxNewTokens = maxNew, IgnoreEos = true },
     };
 
     static async Task<List<GenerationEvent>> Collect(IAsyncEnumerable<GenerationEvent> events, CancellationToken ct = default)
@@ -104,7 +104,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     public async Task Seeded_sampling_is_reproducible_and_seed_dependent()
     {
         using var engine = new BatchScheduler(fixture.Model);
-        GenerationRequest Sampled(long seed) => Greedy(G.Cases["short/none"], 32) with
+        GenerationRequest Sampled(ulong seed) => Greedy(G.Cases["short/none"], 32) with
         {
             Sampling = new SamplingParams { Temperature = 1.0, TopP = 0.95, TopK = 100, Seed = seed },
         };
@@ -174,7 +174,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     {
         var c = G.Cases["short/none"]; // 7 prompt tokens
         using (var small = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 100, WhenFull = AdmissionPolicy.Reject }))
-            Assert.Contains("budget", Assert.Throws<ArgumentException>(() => small.Submit(Greedy(c, maxNew: 94))).Message);
+            Assert.Contains("budget", Assert.Throws<InvalidFieldException>(() => small.Submit(Greedy(c, maxNew: 94))).Message);
 
         // Rows as long as the context allows, so they are still decoding (for hundreds of steps) when the third comes.
         using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxBatchTokens = 1000, WhenFull = AdmissionPolicy.Reject });
@@ -186,8 +186,8 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     }
 
     [Theory]
-    [InlineData(4, 0, "layer 4")]
-    [InlineData(0, 8, "head 8")]
+    [InlineData(4, 0, "pruned_heads[0].layer: 4 is outside 0..3")]
+    [InlineData(0, 8, "pruned_heads[0].head: 8 is outside 0..7")]
     public void Out_of_range_pruned_heads_are_refused(int layer, int head, string message)
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -200,8 +200,8 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     public void Empty_prompts_and_unknown_tokens_are_refused()
     {
         using var engine = new BatchScheduler(fixture.Model);
-        Assert.Contains("prompt_ids", Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest { PromptIds = [] })).Message);
-        Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => engine.Submit(new GenerationRequest { PromptIds = [1, 384] })).Message);
+        Assert.Contains("prompt_ids", Assert.Throws<InvalidFieldException>(() => engine.Submit(new GenerationRequest { PromptIds = [] })).Message);
+        Assert.Contains("vocabulary", Assert.Throws<InvalidFieldException>(() => engine.Submit(new GenerationRequest { PromptIds = [1, 384] })).Message);
     }
 
     [Fact]
@@ -234,7 +234,7 @@ public sealed class SchedulerFailureTests
         var c = Golden.Instance.Cases["short/none"];
         using var lm = LanguageModel.Load(Fixtures.GoldenModel);
         using var engine = new BatchScheduler(lm);
-        var request = new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 4, IgnoreEos = true };
+        var request = new GenerationRequest { PromptIds = c.InputIds, Stopping = new StoppingCriteria { MaxNewTokens = 4, IgnoreEos = true } };
         lm.Model.parameters().First().Dispose();   // every forward now throws inside TorchSharp
         var error = await Assert.ThrowsAnyAsync<Exception>(() => Drain(engine.Submit(request)).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.IsNotType<TimeoutException>(error);
@@ -249,7 +249,7 @@ public sealed class SchedulerFailureTests
         using var engine = new BatchScheduler(lm);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
-            Drain(engine.Submit(new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 8 + 8 * i, IgnoreEos = true }))));
+            Drain(engine.Submit(new GenerationRequest { PromptIds = c.InputIds, Stopping = new StoppingCriteria { MaxNewTokens = 8 + 8 * i, IgnoreEos = true } }))));
         var stats = engine.Stats;
         Assert.True(stats.Decoding > TimeSpan.Zero && stats.Joining > TimeSpan.Zero);
         Assert.True(stats.Decoding + stats.Joining + stats.Leaving <= clock.Elapsed);
@@ -285,7 +285,7 @@ public sealed class EosTests : IDisposable
         using var lm = LanguageModel.Load(dir);
         using var engine = new BatchScheduler(lm);
         var events = new List<GenerationEvent>();
-        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = c.InputIds, MaxNewTokens = 24 })) events.Add(e);
+        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = c.InputIds, Stopping = new StoppingCriteria { MaxNewTokens = 24 } })) events.Add(e);
         Assert.Equal(c.GreedyTokens.Take(stopAt + 1), events.Select(e => e.TokenId!.Value));
         Assert.Equal(FinishReason.Stop, events[^1].Finish);
     }

@@ -36,6 +36,12 @@ public sealed class GradingRuleTests
     [InlineData("1000", "1001")]
     [InlineData("", "0")]
     [InlineData("\\sqrt{2}", "2")]
+    [InlineData("1,2", "12")]            // a pair, not a thousands separator
+    [InlineData("(3,4)", "(34)")]
+    [InlineData("1,23", "123")]          // a comma is a thousands separator only before groups of three digits
+    [InlineData("12,3456", "123456")]
+    [InlineData("1,234,5", "12345")]
+    [InlineData("2,3,5", "235")]
     public void Different_answers_do_not_grade_equal(string a, string b) => Assert.False(AnswerGrader.IsEquivalent(a, b), $"{a} vs {b}");
 
     [Theory]

@@ -1,7 +1,8 @@
-using Sprint.Training;
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
 using Sprint.Problems;
+using Sprint.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;
 
@@ -44,7 +45,7 @@ public sealed class LmTrainerTests : IDisposable
         Assert.Contains(lm.Tokenizer!.TokenId("<|im_end|>")!.Value, lm.EosTokenIds);
         using var engine = new BatchScheduler(lm);
         int tokens = 0;
-        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = lm.Tokenizer.Encode("Mia has 3 apples."), MaxNewTokens = 5 }))
+        await foreach (var e in engine.Submit(new GenerationRequest { PromptIds = lm.Tokenizer.Encode("Mia has 3 apples."), Stopping = new StoppingCriteria { MaxNewTokens = 5 } }))
             tokens += e.TokenId is null ? 0 : 1;
         Assert.InRange(tokens, 1, 5);
     }

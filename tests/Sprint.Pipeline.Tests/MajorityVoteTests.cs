@@ -1,3 +1,4 @@
+using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Problems;
 
@@ -20,6 +21,16 @@ public sealed class MajorityVoteTests
     {
         Assert.Equal("7", MajorityVote.Winner([C("5", -0.9), C("7", -0.2), C("5", -0.8), C("7", -1.5)])!.Answer);
         Assert.Equal("5", MajorityVote.Winner([C("5", -0.1), C("7", -0.2)])!.Answer);
+    }
+
+    [Fact]
+    public void A_tie_goes_to_the_group_with_the_best_candidate_not_the_best_mean()
+    {
+        // "7": best -0.1, mean -1.05; "5": best -0.5, mean -0.55. The best candidate decides.
+        Assert.Equal("7", MajorityVote.Winner([C("5", -0.5), C("7", -0.1), C("5", -0.6), C("7", -2.0)])!.Answer);
+        Assert.Equal("7", Sprint.Answers.AnswerTally.Rank([C("5", -0.5), C("7", -0.1), C("5", -0.6), C("7", -2.0)], c => c.Answer, c => c.MeanLogProb)[0].Answer);
+        // Equal best scores: the ordinally smaller answer.
+        Assert.Equal("5", MajorityVote.Winner([C("7", -0.3), C("5", -0.3)])!.Answer);
     }
 
     [Fact]

@@ -1,9 +1,10 @@
-using Sprint.Training;
+using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
 using Sprint.Problems;
 using Sprint.Selector;
+using Sprint.Training;
 
 namespace Sprint.Pipeline.Tests;
 
@@ -61,7 +62,7 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
     public async Task Profiling_writes_every_configuration_per_question_and_resumes()
     {
         var path = Path.Combine(tiny.Root, "profile.jsonl");
-        var configs = HeadConfig.All(tiny.Model, (1, 1));
+        var configs = HeadConfig.All(tiny.Model.Config.Shape, (1, 1));
         Assert.Equal(["none", "1:0", "1:1", "1:2", "1:3"], configs.Select(c => c.Name));
         var settings = new EvalSettings { BatchSize = 8, MaxNewTokens = 8 };
         var log = new StringWriter();
@@ -77,7 +78,7 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
         Assert.All(profile.Questions, q => Assert.Equal(5, q.Correct.Length));
         Assert.Equal(configs.Select(c => c.Name), profile.Configs);
 
-        var other = HeadConfig.All(tiny.Model, (0, 0));
+        var other = HeadConfig.All(tiny.Model.Config.Shape, (0, 0));
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
             new HeadProfiler(tiny.Model, other, settings, TextWriter.Null).RunAsync(tiny.Questions, path, resume: true, CancellationToken.None));
     }
@@ -90,7 +91,7 @@ public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<Pr
     public async Task Every_strategy_produces_its_candidates_and_a_report()
     {
         var encoder = new QuestionEncoder(tiny.Model);
-        var configs = HeadConfig.All(tiny.Model).Select(c => c.Name).ToList();
+        var configs = HeadConfig.All(tiny.Model.Config.Shape).Select(c => c.Name).ToList();
         using var selector = new SelectorArtifact(new SelectorNetwork(encoder.Dimension, 16, 8, configs.Count, 0.1), new SelectorMetadata
         {
             ModelId = tiny.Model.Id, EncoderId = encoder.EncoderId, Configs = configs, InputDim = encoder.Dimension, HiddenDim = 16, Dim = 8,
@@ -130,7 +131,7 @@ public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<Pr
     [Fact]
     public async Task A_selector_for_another_encoder_is_refused()
     {
-        var configs = HeadConfig.All(tiny.Model).Select(c => c.Name).ToList();
+        var configs = HeadConfig.All(tiny.Model.Config.Shape).Select(c => c.Name).ToList();
         using var selector = new SelectorArtifact(new SelectorNetwork(32, 16, 8, configs.Count, 0.1), new SelectorMetadata
         {
             ModelId = "other", EncoderId = "other:mean", Configs = configs, InputDim = 32, HiddenDim = 16, Dim = 8, Tau = 0.1,

@@ -2,10 +2,10 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Sprint.Contracts.V1;
 using Sprint.Embedding;
 using Sprint.Gateway;
-using Microsoft.Extensions.DependencyInjection;
 using Sprint.Generator;
 using Sprint.Inference.Generation;
 using Sprint.ServiceDefaults;
@@ -56,7 +56,7 @@ public sealed class DegradedTests
     /// <summary>Takes the generator's only row with the longest sequence the context allows (a few hundred ms); returns once it decodes.</summary>
     static async Task<(AsyncServerStreamingCall<GenerateResponse> Call, Task Done)> Block(GrpcChannel channel)
     {
-        var call = new GeneratorService.GeneratorServiceClient(channel).Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 450, IgnoreEos = true });
+        var call = new GeneratorService.GeneratorServiceClient(channel).Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 450, IgnoreEos = true } });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         return (call, Task.Run(async () => { while (await call.ResponseStream.MoveNext(CancellationToken.None)) { } }));
     }
@@ -72,9 +72,9 @@ public sealed class DegradedTests
         var (blocker, _) = await Block(channel);
         using var ___ = blocker;
         var client = new GeneratorService.GeneratorServiceClient(channel);
-        using var queued = client.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 8 });
+        using var queued = client.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 8 } });
         for (int i = 0; i < 100 && Scheduler(app).Stats.QueuedSequences == 0; i++) await Task.Delay(10);
-        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.ReadAll(client.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 8 })));
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.ReadAll(client.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 8 } })));
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.True(await queued.ResponseStream.MoveNext(CancellationToken.None));   // the queued one runs once the row frees
     }
@@ -88,7 +88,7 @@ public sealed class DegradedTests
         var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
         await using var ___ = gatewayApp;
         using var ____ = gatewayChannel;
-        var request = new SolveRequest { Question = Rpc.Question, N = 1, Strategy = "greedy", MaxNewTokens = 32 };
+        var request = new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 32 };
         await Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request);   // warm: connections and JIT
         var (blocker, blockerDone) = await Block(generatorChannel);
         using var _____ = blocker;
@@ -117,7 +117,7 @@ public sealed class DegradedTests
         await using var ____ = gatewayApp;
         using var _____ = gatewayChannel;
         var gateway = new GatewayService.GatewayServiceClient(gatewayChannel);
-        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = "sampling", Seed = 2, MaxNewTokens = 32 };
+        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = Strategy.Sampling, Seed = 2, MaxNewTokens = 32 };
         await Rpc.Solve(gateway, request);   // warm: connections and JIT, so the four candidates arrive together
         var (blocker, _) = await Block(generatorChannel);
         using var ___ = blocker;
@@ -157,7 +157,7 @@ public sealed class DegradedTests
         var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0=dns:///localhost:{port}");
         await using var ___ = gatewayApp;
         using var ____ = gatewayChannel;
-        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = "random_heads", Seed = 4, MaxNewTokens = 48 };
+        var request = new SolveRequest { Question = Rpc.Question, N = 4, Strategy = Strategy.RandomHeads, Seed = 4, MaxNewTokens = 48 };
         var (_, results, verdict) = Rpc.AssertWellFormed(await Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request));
         Assert.All(results, r => Assert.Equal("", r.Error));
         Rpc.AssertVerdictIsMajority(results, verdict);

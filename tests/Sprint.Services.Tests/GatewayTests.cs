@@ -11,9 +11,9 @@ public sealed class GatewayTests(SuiteFixture suite)
     [Fact]
     public async Task Sprint_streams_plan_tagged_deltas_results_and_a_majority_verdict()
     {
-        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 4, Strategy = "sprint", MaxNewTokens = 64 });
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 4, Strategy = Strategy.Sprint, MaxNewTokens = 64 });
         var (plan, results, verdict) = Rpc.AssertWellFormed(events);
-        Assert.Equal("sprint", plan.Strategy);
+        Assert.Equal(Strategy.Sprint, plan.Strategy);
         Assert.Equal(4, plan.Candidates.Count);
         Assert.Equal(4, plan.Candidates.Select(c => c.Configuration.Name).Distinct().Count());
         Assert.True(plan.Candidates.Zip(plan.Candidates.Skip(1)).All(p => p.First.Score >= p.Second.Score), "plan is best first");
@@ -26,13 +26,13 @@ public sealed class GatewayTests(SuiteFixture suite)
     [Fact]
     public async Task Sampling_with_a_seed_is_reproducible_and_greedy_has_one_candidate()
     {
-        var request = new SolveRequest { Question = Rpc.Question, N = 3, Strategy = "sampling", MaxNewTokens = 48, Seed = 7, Temperature = 1.0f };
+        var request = new SolveRequest { Question = Rpc.Question, N = 3, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 7, Temperature = 1.0f };
         var first = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
         var second = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
         Assert.All(first.Plan.Candidates, c => Assert.Equal("none", c.Configuration.Name));
         Assert.Equal(first.Results.OrderBy(r => r.Index).Select(r => r.Text), second.Results.OrderBy(r => r.Index).Select(r => r.Text));
 
-        var greedy = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 8, Strategy = "greedy", MaxNewTokens = 48 }));
+        var greedy = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 8, Strategy = Strategy.Greedy, MaxNewTokens = 48 }));
         Assert.Single(greedy.Results);
         Assert.Equal("52", greedy.Verdict.Answer);
     }
@@ -40,7 +40,7 @@ public sealed class GatewayTests(SuiteFixture suite)
     [Fact]
     public async Task Random_heads_are_distinct_pruned_heads_fixed_by_the_seed()
     {
-        var request = new SolveRequest { Question = Rpc.Question, N = 5, Strategy = "random_heads", MaxNewTokens = 32, Seed = 11 };
+        var request = new SolveRequest { Question = Rpc.Question, N = 5, Strategy = Strategy.RandomHeads, MaxNewTokens = 32, Seed = 11 };
         var a = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request)).Plan;
         var b = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request)).Plan;
         Assert.Equal(5, a.Candidates.Select(c => c.Configuration.Name).Distinct().Count());
@@ -62,7 +62,7 @@ public sealed class GatewayTests(SuiteFixture suite)
     [InlineData("q", 4, "sampling", 16, -0.5f, "temperature")]
     public async Task Bad_requests_are_invalid_argument_naming_the_field(string question, int n, string strategy, int maxNew, float? temperature, string field)
     {
-        var request = new SolveRequest { Question = question, N = n, Strategy = strategy, MaxNewTokens = maxNew };
+        var request = new SolveRequest { Question = question, N = n, Strategy = strategy == "beam" ? (Strategy)99 : Sprint.Core.StrategyNames.Parse(strategy).ToProto(), MaxNewTokens = maxNew };
         if (temperature is { } t) request.Temperature = t;
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, request), field);
     }
@@ -70,7 +70,7 @@ public sealed class GatewayTests(SuiteFixture suite)
     [Fact]
     public async Task An_over_long_question_is_refused()
     {
-        var request = new SolveRequest { Question = new string('7', 8 * 1024 + 1), N = 1, Strategy = "greedy" };
+        var request = new SolveRequest { Question = new string('7', 8 * 1024 + 1), N = 1, Strategy = Strategy.Greedy };
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, request), "question");
     }
 
@@ -83,7 +83,7 @@ public sealed class GatewayTests(SuiteFixture suite)
             HttpVersion = new Version(1, 1),
         });
         var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel),
-            new SolveRequest { Question = Rpc.Question, N = 1, Strategy = "greedy", MaxNewTokens = 32 });
+            new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 32 });
         Assert.Equal("52", events[^1].Verdict.Answer);
     }
 }

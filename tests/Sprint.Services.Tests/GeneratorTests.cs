@@ -11,7 +11,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
     [Fact]
     public async Task Generate_streams_deltas_then_one_result_that_adds_them_up()
     {
-        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 64 }));
+        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 64 } }));
         var result = Assert.Single(events, e => e.EventCase == GenerateResponse.EventOneofCase.Result).Result;
         Assert.Equal(GenerateResponse.EventOneofCase.Result, events[^1].EventCase);
         var deltas = events.SkipLast(1).Select(e => e.Delta).ToList();
@@ -26,14 +26,14 @@ public sealed class GeneratorTests(SuiteFixture suite)
     [Fact]
     public async Task A_pruned_head_changes_the_decoding_and_raw_prompts_are_not_templated()
     {
-        var unpruned = await Final(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 24, Format = PromptFormat.Raw });
-        var pruned = new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 24, Format = PromptFormat.Raw };
+        var unpruned = await Final(new GenerateRequest { Prompt = Rpc.Question, Format = PromptFormat.Raw, Stopping = new StoppingParameters { MaxNewTokens = 24 } });
+        var pruned = new GenerateRequest { Prompt = Rpc.Question, Format = PromptFormat.Raw, Stopping = new StoppingParameters { MaxNewTokens = 24 } };
         pruned.PrunedHeads.Add(new PrunedHead { Layer = 0, Head = 0 });
         pruned.PrunedHeads.Add(new PrunedHead { Layer = 1, Head = 3 });
         var prunedResult = await Final(pruned);
         Assert.True(prunedResult.PromptTokens == unpruned.PromptTokens);
         Assert.NotEqual(unpruned.TokenIds, prunedResult.TokenIds);
-        var chat = await Final(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 1 });
+        var chat = await Final(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 1 } });
         Assert.True(chat.PromptTokens > unpruned.PromptTokens, "the chat template adds tokens");
     }
 
@@ -48,15 +48,16 @@ public sealed class GeneratorTests(SuiteFixture suite)
     public static IEnumerable<object[]> BadRequests()
     {
         yield return [new GenerateRequest(), "prompt"];
-        yield return [new GenerateRequest { Prompt = "x", Temperature = -1 }, "temperature"];
-        yield return [new GenerateRequest { Prompt = "x", Temperature = float.NaN }, "temperature"];
-        yield return [new GenerateRequest { Prompt = "x", TopK = -2 }, "top_k"];
-        yield return [new GenerateRequest { Prompt = "x", TopP = 1.5f }, "top_p"];
-        yield return [new GenerateRequest { Prompt = "x", MaxNewTokens = -1 }, "max_new_tokens"];
-        yield return [new GenerateRequest { Prompt = "x", MaxNewTokens = 600 }, "max_new_tokens"];
+        yield return [new GenerateRequest { Prompt = "x", Sampling = new() { Temperature = -1 } }, "sampling.temperature"];
+        yield return [new GenerateRequest { Prompt = "x", Sampling = new() { Temperature = float.NaN } }, "sampling.temperature"];
+        yield return [new GenerateRequest { Prompt = "x", Sampling = new() { Temperature = 1.4e-45f } }, "sampling.temperature"];   // denormal: was INTERNAL
+        yield return [new GenerateRequest { Prompt = "x", Sampling = new() { TopK = -2 } }, "sampling.top_k"];
+        yield return [new GenerateRequest { Prompt = "x", Sampling = new() { TopP = 1.5f } }, "sampling.top_p"];
+        yield return [new GenerateRequest { Prompt = "x", Stopping = new StoppingParameters { MaxNewTokens = -1 } }, "stopping.max_new_tokens"];
+        yield return [new GenerateRequest { Prompt = "x", Stopping = new StoppingParameters { MaxNewTokens = 600 } }, "stopping.max_new_tokens"];
         yield return [new GenerateRequest { Prompt = "x", Format = (PromptFormat)9 }, "format"];
         yield return [new GenerateRequest { Prompt = new string('9', 3000), Format = PromptFormat.Raw }, "prompt"];
-        yield return [new GenerateRequest { Prompt = "x", Stop = { "" } }, "stop[0]"];
+        yield return [new GenerateRequest { Prompt = "x", Stopping = new StoppingParameters { Stop = { "" } } }, "stopping.stop[0]"];
         yield return [new GenerateRequest { Prompt = "x", PrunedHeads = { new PrunedHead { Layer = 4, Head = 0 } } }, "pruned_heads[0].layer"];
         yield return [new GenerateRequest { Prompt = "x", PrunedHeads = { new PrunedHead(), new PrunedHead { Layer = 1, Head = 8 } } }, "pruned_heads[1].head"];
     }
@@ -70,7 +71,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
     public async Task A_cancelled_call_leaves_the_batch_at_once()
     {
         using var cts = new CancellationTokenSource();
-        var call = suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 400, IgnoreEos = true },
+        var call = suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 400, IgnoreEos = true } },
             cancellationToken: cts.Token);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         cts.Cancel();

@@ -1,7 +1,7 @@
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Sprint.Cli;
+using Sprint.AppHost;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 

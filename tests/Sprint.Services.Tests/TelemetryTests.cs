@@ -32,7 +32,7 @@ public sealed class TelemetryTests(SuiteFixture suite)
         };
         ActivitySource.AddActivityListener(activities);
 
-        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, MaxNewTokens = 40 }));
+        var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 40 } }));
         var result = events[^1].Result;
         Assert.Equal(result.TokenIds.Count, Interlocked.Read(ref tokens));
         Assert.Single(firstToken);

@@ -28,6 +28,8 @@ public sealed record ModelConfig
     public string? TorchDtype { get; init; }
 
     public int GroupSize => NumHeads / NumKeyValueHeads;
+    /// <summary>Layers × query heads: what a pruned head must fall inside.</summary>
+    public Sprint.Core.ModelShape Shape => new(NumLayers, NumHeads);
 
     public static ModelConfig Load(string modelDir)
     {

@@ -1,38 +1,52 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
+using Sprint.Core;
 using Sprint.Inference.Model;
-using Sprint.Inference.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Sprint.Inference.Generation;
 
+// Scheduling note
+// ---------------
+// One decode thread owns the model and the DecodeBatch (row i of the batch is running[i]); every other thread only
+// submits, cancels and reads events. Each iteration of the loop:
+//   1. leave  — rows that finished or were cancelled are dropped from the batch (their cache is freed at once);
+//   2. join   — Admission hands over the longest prefix of the queue that fits the row and KV-token budgets; those
+//               sequences are prefilled as a batch of their own, their first token sampled, and merged in;
+//   3. decode — one step for every row: logits [rows, vocab] → each row's SequenceState picks and streams a token.
+// Submissions never touch the batch: they validate, then queue (Wait) or fail at once (Reject / queue full).
+// Cancellation marks the sequence; a queued one leaves the queue immediately, a running one before the next step.
+// A failed prefill fails only the sequences it admitted; a failure inside the running batch fails everything.
+// The time spent in each phase is counted for EngineStats.
+
 /// <summary>
-/// Continuous batching over one <see cref="LanguageModel"/>. Sequences are submitted at any time from any thread;
-/// one decode thread owns the model and the <see cref="DecodeBatch"/>. Before every step it drops finished and
-/// cancelled rows (freeing their cache at once), prefills the sequences that were admitted since the last step as a
-/// batch of their own and merges them in, then decodes one token for every row. Each sequence streams its events
-/// through its own channel.
+/// Continuous batching over one <see cref="LanguageModel"/>: sequences are submitted at any time from any thread and
+/// stream <see cref="GenerationEvent"/>s; one decode thread runs the loop described in the scheduling note above.
+/// Admission (budgets, queue, policy) is <see cref="Admission"/>; a sequence's sampler, detokeniser and stop
+/// strings are <see cref="SequenceState"/>.
 /// </summary>
 public sealed class BatchScheduler : IDisposable
 {
     readonly LanguageModel lm;
     readonly EngineOptions options;
     readonly HashSet<int> eos;
-    readonly object gate = new();
-    readonly LinkedList<Sequence> queued = new();
-    readonly List<Sequence> active = [];   // row i of `batch` is active[i]
-    readonly List<Sequence> joining = [];  // taken from the queue, being prefilled: counted by admission like active rows
+    readonly Lock gate = new();
+    readonly Admission admission;
+    readonly List<SequenceState> running = [];   // row i of `batch` is running[i]
+    readonly List<SequenceState> joining = [];   // taken from the queue, being prefilled: counted by admission like running rows
     readonly SemaphoreSlim wake = new(0);
     readonly Thread thread;
     DecodeBatch? batch;
     volatile bool disposed;
-    long steps;
+    long steps, allocatedTokens, liveTensors;
+    long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in Stopwatch ticks
 
     public BatchScheduler(LanguageModel lm, EngineOptions? options = null)
     {
         this.lm = lm;
         this.options = options ?? new EngineOptions();
+        admission = new Admission(this.options);
         eos = lm.EosTokenIds.ToHashSet();
         thread = new Thread(Run) { IsBackground = true, Name = "sprint-decode" };
         thread.Start();
@@ -44,18 +58,15 @@ public sealed class BatchScheduler : IDisposable
     {
         get
         {
-            lock (gate) return new EngineStats(active.Count + joining.Count, queued.Count, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
-                TimeSpan.FromTicks(Interlocked.Read(ref decodeTicks)), TimeSpan.FromTicks(Interlocked.Read(ref joinTicks)),
-                TimeSpan.FromTicks(Interlocked.Read(ref leaveTicks)));
+            lock (gate) return new EngineStats(running.Count + joining.Count, admission.Queued, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
+                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref decodeTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref joinTicks)),
+                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref leaveTicks)));
         }
     }
-    long allocatedTokens;
-    long liveTensors;
-    long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in TimeSpan ticks
 
     /// <summary>
-    /// Queues a sequence and returns its event stream. Throws <see cref="ArgumentException"/> for a request that can
-    /// never run and <see cref="EngineOverloadedException"/> when the engine is full and the policy is Reject (or
+    /// Queues a sequence and returns its event stream. Throws <see cref="InvalidFieldException"/> for a request that
+    /// can never run and <see cref="EngineOverloadedException"/> when the engine is full and the policy is Reject (or
     /// the queue is full). Cancelling <paramref name="cancellationToken"/> or abandoning the stream removes the
     /// sequence from the batch.
     /// </summary>
@@ -63,24 +74,14 @@ public sealed class BatchScheduler : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         Validate(request);
-        var sequence = new Sequence(request, lm.Tokenizer);
-        lock (gate)
-        {
-            var reservations = active.Concat(joining).Concat(queued).Select(s => s.Reservation);
-            bool fitsNow = Fits(reservations.Append(sequence.Reservation));
-            if (!fitsNow && options.WhenFull == AdmissionPolicy.Reject)
-                throw new EngineOverloadedException($"engine full: {active.Count} sequences decoding, {queued.Count} queued " +
-                    $"(max {options.MaxConcurrentSequences} sequences, {options.MaxBatchTokens} batch tokens)");
-            if (queued.Count >= options.MaxQueuedSequences)
-                throw new EngineOverloadedException($"engine queue full: {queued.Count} sequences waiting");
-            sequence.Node = queued.AddLast(sequence);
-        }
+        var sequence = new SequenceState(request, lm.Tokenizer);
+        lock (gate) admission.Enqueue(sequence, [.. running, .. joining]);
         sequence.Registration = cancellationToken.Register(() => Cancel(sequence));
         wake.Release();
         return Stream(sequence, cancellationToken);
     }
 
-    async IAsyncEnumerable<GenerationEvent> Stream(Sequence sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    async IAsyncEnumerable<GenerationEvent> Stream(SequenceState sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         try
         {
@@ -94,45 +95,33 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
+    /// <summary>The engine's own rules: a prompt in the vocabulary, heads inside the model, prompt + new tokens inside the context and the budget.</summary>
     void Validate(GenerationRequest r)
     {
-        if (r.PromptIds.Count == 0) throw new ArgumentException("prompt_ids must not be empty", nameof(r.PromptIds));
+        if (r.PromptIds.Count == 0) throw new InvalidFieldException("prompt_ids", "must not be empty");
+        int vocab = lm.Config.VocabSize;
         foreach (var id in r.PromptIds)
-            if (id < 0 || id >= lm.Config.VocabSize)
-                throw new ArgumentException($"prompt_ids: token {id} is outside the vocabulary 0..{lm.Config.VocabSize - 1}", nameof(r.PromptIds));
-        if (r.MaxNewTokens < 1) throw new ArgumentException("max_new_tokens must be at least 1", nameof(r.MaxNewTokens));
-        if (r.PromptIds.Count + r.MaxNewTokens > lm.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"prompt ({r.PromptIds.Count} tokens) + max_new_tokens ({r.MaxNewTokens}) exceeds the model's " +
-                $"{lm.Config.MaxPositionEmbeddings} positions", nameof(r.MaxNewTokens));
-        if (r.PromptIds.Count + r.MaxNewTokens > options.MaxBatchTokens)
-            throw new ArgumentException($"prompt + max_new_tokens ({r.PromptIds.Count + r.MaxNewTokens}) exceeds the engine's batch token budget {options.MaxBatchTokens}", nameof(r.MaxNewTokens));
-        foreach (var head in r.PrunedHeads) head.Validate(lm.Config);
-        var s = r.Sampling;
-        if (s.Temperature < 0 || double.IsNaN(s.Temperature)) throw new ArgumentException("temperature must be >= 0", nameof(r.Sampling));
-        if (s.TopP is <= 0 or > 1 || double.IsNaN(s.TopP)) throw new ArgumentException("top_p must be in (0, 1]", nameof(r.Sampling));
-        if (s.TopK < 0) throw new ArgumentException("top_k must be >= 0", nameof(r.Sampling));
-        if (r.StopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("stop strings must not be empty", nameof(r.StopStrings));
-        if (r.StopStrings.Count > 0 && lm.Tokenizer is null) throw new ArgumentException("stop strings need a model with a tokenizer", nameof(r.StopStrings));
+            if (id < 0 || id >= vocab) throw new InvalidFieldException("prompt_ids", $"token {id} is outside the vocabulary 0..{vocab - 1}");
+        for (int i = 0; i < r.PrunedHeads.Count; i++) r.PrunedHeads[i].Validate(lm.Config.Shape, $"pruned_heads[{i}]");
+        try { r.Sampling.Validate(); }
+        catch (InvalidFieldException e) { throw e.Within("sampling"); }
+        try { r.Stopping.Validate(); }
+        catch (InvalidFieldException e) { throw e.Within("stopping"); }
+        if (r.Stopping.StopStrings.Count > 0 && lm.Tokenizer is null) throw new InvalidFieldException("stopping.stop", "stop strings need a model with a tokenizer");
+        int context = lm.Config.MaxPositionEmbeddings;
+        if (r.PromptIds.Count >= context)
+            throw new InvalidFieldException("prompt", $"{r.PromptIds.Count} tokens leave no room in the model's {context}-token context");
+        if (r.Reservation > context)
+            throw new InvalidFieldException("stopping.max_new_tokens", $"prompt ({r.PromptIds.Count} tokens) + {r.Stopping.MaxNewTokens} exceeds the model's {context}-token context");
+        if (r.Reservation > options.MaxBatchTokens)
+            throw new InvalidFieldException("stopping.max_new_tokens", $"prompt + max_new_tokens ({r.Reservation}) exceeds the engine's batch token budget {options.MaxBatchTokens}");
     }
 
-    bool Fits(IEnumerable<int> reservations)
-    {
-        int count = 0, longest = 0;
-        foreach (var r in reservations) { count++; longest = Math.Max(longest, r); }
-        return count <= options.MaxConcurrentSequences && (long)count * longest <= options.MaxBatchTokens;
-    }
-
-    void Cancel(Sequence sequence)
+    void Cancel(SequenceState sequence)
     {
         sequence.CancelRequested = true;
         lock (gate)
-        {
-            if (sequence.Node is { List: not null } node)
-            {
-                queued.Remove(node);
-                sequence.Finish(null, "", 0, FinishReason.Cancelled);
-            }
-        }
+            if (admission.Remove(sequence)) sequence.Finish(null, "", 0, FinishReason.Cancelled);
         wake.Release();
     }
 
@@ -143,7 +132,7 @@ public sealed class BatchScheduler : IDisposable
             bool busy;
             lock (gate)
             {
-                busy = active.Count > 0 || queued.Count > 0;
+                busy = running.Count > 0 || admission.Queued > 0;
                 liveTensors = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
             }
             if (!busy)
@@ -155,14 +144,14 @@ public sealed class BatchScheduler : IDisposable
             {
                 using (inference_mode())
                 {
-                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    DropCancelled();
-                    long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    long t0 = Stopwatch.GetTimestamp();
+                    DropFinished();
+                    long t1 = Stopwatch.GetTimestamp();
                     AdmitQueued();
-                    long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-                    Interlocked.Add(ref leaveTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).Ticks);
-                    Interlocked.Add(ref joinTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t1, t2).Ticks);
-                    if (active.Count > 0) DecodeStep();
+                    long t2 = Stopwatch.GetTimestamp();
+                    Interlocked.Add(ref leaveTicks, t1 - t0);
+                    Interlocked.Add(ref joinTicks, t2 - t1);
+                    if (running.Count > 0) DecodeStep();
                     else if (QueuedButBlocked()) wake.Wait(); // nothing decoding yet nothing fits: wait for a change
                 }
             }
@@ -176,23 +165,24 @@ public sealed class BatchScheduler : IDisposable
 
     bool QueuedButBlocked()
     {
-        lock (gate) return queued.Count > 0 && active.Count == 0;
+        lock (gate) return admission.Queued > 0 && running.Count == 0;
     }
 
-    void DropCancelled()
+    /// <summary>Phase 1: cancelled rows finish; finished rows leave the batch.</summary>
+    void DropFinished()
     {
         var keep = new List<int>();
-        for (int i = 0; i < active.Count; i++)
+        for (int i = 0; i < running.Count; i++)
         {
-            if (active[i].CancelRequested) active[i].Finish(null, "", 0, FinishReason.Cancelled);
-            if (!active[i].Done) keep.Add(i);
+            if (running[i].CancelRequested) running[i].Finish(null, "", 0, FinishReason.Cancelled);
+            if (!running[i].Done) keep.Add(i);
         }
         KeepRows(keep);
     }
 
     void KeepRows(List<int> keep)
     {
-        if (keep.Count == active.Count) return;
+        if (keep.Count == running.Count) return;
         if (keep.Count == 0)
         {
             batch?.Dispose();
@@ -201,27 +191,20 @@ public sealed class BatchScheduler : IDisposable
         else batch!.Keep(keep);
         lock (gate)
         {
-            var kept = keep.Select(i => active[i]).ToList();
-            active.Clear();
-            active.AddRange(kept);
+            var kept = keep.Select(i => running[i]).ToList();
+            running.Clear();
+            running.AddRange(kept);
             allocatedTokens = batch?.AllocatedTokens ?? 0;
         }
     }
 
+    /// <summary>Phase 2: the sequences that fit now are prefilled together and join the batch.</summary>
     void AdmitQueued()
     {
-        var admitted = new List<Sequence>();
+        List<SequenceState> admitted;
         lock (gate)
         {
-            var reservations = active.Select(s => s.Reservation).ToList();
-            while (queued.First is { } node)
-            {
-                reservations.Add(node.Value.Reservation);
-                if (!Fits(reservations)) break; // first come, first served: nobody overtakes the head of the queue
-                queued.RemoveFirst();
-                node.Value.Node = null;
-                admitted.Add(node.Value);
-            }
+            admitted = admission.TakeFitting(running);
             joining.AddRange(admitted);
         }
         if (admitted.Count == 0) return;
@@ -229,9 +212,9 @@ public sealed class BatchScheduler : IDisposable
         finally { lock (gate) joining.Clear(); }
     }
 
-    void Join(List<Sequence> admitted)
+    void Join(List<SequenceState> admitted)
     {
-        // The admitted sequences are only in `joining` until they join `active`: a failure here must fail them, or
+        // The admitted sequences are only in `joining` until they join `running`: a failure here must fail them, or
         // their consumers would wait forever. A failed prefill leaves the running batch untouched; a failed merge
         // may not, so it fails everything (the caller's FailAll).
         DecodeBatch? newBatch = null;
@@ -263,24 +246,25 @@ public sealed class BatchScheduler : IDisposable
         }
         lock (gate)
         {
-            active.AddRange(keep.Select(i => admitted[i]));
+            running.AddRange(keep.Select(i => admitted[i]));
             joining.Clear();
             allocatedTokens = batch.AllocatedTokens;
         }
     }
 
+    /// <summary>Phase 3: one token for every row.</summary>
     void DecodeStep()
     {
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-        using (var logits = batch!.Step(active.Select(s => s.LastToken).ToList())) Emit(active, logits);
+        long t0 = Stopwatch.GetTimestamp();
+        using (var logits = batch!.Step(running.Select(s => s.LastToken).ToList())) Emit(running, logits);
         Interlocked.Increment(ref steps);
-        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-        KeepRows(Enumerable.Range(0, active.Count).Where(i => !active[i].Done).ToList());
-        Interlocked.Add(ref decodeTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0, t1).Ticks);
-        Interlocked.Add(ref leaveTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t1).Ticks);
+        long t1 = Stopwatch.GetTimestamp();
+        KeepRows(Enumerable.Range(0, running.Count).Where(i => !running[i].Done).ToList());
+        Interlocked.Add(ref decodeTicks, t1 - t0);
+        Interlocked.Add(ref leaveTicks, Stopwatch.GetTimestamp() - t1);
     }
 
-    void Emit(IReadOnlyList<Sequence> rows, Tensor logits)
+    void Emit(IReadOnlyList<SequenceState> rows, Tensor logits)
     {
         var (tokens, logProbs) = TokenSampler.Choose(logits, rows.Select(s => s.Request.Sampling).ToList(), rows.Select(s => s.Generator).ToList());
         for (int i = 0; i < rows.Count; i++) rows[i].Accept(tokens[i], logProbs[i], eos);
@@ -292,9 +276,8 @@ public sealed class BatchScheduler : IDisposable
         batch = null;
         lock (gate)
         {
-            foreach (var s in active.Concat(queued)) s.Fail(error);
-            active.Clear();
-            queued.Clear();
+            foreach (var s in running.Concat(admission.DrainAll())) s.Fail(error);
+            running.Clear();
             allocatedTokens = 0;
         }
     }
@@ -306,68 +289,6 @@ public sealed class BatchScheduler : IDisposable
         wake.Release();
         thread.Join();
         wake.Dispose();
-    }
-
-    sealed class Sequence
-    {
-        readonly StreamingDetokenizer? detokenizer;
-        readonly StopStringMatcher stops;
-        int generated;
-
-        public Sequence(GenerationRequest request, HfTokenizer? tokenizer)
-        {
-            Request = request;
-            detokenizer = tokenizer is null ? null : new StreamingDetokenizer(tokenizer);
-            stops = new StopStringMatcher(request.StopStrings);
-            if (!request.Sampling.IsGreedy)
-                Generator = new Generator((ulong)(request.Sampling.Seed ?? Random.Shared.NextInt64()), CPU);
-            LastToken = request.PromptIds[^1];
-        }
-
-        public GenerationRequest Request { get; }
-        public Generator? Generator { get; }
-        public Channel<GenerationEvent> Events { get; } = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
-        public LinkedListNode<Sequence>? Node { get; set; }
-        public CancellationTokenRegistration Registration { get; set; }
-        public volatile bool CancelRequested;
-        public int LastToken { get; private set; }
-        volatile bool done;
-        public bool Done { get => done; private set => done = value; }
-        public int Reservation => Request.PromptIds.Count + Request.MaxNewTokens;
-
-        public void Accept(int token, float logProb, HashSet<int> eos)
-        {
-            LastToken = token;
-            generated++;
-            if (!Request.IgnoreEos && eos.Contains(token))
-            {
-                Finish(token, Flush(), logProb, FinishReason.Stop);
-                return;
-            }
-            var text = stops.Push(detokenizer?.Push(token) ?? "");
-            if (stops.Stopped) Finish(token, text, logProb, FinishReason.Stop);
-            else if (generated >= Request.MaxNewTokens) Finish(token, text + Flush(), logProb, FinishReason.Length);
-            else Events.Writer.TryWrite(new GenerationEvent(token, text, logProb, null));
-        }
-
-        string Flush() => stops.Push(detokenizer?.Flush() ?? "") + stops.Flush();
-
-        public void Finish(int? token, string text, float logProb, FinishReason reason)
-        {
-            if (Done) return;
-            Done = true;
-            Events.Writer.TryWrite(new GenerationEvent(token, text, logProb, reason));
-            Events.Writer.TryComplete();
-            Generator?.Dispose();
-        }
-
-        public void Fail(Exception error)
-        {
-            if (Done) return;
-            Done = true;
-            Events.Writer.TryComplete(error);
-            Generator?.Dispose();
-        }
     }
 }
 

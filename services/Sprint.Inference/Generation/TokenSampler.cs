@@ -1,3 +1,4 @@
+using Sprint.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using Sprint.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -199,7 +200,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
         for (int r = 0; r < pruned.Count; r++)
             foreach (var head in pruned[r])
             {
-                head.Validate(c);
+                head.Validate(c.Shape, $"pruned_heads[{r}]");
                 mask[r, head.Layer, head.Head] = 0;
                 layers.Add(head.Layer);
             }

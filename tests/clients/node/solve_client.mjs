@@ -16,7 +16,7 @@ const [address, question, n, strategy] = process.argv.slice(2);
 const client = new sprint.GatewayService(address, grpc.credentials.createInsecure());
 const summary = { events: [], plan: [], candidates: {}, deltas: {}, verdict: null };
 const deadline = new Date(Date.now() + 120_000);
-const call = client.Solve({ question, n: Number(n), strategy, max_new_tokens: 96 }, { deadline });
+const call = client.Solve({ question, n: Number(n), strategy: `STRATEGY_${strategy.toUpperCase()}`, max_new_tokens: 96 }, { deadline });
 
 call.on('data', (event) => {
   summary.events.push(event.event);

@@ -20,7 +20,8 @@ def main():
     summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "verdict": None}
     with grpc.insecure_channel(address) as channel:
         stub = gateway_pb2_grpc.GatewayServiceStub(channel)
-        request = gateway_pb2.SolveRequest(question=question, n=int(n), strategy=strategy, max_new_tokens=96)
+        request = gateway_pb2.SolveRequest(question=question, n=int(n), strategy=gateway_pb2.Strategy.Value("STRATEGY_" + strategy.upper()),
+                                            max_new_tokens=96)
         for event in stub.Solve(request, timeout=120):
             kind = event.WhichOneof("event")
             summary["events"].append(kind)

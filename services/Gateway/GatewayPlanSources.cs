@@ -1,0 +1,52 @@
+using Sprint.Contracts.V1;
+using Sprint.Core;
+
+namespace Sprint.Gateway;
+
+/// <summary>
+/// What <see cref="CandidatePlanner"/> needs, asked of the upstream services for one Solve: the model shape from the
+/// generators' ModelInfo, the selector's metadata from SelectorInfo, and for "sprint" the question's vector from
+/// Embedding scored by Select. Records the encoder id and cache outcome for the plan event. A selector trained for
+/// another model than the generators serve is refused here (FAILED_PRECONDITION).
+/// </summary>
+public sealed class GatewayPlanSources(Upstreams upstreams, DateTime deadline) : IPlanSources
+{
+    public string EncoderId { get; private set; } = "";
+    public bool EmbeddingCached { get; private set; }
+
+    public async ValueTask<ModelShape> ShapeAsync(CancellationToken ct)
+    {
+        var info = await upstreams.ModelInfoAsync(ct).ConfigureAwait(false);
+        return new ModelShape(info.Layers, info.Heads);
+    }
+
+    public async ValueTask<int> SelectorConfigurationsAsync(CancellationToken ct) => (await SelectorForModelAsync(ct).ConfigureAwait(false)).Configurations.Count;
+
+    public async ValueTask<IReadOnlyList<ScoredConfig>> SelectAsync(string question, int k, CancellationToken ct)
+    {
+        var selector = await SelectorForModelAsync(ct).ConfigureAwait(false);
+        var embedding = await upstreams.Embedding.EmbedAsync(new EmbedRequest { Text = question }, deadline: deadline, cancellationToken: ct);
+        EncoderId = embedding.EncoderId;
+        if (embedding.EncoderId != selector.EncoderId)
+            throw new FailedPreconditionException($"the head selector takes vectors of encoder '{selector.EncoderId}' but the embedding " +
+                $"service gives '{embedding.EncoderId}': serve the model the selector was trained on, or train a selector on this encoder");
+        EmbeddingCached = embedding.Cache == CacheOutcome.Hit;
+        var select = new SelectRequest { K = k, EncoderId = embedding.EncoderId, ModelId = selector.ModelId };
+        select.Vector.AddRange(embedding.Vector);
+        var selected = await upstreams.Selector.SelectAsync(select, deadline: deadline, cancellationToken: ct);
+        return selected.Configurations.Select(s => new ScoredConfig(HeadConfig.Parse(s.Configuration.Name), s.Score)).ToList();
+    }
+
+    public async ValueTask<IReadOnlyList<HeadConfig>> GlobalRankingAsync(CancellationToken ct) =>
+        (await SelectorForModelAsync(ct).ConfigureAwait(false)).GlobalRanking.Select(HeadConfig.Parse).ToList();
+
+    async Task<SelectorInfoResponse> SelectorForModelAsync(CancellationToken ct)
+    {
+        var model = await upstreams.ModelInfoAsync(ct).ConfigureAwait(false);
+        var selector = await upstreams.SelectorInfoAsync(ct).ConfigureAwait(false);
+        if (selector.ModelId != model.ModelId)
+            throw new FailedPreconditionException($"the head selector was trained for model '{selector.ModelId}' but the generators serve " +
+                $"'{model.ModelId}': train a selector for it (sprint profile, then sprint train-selector) or use strategy sampling, random_heads or greedy");
+        return selector;
+    }
+}

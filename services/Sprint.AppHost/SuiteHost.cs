@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Sprint.Embedding;
+using Sprint.Gateway;
+using Sprint.Generator;
+using Sprint.HeadSelector;
+using Sprint.ServiceDefaults;
+
+namespace Sprint.AppHost;
+
+/// <summary>
+/// All four services in one process on one port: the gateway's upstream addresses are this process. The selector
+/// is optional here: without one for the model the suite serves sampling, random_heads and greedy, and sprint
+/// answers FAILED_PRECONDITION with the commands that make a selector.
+/// </summary>
+public static class SuiteHost
+{
+    /// <param name="selectorArtifact">Null: MODEL/selector.safetensors.</param>
+    public static WebApplication Build(int port, string modelDir, string? selectorArtifact, string? redis, bool quiet, IEnumerable<string> args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args.ToArray() });
+        var settings = new Dictionary<string, string?>
+        {
+            ["Generator:Model"] = modelDir,
+            ["Embedding:Model"] = modelDir,
+            ["Selector:Model"] = modelDir,
+            ["Selector:Artifact"] = selectorArtifact,
+            ["Selector:Required"] = "false",
+            ["Redis:Configuration"] = redis,
+        };
+        if (quiet) settings["Logging:LogLevel:Default"] = "Warning";
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddCommandLine(args.ToArray());   // --Section:Key=value still overrides
+        builder.AddServiceDefaults("sprint", port).AddGenerator().AddEmbedding().AddHeadSelector().AddGateway();
+        if (quiet) builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapGenerator().MapEmbedding().MapHeadSelector().MapGateway().MapServiceDefaults();
+        return app;
+    }
+
+    /// <summary>
+    /// Waits until every part the suite needs has loaded. Throws <see cref="InvalidOperationException"/> naming each
+    /// part that failed to load (at once, not after a time-out) or, after <paramref name="timeout"/>, each part still loading.
+    /// </summary>
+    public static async Task WaitReadyAsync(WebApplication app, TimeSpan timeout, CancellationToken ct)
+    {
+        var health = app.Services.GetRequiredService<HealthCheckService>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var report = await health.CheckHealthAsync(r => r.Tags.Contains(SprintServiceHost.ReadyTag), ct);
+            if (report.Status == HealthStatus.Healthy) return;
+            var failed = report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy && e.Exception is not null).ToList();
+            if (failed.Count > 0) throw new InvalidOperationException(string.Join("; ", failed.Select(e => e.Description)));
+            if (clock.Elapsed > timeout)
+                throw new InvalidOperationException("still loading after " + timeout.TotalSeconds + " s: " +
+                    string.Join("; ", report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy).Select(e => e.Description)));
+            await Task.Delay(100, ct);
+        }
+    }
+
+    /// <summary>The shipped default model folder, found from anywhere inside a clone.</summary>
+    public static string DefaultModel() => RepositoryPaths.Resolve(Path.Combine("models", "sprint-tiny-math"));
+}
