@@ -22,22 +22,34 @@ public static class SprintServiceHost
     public const string ReadyTag = "ready";
 
     /// <summary>
-    /// Kestrel on the configured address and port (plaintext HTTP/2, plus an HTTP/1.1 port for gRPC-Web when
-    /// Service:WebPort is set), gRPC with message limits and the error interceptor, health checks, reflection,
-    /// OpenTelemetry (OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set) and single-line console logs.
+    /// Everything a Sprint service process needs, one extension per concern (as eShop's ServiceDefaults):
+    /// <see cref="AddKestrelEndpoints"/>, <see cref="AddGrpcDefaults"/>, <see cref="AddHealthDefaults"/>,
+    /// <see cref="AddTelemetry"/> and <see cref="AddLogging"/>.
     /// </summary>
-    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort)
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort) =>
+        builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
+
+    /// <summary>
+    /// Kestrel on Service:Host and Service:Port (plaintext HTTP/2), plus an HTTP/1.1 port for gRPC-Web when
+    /// Service:WebPort is set. Registers the bound <see cref="ServiceOptions"/>.
+    /// </summary>
+    public static WebApplicationBuilder AddKestrelEndpoints(this WebApplicationBuilder builder, int defaultPort)
     {
         var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
         if (builder.Configuration[$"{ServiceOptions.Section}:Port"] is null) options.Port = defaultPort;
         builder.Services.AddSingleton(options);
-
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2);
             if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1);
         });
+        return builder;
+    }
 
+    /// <summary>gRPC with the message limits of <see cref="ServiceOptions"/>, the <see cref="ErrorInterceptor"/>, and reflection.</summary>
+    public static WebApplicationBuilder AddGrpcDefaults(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
@@ -45,15 +57,39 @@ public static class SprintServiceHost
             grpc.Interceptors.Add<ErrorInterceptor>();
         });
         builder.Services.AddGrpcReflection();
+        return builder;
+    }
+
+    /// <summary>
+    /// The gRPC health service: the overall ("") status from the checks tagged <see cref="ReadyTag"/>; each service
+    /// adds its own name (<see cref="ServiceRegistration.AddLoadedInBackground{TLoader, TValue}"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddHealthDefaults(this WebApplicationBuilder builder)
+    {
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(ReadyTag)));
+        return builder;
+    }
 
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
-
+    /// <summary>OpenTelemetry traces and metrics of ASP.NET Core, HttpClient and the "Sprint.*" sources; OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, string serviceName)
+    {
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
             .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource(TelemetryPrefix + "*"))
             .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*"));
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) otel.UseOtlpExporter();
+        return builder;
+    }
+
+    /// <summary>
+    /// Single-line console logs. The health-check service's own per-check log lines are off: every probe would
+    /// repeat them (ten a second while a client waits for SERVING); the loaders say once what is loading, missing
+    /// or failed.
+    /// </summary>
+    public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
+    {
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
         return builder;
     }
 

@@ -2,9 +2,12 @@ using Sprint.Core;
 using Sprint.Evaluation;
 using Sprint.Inference;
 using Sprint.Inference.Encoders;
+using Sprint.Inference.Model;
+using Sprint.Inference.Text;
 using Sprint.Problems;
 using Sprint.Selector;
 using Sprint.Training;
+using TorchSharp;
 
 namespace Sprint.Pipeline.Tests;
 
@@ -140,5 +143,31 @@ public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<Pr
         var settings = new BestOfNSettings { Strategies = [Strategy.Sprint], MaxN = 2 };
         var error = await Assert.ThrowsAsync<ArgumentException>(() => new BestOfNEvaluator(tiny.Model, selector, settings, TextWriter.Null).RunAsync(tiny.Questions, CancellationToken.None));
         Assert.Contains("other:mean", error.Message);
+    }
+}
+
+/// <summary>The question encoder pools exactly as documented: the mean of the final hidden states over every prompt token.</summary>
+public sealed class QuestionEncoderTests(ProfileTests.TinyModel tiny) : IClassFixture<ProfileTests.TinyModel>
+{
+    [Fact]
+    public void The_embedding_is_the_normalised_mean_of_the_final_hidden_states_whatever_the_batch()
+    {
+        var lm = tiny.Model;
+        var question = tiny.Questions[0].Question;
+        var longer = tiny.Questions.OrderByDescending(q => q.Question.Length).First().Question;
+        var encoded = new QuestionEncoder(lm).Encode([question, longer])[0];   // left-padded beside a longer question
+
+        using var _ = torch.inference_mode();
+        using var scope = torch.NewDisposeScope();
+        var ids = lm.Tokenizer!.Encode(ChatPrompt.Format(question, null));
+        var padded = LeftPaddedPrompts.Build([ids], lm.Model.Device);
+        var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend)[0];   // [T, hidden], one unpadded row
+        float[] Unit(torch.Tensor v) => torch.nn.functional.normalize(v, p: 2, dim: 0).data<float>().ToArray();
+        var mean = Unit(hidden.mean([0]));
+        var last = Unit(hidden[-1]);
+
+        Assert.Equal(lm.Config.HiddenSize, encoded.Length);
+        Assert.All(encoded.Zip(mean), p => Assert.Equal(p.Second, p.First, 4));
+        Assert.True(encoded.Zip(last).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "last-token pooling would give another vector");
     }
 }

@@ -1,0 +1,52 @@
+using Sprint.Contracts.V1;
+using Sprint.Core;
+using Strategy = Sprint.Contracts.V1.Strategy;
+
+namespace Sprint.Gateway.Tests;
+
+/// <summary>The gateway's request rules and defaults, without a model or a server.</summary>
+public sealed class SolveSpecTests
+{
+    static readonly GatewayOptions Options = new();
+
+    static string FieldOf(SolveRequest r) => Assert.Throws<InvalidFieldException>(() => SolveSpec.From(r, Options)).Field;
+
+    [Fact]
+    public void Unset_fields_take_the_documented_defaults()
+    {
+        var spec = SolveSpec.From(new SolveRequest { Question = "  What is 2 + 2?\n" }, Options);
+        Assert.Equal("What is 2 + 2?", spec.Question);
+        Assert.Equal(Defaults.N, spec.N);
+        Assert.Equal(Core.Strategy.Sprint, spec.Strategy);
+        Assert.Equal(Defaults.MaxNewTokens, spec.MaxNewTokens);
+        Assert.Null(spec.Temperature);
+        var other = SolveSpec.From(new SolveRequest { Question = "q" }, Options);
+        Assert.NotEqual(spec.Seed, other.Seed);   // drawn when unset (and reported in the plan)
+    }
+
+    [Fact]
+    public void Given_fields_are_kept_and_greedy_decodes_one()
+    {
+        var spec = SolveSpec.From(new SolveRequest { Question = "q", N = 5, Strategy = Strategy.RandomHeads, MaxNewTokens = 12, Temperature = 0.5f, Seed = 9 }, Options);
+        Assert.Equal((5, Core.Strategy.RandomHeads, 12, 0.5, 9UL), (spec.N, spec.Strategy, spec.MaxNewTokens, spec.Temperature!.Value, spec.Seed));
+        Assert.Equal(1, SolveSpec.From(new SolveRequest { Question = "q", N = 5, Strategy = Strategy.Greedy }, Options).N);
+        Assert.Equal(new PlanRequest("q", 5, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
+    }
+
+    [Fact]
+    public void Every_rule_names_its_field()
+    {
+        Assert.Equal("question", FieldOf(new SolveRequest { Question = " \n" }));
+        Assert.Equal("question", FieldOf(new SolveRequest { Question = new string('7', Options.MaxQuestionBytes + 1) }));
+        Assert.Equal("n", FieldOf(new SolveRequest { Question = "q", N = -1 }));
+        Assert.Equal("n", FieldOf(new SolveRequest { Question = "q", N = Options.MaxN + 1 }));
+        Assert.Equal("strategy", FieldOf(new SolveRequest { Question = "q", Strategy = (Strategy)42 }));
+        Assert.Equal("max_new_tokens", FieldOf(new SolveRequest { Question = "q", MaxNewTokens = -3 }));
+        Assert.Equal("max_new_tokens", FieldOf(new SolveRequest { Question = "q", MaxNewTokens = Options.MaxNewTokensLimit + 1 }));
+        Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = -0.5f }));
+        Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = 1.4e-45f }));
+        Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = float.NaN }));
+        // The limits are inclusive.
+        SolveSpec.From(new SolveRequest { Question = new string('7', Options.MaxQuestionBytes), N = Options.MaxN, MaxNewTokens = Options.MaxNewTokensLimit }, Options);
+    }
+}
