@@ -1,5 +1,5 @@
 using Sprint.Inference;
-using Sprint.Inference.Encoders;
+using Sprint.Pipeline.Encoding;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Embedding;

@@ -1,5 +1,5 @@
 using Sprint.Inference.Checkpoint;
-using Sprint.Selector;
+using Sprint.Pipeline.Selection;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.HeadSelector;

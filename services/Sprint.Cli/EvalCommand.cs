@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Sprint.Core;
-using Sprint.Evaluation;
+using Sprint.Pipeline.Evaluation;
 using Sprint.Problems;
 
 namespace Sprint.Cli;
@@ -123,7 +123,7 @@ static class EvalCommand
             var error = parse.InvocationConfiguration.Error;
             var output = parse.InvocationConfiguration.Output;
             var selectorFile = parse.GetValue(selectorPath) ?? Path.Combine(lm.Directory, "selector.safetensors");
-            using var selector = File.Exists(selectorFile) ? Sprint.Selector.SelectorArtifact.Load(selectorFile) : null;
+            using var selector = File.Exists(selectorFile) ? Sprint.Pipeline.Selection.SelectorArtifact.Load(selectorFile) : null;
             var settings = new BestOfNSettings
             {
                 Strategies = strategies,
@@ -144,7 +144,7 @@ static class EvalCommand
             var table = BestOfNReport.Markdown(rows);
             if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
             if (parse.GetValue(candidatesPath) is { } jsonl) BestOfNReport.WriteCandidates(results, jsonl);
-            if (parse.GetValue(plotPath) is { } png) BestOfNReport.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
+            if (parse.GetValue(plotPath) is { } png) EvalPlot.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
             if (quiet)
                 output.WriteLine(JsonSerializer.Serialize(new
                 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Sprint.Core;
-using Sprint.Evaluation;
+using Sprint.Pipeline.Evaluation;
+using Sprint.Pipeline.Profiling;
 using Sprint.Problems;
 
 namespace Sprint.Cli;

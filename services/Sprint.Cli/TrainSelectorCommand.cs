@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Sprint.Selector;
+using Sprint.Pipeline.Selection;
 
 namespace Sprint.Cli;
 

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Sprint.Inference;
-using Sprint.Inference.Encoders;
-using Sprint.Selector;
+using Sprint.Pipeline.Encoding;
+using Sprint.Pipeline.Selection;
 
 namespace Sprint.Cli.Tests;
 
@@ -46,6 +46,6 @@ public sealed class DefaultModelTests : IDisposable
         Assert.Equal(33, selector.Metadata.Configs.Count);
         var top = selector.TopK(encoder.Encode(["Ava has 5 apples. Ava buys 3 more apples. How many apples does Ava have now?"])[0], 8);
         Assert.Equal(8, top.Distinct().Count());
-        Assert.Equal(lm.Id, Sprint.Selector.Profile.Load(Path.Combine(Model, "profile-train.jsonl")).ModelId);
+        Assert.Equal(lm.Id, Sprint.Pipeline.Selection.Profile.Load(Path.Combine(Model, "profile-train.jsonl")).ModelId);
     }
 }

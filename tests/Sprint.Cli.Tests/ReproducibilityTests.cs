@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Sprint.Tests.Shared;
 
 namespace Sprint.Cli.Tests;
 
@@ -15,21 +15,12 @@ public sealed class ReproducibilityTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    /// <summary>Runs the built sprint CLI as a process of its own (2 minutes at most).</summary>
-    static async Task<string> Process(params string[] args)
+    /// <summary>Runs the built sprint CLI as a process of its own.</summary>
+    static Task<string> Process(params string[] args)
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;   // Debug or Release
         var dll = Path.Combine(Root, "services", "Sprint.Cli", "bin", configuration, "net10.0", "linux-x64", "sprint.dll");
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[dll, .. args]) start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException($"sprint {string.Join(' ', args)} did not finish"); }
-        Assert.True(process.ExitCode == 0, $"sprint {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
-        return await stdout;
+        return Tool.Run("dotnet", [dll, .. args], Root);
     }
 
     [Fact]
@@ -37,9 +28,10 @@ public sealed class ReproducibilityTests : IDisposable
     {
         await Cli.Run(["data", "synth", "--out", dir, "--seed", "3", "--count", "60"]);
         string[] Args(string candidates) => ["eval", "--model", Model, "--dataset", Path.Combine(dir, "test.jsonl"), "--strategy", "random_heads,sampling",
-            "--n", "1,4", "--max-new-tokens", "24", "--seed", "5", "--json", "--threads", "1", "--candidates", Path.Combine(dir, candidates)];
+            "--n", "1,4", "--max-new-tokens", "24", "--seed", "5", "--json", "--threads", "1", "--candidates", Path.Combine(dir, candidates), "--plot", Path.Combine(dir, candidates + ".png")];
         static string Rows(string json) => JsonNode.Parse(json)!["rows"]!.ToJsonString();
         Assert.Equal(Rows(await Process(Args("first.jsonl"))), Rows(await Process(Args("second.jsonl"))));
+        Assert.True(new FileInfo(Path.Combine(dir, "first.jsonl.png")).Length > 1000, "the --plot PNG");
         var first = await File.ReadAllTextAsync(Path.Combine(dir, "first.jsonl"));
         Assert.Equal(first, await File.ReadAllTextAsync(Path.Combine(dir, "second.jsonl")));   // every candidate: heads, answers, log-probs
         int questions = File.ReadAllLines(Path.Combine(dir, "test.jsonl")).Length;

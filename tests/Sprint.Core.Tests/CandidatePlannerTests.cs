@@ -75,6 +75,14 @@ public sealed class CandidatePlannerTests
     }
 
     [Fact]
+    public async Task Random_heads_follow_the_documented_derivation()
+    {
+        var heads = HeadConfig.All(Shape).Skip(1).ToList();
+        StableSeed.Stream(3, "random_heads", Question).Shuffle(heads);
+        Assert.Equal(heads.Take(5), (await Plan(Strategy.RandomHeads, 5, seed: 3)).Candidates.Select(c => c.Config));
+    }
+
+    [Fact]
     public async Task Global_top_is_the_global_ranking_whatever_the_question()
     {
         var plan = await Plan(Strategy.GlobalTop, 3);
@@ -107,8 +115,14 @@ public sealed class CandidatePlannerTests
     [Fact]
     public async Task Too_many_candidates_name_n()
     {
-        Assert.Equal("n", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.RandomHeads, 33))).Field);
-        Assert.Equal("n", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.Sprint, 34))).Field);
+        var heads = await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.RandomHeads, 33));
+        Assert.Equal("n: random_heads has 32 pruned heads to choose from, got 33", heads.Message);
+        var sprint = await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.Sprint, 34));
+        Assert.Equal("n: more candidates than the selector has configurations (33), got 34", sprint.Message);
+        Assert.Equal(32, (await Plan(Strategy.RandomHeads, 32)).Candidates.Count);   // the limits are inclusive
+        Assert.Equal(33, (await Plan(Strategy.Sprint, 33)).Candidates.Count);
+        Assert.Equal(33, (await Plan(Strategy.GlobalTop, 33)).Candidates.Count);
+        Assert.Equal("n: must be at least 1, got 0", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.Greedy, 0))).Message);
         Assert.Equal("n", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.GlobalTop, 34))).Field);
         Assert.Equal("n", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.Sampling, 0))).Field);
         Assert.Equal("temperature", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan(Strategy.Sampling, 2, temperature: 1e-40))).Field);

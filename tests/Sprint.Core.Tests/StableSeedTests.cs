@@ -22,6 +22,10 @@ public sealed class StableSeedTests
         Assert.NotEqual(baseline, StableSeed.Derive(1, "sample", "q", 1));
         // The separator keeps (purpose, key) pairs apart that concatenate to the same text.
         Assert.NotEqual(StableSeed.Derive(1, "ab", "c"), StableSeed.Derive(1, "a", "bc"));
+        // Long keys (hashed from the heap rather than the stack) are as stable and as distinct.
+        var question = new string('q', 5000);
+        Assert.Equal(StableSeed.Derive(1, "sample", question), StableSeed.Derive(1, "sample", new string('q', 5000)));
+        Assert.NotEqual(StableSeed.Derive(1, "sample", question), StableSeed.Derive(1, "sample", question + "?"));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Sprint.Core;
-using Sprint.Evaluation;
+using Sprint.Pipeline.Evaluation;
 using Sprint.Problems;
 
 namespace Sprint.Pipeline.Tests;

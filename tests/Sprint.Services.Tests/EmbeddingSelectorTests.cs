@@ -2,8 +2,8 @@ using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
 using Sprint.Contracts.V1;
 using Sprint.Inference;
-using Sprint.Inference.Encoders;
-using Sprint.Selector;
+using Sprint.Pipeline.Encoding;
+using Sprint.Pipeline.Selection;
 
 namespace Sprint.Services.Tests;
 

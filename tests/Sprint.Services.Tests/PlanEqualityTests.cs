@@ -1,9 +1,9 @@
 using Sprint.Contracts.V1;
-using Sprint.Evaluation;
+using Sprint.Pipeline.Evaluation;
 using Sprint.Inference;
-using Sprint.Inference.Encoders;
+using Sprint.Pipeline.Encoding;
 using Sprint.Problems;
-using Sprint.Selector;
+using Sprint.Pipeline.Selection;
 using CoreStrategy = Sprint.Core.Strategy;
 
 namespace Sprint.Services.Tests;

@@ -1,0 +1,38 @@
+using Sprint.Inference;
+using Sprint.Inference.Model;
+using Sprint.Inference.Text;
+using static TorchSharp.torch;
+
+namespace Sprint.Pipeline.Encoding;
+
+/// <summary>
+/// SPRINT's question embedding: the unpruned model's final hidden states (after the last norm), mean-pooled over
+/// every token of the prompt exactly as the generator sees it — the ChatML user turn with the configured system
+/// prompt and the open assistant turn (<see cref="ChatPrompt.Format"/>) — then L2-normalised.
+/// </summary>
+public sealed class QuestionEncoder(LanguageModel lm, string? systemPrompt = null)
+{
+    /// <summary>Names the model, the pooling and the template, so vectors from different encoders are never mixed.</summary>
+    public string EncoderId => $"{lm.Id}:mean-final-hidden:chatml{(string.IsNullOrEmpty(systemPrompt) ? "" : "+system")}:l2";
+
+    public int Dimension => lm.Config.HiddenSize;
+
+    public float[][] Encode(IReadOnlyList<string> questions, int batchSize = 32)
+    {
+        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: questions cannot be encoded");
+        var result = new List<float[]>(questions.Count);
+        using var _ = inference_mode();
+        foreach (var chunk in questions.Chunk(batchSize))
+        {
+            using var scope = NewDisposeScope();
+            var prompts = chunk.Select(q => tokenizer.Encode(ChatPrompt.Format(q, systemPrompt))).ToList();
+            var padded = LeftPaddedPrompts.Build(prompts, lm.Model.Device);
+            var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend).to(ScalarType.Float32);
+            var valid = padded.Valid(ScalarType.Float32).unsqueeze(-1);
+            var mean = (hidden * valid).sum(1) / valid.sum(1);
+            var unit = nn.functional.normalize(mean, p: 2, dim: 1).cpu();
+            for (int i = 0; i < chunk.Length; i++) result.Add(unit[i].data<float>().ToArray());
+        }
+        return result.ToArray();
+    }
+}

@@ -1,0 +1,42 @@
+using Sprint.Answers;
+using Sprint.Core;
+using Sprint.Inference;
+using Sprint.Inference.Generation;
+using Sprint.Inference.Text;
+using Sprint.Problems;
+
+namespace Sprint.Pipeline.Evaluation;
+
+/// <summary>Decodes and grades one candidate answer to a question: the step every offline run shares.</summary>
+public static class CandidateDecoder
+{
+    /// <summary>The question as the model is prompted with it (ChatML user turn, optional system turn).</summary>
+    public static IReadOnlyList<int> Prompt(LanguageModel lm, Problem problem, EvalSettings settings)
+    {
+        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: it cannot be evaluated on text questions");
+        return tokenizer.Encode(ChatPrompt.Format(problem.Question, settings.SystemPrompt));
+    }
+
+    /// <summary>
+    /// The candidate's text and its grade. A prompt that leaves no room for new tokens gives an empty, unanswered
+    /// candidate with a mean log-probability of −∞.
+    /// </summary>
+    public static async Task<(string Output, Candidate Candidate)> DecodeAsync(BatchScheduler engine, LanguageModel lm, IReadOnlyList<int> prompt,
+        Problem problem, HeadConfig config, SamplingParams sampling, EvalSettings settings, CancellationToken ct)
+    {
+        int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
+        if (maxNew < 1) return ("", new Candidate(config.Name, null, false, double.NegativeInfinity));
+        var text = new System.Text.StringBuilder();
+        double sum = 0;
+        int n = 0;
+        var request = new GenerationRequest { PromptIds = prompt, PrunedHeads = config.PrunedHeads, Stopping = new StoppingCriteria { MaxNewTokens = maxNew }, Sampling = sampling };
+        await foreach (var e in engine.Submit(request, ct).ConfigureAwait(false))
+        {
+            text.Append(e.Text);
+            if (e.TokenId is not null) { sum += e.LogProb; n++; }
+        }
+        var output = text.ToString();
+        var answer = AnswerExtractor.Extract(output);
+        return (output, new Candidate(config.Name, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), n == 0 ? double.NegativeInfinity : sum / n));
+    }
+}
