@@ -17,9 +17,6 @@ namespace Sprint.Gateway;
 public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
     : GatewayService.GatewayServiceBase
 {
-    public const string VoteRule = "majority of normalised answers; a tie goes to the answer whose best candidate has the highest mean " +
-        "log-probability, then to the ordinally smaller answer; failed candidates and candidates without an answer do not vote";
-
     static readonly Meter Meter = new("Sprint.Gateway");
     static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves");
     static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates");
@@ -59,7 +56,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
             throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {results[0].Error}"));
         }
 
-        await responseStream.WriteAsync(new SolveResponse { Verdict = Vote(results, failed) }, ct).ConfigureAwait(false);
+        await responseStream.WriteAsync(new SolveResponse { Verdict = SolveVerdict.Vote(results, failed) }, ct).ConfigureAwait(false);
         Solves.Add(1, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
         SolveDuration.Record(started.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
     }
@@ -76,25 +73,6 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
             Seed = c.Sampling.Seed ?? 0,
         }));
         return message;
-    }
-
-    public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed)
-    {
-        var ranked = AnswerTally.Rank(results.Where(r => r.Error.Length == 0), r => r.Answer.Length > 0 ? r.Answer : null, r => r.MeanLogProb);
-        var verdict = new Verdict
-        {
-            Answer = ranked.Count > 0 ? ranked[0].Answer : "",
-            ChosenCandidate = ranked.Count > 0 ? ranked[0].Members[0].Index : -1,
-            Rule = VoteRule,
-        };
-        foreach (var g in ranked)
-        {
-            var votes = new AnswerVotes { Answer = g.Answer, Votes = g.Members.Count };
-            votes.Candidates.AddRange(g.Members.Select(m => m.Index).Order());
-            verdict.Votes.Add(votes);
-        }
-        verdict.FailedCandidates.AddRange(failed);
-        return verdict;
     }
 
     async Task RunCandidateAsync(Core.PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, StatusCode[] codes, string[] details, string[] fields,

@@ -23,6 +23,23 @@ public sealed class GradingRuleTests
     [InlineData("0.333333333", "0.3333333333")]
     [InlineData("\\sqrt2", "\\sqrt{2}")]
     [InlineData("2\\!000", "2000")]
+    [InlineData("1\\,000", "1000")]                 // thin, medium and plain TeX spaces
+    [InlineData("1\\;000", "1000")]
+    [InlineData("1\\ 000", "1000")]
+    [InlineData("45^{\\circ}", "45")]
+    [InlineData("45°", "45")]
+    [InlineData("$7$", "7")]
+    [InlineData("5%", "5")]
+    [InlineData(".5", "\\frac{1}{2}")]
+    [InlineData("x = .25", "0.25")]
+    [InlineData("\\frac{.5}{2}", "\\frac{0.5}{2}")]
+    [InlineData("-\\frac{1}{2}", "-0.5")]
+    [InlineData("\\frac{3}{4}", "0.75")]
+    [InlineData("\\frac1{4}", "\\frac{1}{4}")]
+    [InlineData("\\frac{x}{2}", "\\frac{x}{2}")]
+    [InlineData("1000000", "1000000.5")]           // relative tolerance 1e-6 of the larger value
+    [InlineData("0.0000001", "0.0000002")]         // and absolute 1e-6 near zero
+    [InlineData("1\n000", "1000")]                // a line break inside an answer
     public void Equivalent_forms_grade_equal(string a, string b) => Assert.True(AnswerGrader.IsEquivalent(a, b), $"{a} vs {b}");
 
     [Theory]
@@ -42,6 +59,13 @@ public sealed class GradingRuleTests
     [InlineData("12,3456", "123456")]
     [InlineData("1,234,5", "12345")]
     [InlineData("2,3,5", "235")]
+    [InlineData("1", "1.000002")]
+    [InlineData("\\frac{1}{2}", "-0.5")]
+    [InlineData("-\\frac{3}{4}", "0.75")]
+    [InlineData("\\frac{1}{0}", "0")]
+    [InlineData("\\frac{6}{3}", "3")]
+    [InlineData("5", "")]
+    [InlineData("", "")]
     public void Different_answers_do_not_grade_equal(string a, string b) => Assert.False(AnswerGrader.IsEquivalent(a, b), $"{a} vs {b}");
 
     [Theory]
@@ -53,11 +77,46 @@ public sealed class GradingRuleTests
     [InlineData("#### -1,200", "-1,200")]
     [InlineData("Therefore, the answer is 12.", "12")]
     [InlineData("The answer is: $\\frac{3}{5}$", "\\frac{3}{5}")]
+    [InlineData("\\boxed 12", "12")]                          // the bare argument runs to the end
+    [InlineData("\\boxed  {3}", "3")]                          // spaces before the brace
+    [InlineData("\\boxed {3}", "3")]
+    [InlineData("\\boxed\n{4}", "4")]
+    [InlineData("the answer is $9$", "9")]
     public void Answers_are_extracted(string text, string expected) => Assert.Equal(expected, AnswerExtractor.Extract(text));
 
     [Theory]
     [InlineData("no answer here")]
     [InlineData("\\boxed{unbalanced")]
+    [InlineData("\\boxed")]
+    [InlineData("\\boxed   ")]
+    [InlineData("\\boxed $")]
+    [InlineData("\\boxedx{2}")]
+    [InlineData("the answer is .")]
     [InlineData("")]
     public void Missing_answers_extract_to_null(string text) => Assert.Null(AnswerExtractor.Extract(text));
+
+    [Fact]
+    public void Null_answers_never_grade_equal()
+    {
+        Assert.False(AnswerGrader.IsEquivalent(null, "5"));
+        Assert.False(AnswerGrader.IsEquivalent("5", null));
+        Assert.False(AnswerGrader.IsEquivalent(null, null));
+    }
+
+    [Theory]
+    [InlineData("\\frac{3}{4}", 0.75)]
+    [InlineData("-\\frac{1}{4}", -0.25)]
+    [InlineData("\\frac{-1}{4}", -0.25)]
+    [InlineData("12", 12)]
+    public void Numbers_and_numeric_fractions_are_read(string normalized, double expected)
+    {
+        Assert.True(AnswerNormalizer.TryNumber(normalized, out var value));
+        Assert.Equal(expected, value, 12);
+    }
+
+    [Theory]
+    [InlineData("\\frac{1}{0}")]
+    [InlineData("\\frac{x}{2}")]
+    [InlineData("east")]
+    public void Non_numbers_are_not_read(string normalized) => Assert.False(AnswerNormalizer.TryNumber(normalized, out _));
 }

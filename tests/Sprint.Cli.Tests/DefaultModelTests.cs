@@ -31,7 +31,9 @@ public sealed class DefaultModelTests : IDisposable
         Assert.Equal(0, code);
         var json = JsonNode.Parse(stdout)!;
         Assert.Equal(10, json["count"]!.GetValue<int>());
-        Assert.InRange(json["accuracy"]!.GetValue<double>(), 0.0, 1.0);
+        Assert.Equal(json["correct"]!.GetValue<int>() / 10.0, json["accuracy"]!.GetValue<double>(), 12);
+        Assert.Equal(10, json["by_level"]!.AsObject().Sum(l => l.Value!["count"]!.GetValue<int>()));
+        Assert.Equal(json["correct"]!.GetValue<int>(), json["by_level"]!.AsObject().Sum(l => l.Value!["correct"]!.GetValue<int>()));
         Assert.True(json["by_level"]!["1"]!["accuracy"]!.GetValue<double>() >= 0.5, "the easiest level should mostly be right");
     }
 

@@ -129,6 +129,26 @@ public sealed class CandidatePlannerTests
     }
 
     [Fact]
+    public async Task An_unknown_strategy_names_the_field_and_a_short_selector_answer_is_a_bug_not_a_plan()
+    {
+        Assert.Equal("strategy: unknown strategy 99", (await Assert.ThrowsAsync<InvalidFieldException>(() => Plan((Strategy)99))).Message);
+        var short_ = new ShortSources(Table);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Plan(Strategy.Sprint, 4, sources: short_));
+        Assert.Equal("sprint planned 3 candidates for n = 4", e.Message);
+    }
+
+    /// <summary>A selector that answers one configuration fewer than asked.</summary>
+    sealed class ShortSources(IReadOnlyList<ScoredConfig> ranking) : IPlanSources
+    {
+        public ValueTask<ModelShape> ShapeAsync(CancellationToken ct) => ValueTask.FromResult(Shape);
+        public ValueTask<int> SelectorConfigurationsAsync(CancellationToken ct) => ValueTask.FromResult(ranking.Count);
+        public ValueTask<IReadOnlyList<ScoredConfig>> SelectAsync(string question, int k, CancellationToken ct) =>
+            ValueTask.FromResult<IReadOnlyList<ScoredConfig>>(ranking.Take(k - 1).ToList());
+        public ValueTask<IReadOnlyList<HeadConfig>> GlobalRankingAsync(CancellationToken ct) =>
+            ValueTask.FromResult<IReadOnlyList<HeadConfig>>(ranking.Select(r => r.Config).ToList());
+    }
+
+    [Fact]
     public async Task Without_a_selector_only_sprint_and_global_top_fail_and_say_so()
     {
         var none = new TableSources();

@@ -10,6 +10,7 @@ public sealed class SolveSpecTests
     static readonly GatewayOptions Options = new();
 
     static string FieldOf(SolveRequest r) => Assert.Throws<InvalidFieldException>(() => SolveSpec.From(r, Options)).Field;
+    static string Message(SolveRequest r) => Assert.Throws<InvalidFieldException>(() => SolveSpec.From(r, Options)).Message;
 
     [Fact]
     public void Unset_fields_take_the_documented_defaults()
@@ -46,7 +47,13 @@ public sealed class SolveSpecTests
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = -0.5f }));
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = 1.4e-45f }));
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = float.NaN }));
+        Assert.Equal("question: must not be empty", Message(new SolveRequest { Question = " " }));
+        Assert.Equal($"question: {Options.MaxQuestionBytes + 1} bytes exceeds the {Options.MaxQuestionBytes}-byte limit",
+            Message(new SolveRequest { Question = new string('7', Options.MaxQuestionBytes + 1) }));
+        Assert.Equal("n: must be in 1..64 (0 takes the default 8), got -1", Message(new SolveRequest { Question = "q", N = -1 }));
+        Assert.Equal("max_new_tokens: must be in 1..1024 (0 takes the default 256), got 1025", Message(new SolveRequest { Question = "q", MaxNewTokens = 1025 }));
         // The limits are inclusive.
+        Assert.Equal((1, 1), (SolveSpec.From(new SolveRequest { Question = "q", N = 1, MaxNewTokens = 1 }, Options) is var one ? (one.N, one.MaxNewTokens) : default));
         SolveSpec.From(new SolveRequest { Question = new string('7', Options.MaxQuestionBytes), N = Options.MaxN, MaxNewTokens = Options.MaxNewTokensLimit }, Options);
     }
 }

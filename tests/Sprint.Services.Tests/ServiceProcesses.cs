@@ -5,12 +5,12 @@ using Grpc.Net.Client;
 namespace Sprint.Services.Tests;
 
 /// <summary>A service (or redis-server) started as its own process on a loopback port; killed with its tree on dispose.</summary>
-public sealed class ServiceProcess : IDisposable
+public sealed partial class ServiceProcess : IDisposable
 {
     readonly Process process;
     readonly StringBuilder log = new();
 
-    public int Port { get; }
+    public int Port { get; private set; }
     public string Address => $"http://127.0.0.1:{Port}";
     public string Log { get { lock (log) return log.ToString(); } }
     public bool HasExited => process.HasExited;
@@ -36,15 +36,23 @@ public sealed class ServiceProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
-    /// <summary>dotnet services/FOLDER/bin/.../ASSEMBLY.dll --Service:Port=P plus settings; returns once its health is SERVING.</summary>
+    /// <summary>
+    /// dotnet services/FOLDER/bin/.../ASSEMBLY.dll --Service:Port=0 plus settings: the service binds a free port itself
+    /// (no port is picked here and released before use) and its "Now listening on" line says which. Returns once its
+    /// health is SERVING.
+    /// </summary>
     public static async Task<ServiceProcess> StartService(string folder, string assembly, params string[] settings)
     {
         var dll = Paths.ServiceDll(folder, assembly);
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first (dotnet test Sprint.Grpc.sln does)");
-        int port = SuiteFixture.FreePort();
-        var service = new ServiceProcess("dotnet", [dll, .. settings, $"--Service:Port={port}"], port);
+        var service = new ServiceProcess("dotnet", [dll, .. settings, "--Service:Port=0", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"], 0);
         try
         {
+            for (var until = DateTime.UtcNow.AddMinutes(1); service.Port == 0; await Task.Delay(50))
+            {
+                if (ListeningOn().Match(service.Log) is { Success: true } m) service.Port = int.Parse(m.Groups[1].Value);
+                else if (service.HasExited || DateTime.UtcNow > until) throw new InvalidOperationException("it never said where it listens");
+            }
             using var channel = GrpcChannel.ForAddress(service.Address);
             await SuiteFixture.WaitServingAsync(channel, "");
             return service;
@@ -56,16 +64,25 @@ public sealed class ServiceProcess : IDisposable
         }
     }
 
+    /// <summary>redis-server on a free loopback port (it cannot report a port it chose itself, so a port another process
+    /// took between the pick and the bind is retried).</summary>
     public static async Task<ServiceProcess> StartRedis()
     {
         const string server = "/usr/bin/redis-server";
         if (!File.Exists(server)) throw new FileNotFoundException("redis-server is missing: apt-get install -y redis-server (.ci/run does)");
-        int port = SuiteFixture.FreePort();
-        var redis = new ServiceProcess(server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port);
-        for (int i = 0; i < 100 && !redis.Log.Contains("Ready to accept connections"); i++) await Task.Delay(50);
-        if (!redis.Log.Contains("Ready to accept connections")) { redis.Dispose(); throw new InvalidOperationException($"redis-server did not start:\n{redis.Log}"); }
-        return redis;
+        for (int attempt = 1; ; attempt++)
+        {
+            int port = SuiteFixture.FreePort();
+            var redis = new ServiceProcess(server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port);
+            for (int i = 0; i < 100 && !redis.Log.Contains("Ready to accept connections") && !redis.HasExited; i++) await Task.Delay(50);
+            if (redis.Log.Contains("Ready to accept connections")) return redis;
+            redis.Dispose();
+            if (attempt == 3) throw new InvalidOperationException($"redis-server did not start:\n{redis.Log}");
+        }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
+    private static partial System.Text.RegularExpressions.Regex ListeningOn();
 
     public void Kill()
     {

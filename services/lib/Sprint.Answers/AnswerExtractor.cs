@@ -20,16 +20,17 @@ public static partial class AnswerExtractor
         int at = Math.Max(text.LastIndexOf("\\boxed", StringComparison.Ordinal), text.LastIndexOf("\\fbox", StringComparison.Ordinal));
         if (at < 0) return null;
         int i = at + (string.CompareOrdinal(text, at, "\\boxed", 0, 6) == 0 ? 6 : 5);
-        if (i < text.Length && text[i] == ' ')
-        {
-            // "\boxed 5": the argument runs to the next "$" or whitespace.
-            int end = i + 1;
-            while (end < text.Length && text[end] != '$' && !char.IsWhiteSpace(text[end])) end++;
-            var arg = text[(i + 1)..end];
-            return arg.Length > 0 ? arg : null;
-        }
+        int start = i;
         while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
-        if (i >= text.Length || text[i] != '{') return null;
+        if (i < text.Length && text[i] != '{')
+        {
+            // "\boxed 5": without braces the argument runs from the space to the next "$" or whitespace.
+            if (i == start) return null;   // "\boxedx" is another command
+            int end = i;
+            while (end < text.Length && text[end] != '$' && !char.IsWhiteSpace(text[end])) end++;
+            return end > i ? text[i..end] : null;
+        }
+        if (i >= text.Length) return null;
         int depth = 0;
         for (int j = i; j < text.Length; j++)
         {
