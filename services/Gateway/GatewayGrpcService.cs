@@ -5,6 +5,7 @@ using Grpc.Core;
 using Sprint.Answers;
 using Sprint.Contracts.V1;
 using Sprint.Core;
+using Sprint.ServiceDefaults;
 using PlannedCandidate = Sprint.Contracts.V1.PlannedCandidate;
 
 namespace Sprint.Gateway;
@@ -33,10 +34,8 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
 
         var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
         var results = new CandidateResult[plan.Candidates.Count];
-        var codes = new StatusCode[plan.Candidates.Count];     // why each candidate failed (OK when it did not)
-        var details = new string[plan.Candidates.Count];
-        var fields = new string[plan.Candidates.Count];     // the generator's field of an INVALID_ARGUMENT, from its trailer
-        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, codes, details, fields, events.Writer, context)).ToArray();
+        var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
+        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, failures, events.Writer, context)).ToArray();
         _ = Task.WhenAll(runs).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
         await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
@@ -45,14 +44,15 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         FailedCandidates.Add(failed.Count);
         if (failed.Count == results.Length)
         {
-            // The same bad argument fails every candidate (e.g. max_new_tokens beyond the model's context): say so.
-            if (codes.All(c => c == StatusCode.InvalidArgument))
-                throw new InvalidFieldException(fields[0] switch
+            // The same bad argument fails every candidate (e.g. max_new_tokens beyond the model's context): say so, in
+            // the fields of this request (the generator's field and reason travel as trailers, not inside the text).
+            if (failures.All(f => f?.StatusCode == StatusCode.InvalidArgument) && ErrorInterceptor.InvalidField(failures[0]!) is { } invalid)
+                throw new InvalidFieldException(invalid.Field switch
                 {
                     "stopping.max_new_tokens" => "max_new_tokens",
                     "prompt" => "question",
                     var other => other,
-                }, details[0][(details[0].IndexOf(": ", StringComparison.Ordinal) + 2)..]);
+                }, invalid.Why);
             throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {results[0].Error}"));
         }
 
@@ -75,7 +75,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         return message;
     }
 
-    async Task RunCandidateAsync(Core.PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, StatusCode[] codes, string[] details, string[] fields,
+    async Task RunCandidateAsync(Core.PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
         ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
         var name = candidate.Config.Name;
@@ -108,19 +108,14 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                 }
             }
             if (result.FinishReason == FinishReason.Unspecified)
-            {
-                result.Error = "the generator ended the stream without a result";
-                codes[candidate.Index] = StatusCode.Internal;
-                details[candidate.Index] = result.Error;
-            }
+                throw new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result"));
         }
         catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
         {
-            codes[candidate.Index] = e is RpcException rpc ? rpc.StatusCode : StatusCode.Unknown;
-            result.Error = e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
-            details[candidate.Index] = e is RpcException d ? d.Status.Detail : e.Message;
-            fields[candidate.Index] = (e as RpcException)?.Trailers.GetValue(ServiceDefaults.ErrorInterceptor.FieldTrailer) ?? "";
-            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, name, result.Error);
+            var failure = e as RpcException ?? new RpcException(new Status(StatusCode.Unknown, e.Message));
+            failures[candidate.Index] = failure;
+            result.Error = $"{failure.StatusCode}: {failure.Status.Detail}";
+            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, name, Quote.Short(result.Error));
         }
         results[candidate.Index] = result;
         events.TryWrite(new SolveResponse { Candidate = result });

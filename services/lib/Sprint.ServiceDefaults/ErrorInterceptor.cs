@@ -12,8 +12,15 @@ namespace Sprint.ServiceDefaults;
 /// </summary>
 public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Interceptor
 {
-    /// <summary>Trailer naming the offending field of an INVALID_ARGUMENT, so a caller (the gateway) need not parse the message.</summary>
+    /// <summary>Trailers carrying an INVALID_ARGUMENT's field and reason, so a caller (the gateway) need not parse the message.</summary>
     public const string FieldTrailer = "sprint-invalid-field";
+    public const string ReasonTrailer = "sprint-invalid-reason-bin";
+
+    /// <summary>The field and reason a Sprint service put in an INVALID_ARGUMENT's trailers; null when there are none.</summary>
+    public static Core.InvalidFieldException? InvalidField(RpcException e) =>
+        e.StatusCode == StatusCode.InvalidArgument && e.Trailers.GetValue(FieldTrailer) is { Length: > 0 } field
+            ? new Core.InvalidFieldException(field, System.Text.Encoding.UTF8.GetString(e.Trailers.GetValueBytes(ReasonTrailer) ?? []))
+            : null;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
@@ -33,7 +40,9 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Intercepto
     {
         if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
             return new RpcException(new Status(context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, "call ended by the client"));
-        if (e is Core.InvalidFieldException f) return new RpcException(new Status(StatusCode.InvalidArgument, f.Message), new Metadata { { FieldTrailer, f.Field } });
+        if (e is Core.InvalidFieldException f)
+            return new RpcException(new Status(StatusCode.InvalidArgument, f.Message),
+                new Metadata { { FieldTrailer, f.Field }, { ReasonTrailer, System.Text.Encoding.UTF8.GetBytes(f.Why) } });
         if (e is ArgumentException a) return new RpcException(new Status(StatusCode.InvalidArgument, a.Message));
         if (e is Core.FailedPreconditionException p) return new RpcException(new Status(StatusCode.FailedPrecondition, p.Message));
         log.LogError(e, "{Method} failed", context.Method);
