@@ -37,6 +37,41 @@ public sealed class GoldenTests(GoldenModelFixture fixture) : IClassFixture<Gold
         for (int i = 0; i < rows.Count; i++) AssertMatches(rows[i], outputs[i]);
     }
 
+    [Fact]
+    public void The_nine_cases_share_their_prompts_prefill_below_each_rows_first_pruned_layer()
+    {
+        var cases = G.Cases.Values.ToList();
+        var plan = SharedPrefix.Plan(cases.Select(c => (IReadOnlyList<int>)c.InputIds).ToList(), cases.Select(c => (IReadOnlyList<PrunedHead>)c.PrunedHeads).ToList(), 4);
+        Assert.NotNull(plan);
+        Assert.Equal(3, plan.FirstRow.Length);                                       // three prompts, three masks each
+        Assert.Equal(cases.Select(c => c.PrunedHeads.Length == 0 ? 4 : c.PrunedHeads[0].Layer), plan.Depth);
+        // Nothing to share: every prompt once, or every row pruned from layer 0.
+        Assert.Null(SharedPrefix.Plan([[1, 2], [3, 4]], [[], []], 4));
+        Assert.Null(SharedPrefix.Plan([[1, 2], [1, 2]], [[new PrunedHead(0, 1)], [new PrunedHead(0, 2)]], 4));
+    }
+
+    [Fact]
+    public void A_shared_prefill_equals_separate_prefills_for_every_mask_mix()
+    {
+        // One prompt under every kind of row: unpruned, pruned in the first, a middle and the last layer, two heads
+        // in different layers, plus a second prompt, all in one batch; each against its own unshared pass.
+        var prompt = G.Cases["medium/none"].InputIds;
+        var other = G.Cases["short/none"].InputIds;
+        PrunedHead[][] masks = [[], [new(0, 2)], [new(2, 5)], [new(3, 7)], [new(1, 0), new(3, 1)], [new(2, 5)]];
+        var rows = masks.Select(m => ((IReadOnlyList<int>)prompt, (IReadOnlyList<PrunedHead>)m))
+            .Append(((IReadOnlyList<int>)other, (IReadOnlyList<PrunedHead>)[new PrunedHead(1, 1)]))
+            .Append(((IReadOnlyList<int>)other, (IReadOnlyList<PrunedHead>)[])).ToList();
+        Assert.NotNull(SharedPrefix.Plan(rows.Select(r => r.Item1).ToList(), rows.Select(r => r.Item2).ToList(), 4));
+        var together = Conformance.Run(fixture.Model.Model, rows, G.GreedySteps, batched: true);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var alone = Conformance.Run(fixture.Model.Model, [rows[i]], G.GreedySteps, batched: false)[0];
+            for (int p = 0; p < alone.Logits.Length; p++) AssertClose(alone.Logits[p], together[i].Logits[p], $"row {i} logits[{p}]");
+            Assert.Equal(alone.GreedyTokens, together[i].GreedyTokens);
+        }
+        Assert.Equal(together[2].GreedyTokens, together[5].GreedyTokens);   // the same prompt and mask twice
+    }
+
     internal static void AssertMatches(Golden.Case expected, ConformanceOutput actual)
     {
         AssertClose(expected.LastLogits, actual.LastLogits, $"{expected.Name} last_logits");

@@ -61,6 +61,26 @@ public sealed class CausalLM : nn.Module
         return model.norm.Forward(h).MoveToOuterDisposeScope();   // [b, t, hidden]
     }
 
+    // The pieces of Forward, for a prompt pass that schedules its rows layer by layer (DecodeBatch's shared prefill).
+
+    /// <summary>[b, t] ids → [b, t, hidden].</summary>
+    internal Tensor Embed(Tensor inputIds) => model.embed_tokens.Forward(inputIds);
+
+    /// <summary>cos/sin [b, 1, t, head_dim] and the attention mask repeated per query group [b, 1, G*t, keys].</summary>
+    internal (Tensor Cos, Tensor Sin, Tensor GroupMask) LayerInputs(Tensor positions, Tensor attentionMask)
+    {
+        var (cos, sin) = Rotary(positions);
+        int group = Config.GroupSize;
+        return (cos, sin, group > 1 ? attentionMask.repeat(1, 1, group, 1) : attentionMask);
+    }
+
+    /// <summary>Decoder layer <paramref name="layer"/>: [b, t, hidden] → [b, t, hidden]; <paramref name="headMask"/> [b, heads] or null.</summary>
+    internal Tensor Layer(int layer, Tensor h, Tensor cos, Tensor sin, Tensor groupMask, IKvCache? cache, Tensor? headMask) =>
+        model.layers[layer].Forward(h, cos, sin, groupMask, layer, cache, headMask);
+
+    /// <summary>The final RMSNorm: [..., hidden] → [..., hidden].</summary>
+    internal Tensor FinalNorm(Tensor h) => model.norm.Forward(h);
+
     /// <summary>Logits in float32 for hidden states of any leading shape.</summary>
     public Tensor Logits(Tensor hidden)
     {
