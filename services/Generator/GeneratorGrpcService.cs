@@ -25,18 +25,32 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
         var text = new System.Text.StringBuilder();
         var tokens = new List<int>();
         double logProbSum = 0, firstTokenMs = 0;
+        // Coalescing (vLLM's stream_interval): the first token goes out at once; later ones wait until the interval
+        // since the last message has passed (checked as tokens arrive) or the sequence ends.
+        var pending = new TokenDelta();
+        long lastSent = 0;
+        var interval = engine.Options.StreamInterval;
         await foreach (var e in events.ConfigureAwait(false))
         {
             text.Append(e.Text);
+            pending.Text += e.Text;
             if (e.TokenId is int token)
             {
                 if (tokens.Count == 0) firstTokenMs = received.Elapsed.TotalMilliseconds;
                 tokens.Add(token);
                 logProbSum += e.LogProb;
-                await responseStream.WriteAsync(new GenerateResponse { Delta = new TokenDelta { TokenId = token, Text = e.Text, LogProb = e.LogProb } },
-                    context.CancellationToken).ConfigureAwait(false);
+                pending.TokenIds.Add(token);
+                pending.LogProbs.Add(e.LogProb);
+                if (tokens.Count == 1 || e.Finish is not null || Stopwatch.GetElapsedTime(lastSent) >= interval)
+                {
+                    await responseStream.WriteAsync(new GenerateResponse { Delta = pending }, context.CancellationToken).ConfigureAwait(false);
+                    pending = new TokenDelta();
+                    lastSent = Stopwatch.GetTimestamp();
+                }
             }
             if (e.Finish is not { } finish) continue;
+            if (pending.TokenIds.Count > 0 || pending.Text.Length > 0)   // a final event without a token may still complete held-back text
+                await responseStream.WriteAsync(new GenerateResponse { Delta = pending }, context.CancellationToken).ConfigureAwait(false);
             double totalMs = received.Elapsed.TotalMilliseconds;
             engine.Record(tokens.Count, firstTokenMs);
             var result = new GenerationResult

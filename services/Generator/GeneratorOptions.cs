@@ -14,6 +14,11 @@ public sealed class GeneratorOptions
     /// <summary>System turn of the chat template; empty for none (the shipped model is trained without one).</summary>
     public string? SystemPrompt { get; set; }
     public int DefaultMaxNewTokens { get; set; } = Sprint.Core.Defaults.MaxNewTokens;
+    /// <summary>
+    /// After a sequence's first token (always sent at once), its tokens are sent together at most once per this
+    /// interval: fewer messages per hop under load. Zero sends every token in its own message.
+    /// </summary>
+    public TimeSpan StreamInterval { get; set; } = TimeSpan.FromMilliseconds(20);
     public int MaxConcurrentSequences { get; set; } = 32;
     /// <summary>KV-cache budget in tokens; 0 takes MaxConcurrentSequences × the context length.</summary>
     public long MaxBatchTokens { get; set; }

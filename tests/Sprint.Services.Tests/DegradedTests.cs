@@ -29,6 +29,26 @@ public sealed class DegradedTests
         return (app, channel);
     }
 
+    [Theory]
+    [InlineData("00:00:00", false)]
+    [InlineData("00:00:30", true)]
+    public async Task Stream_interval_coalesces_every_token_after_the_first(string interval, bool coalesced)
+    {
+        var (app, channel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(),
+            $"--Generator:Model={Paths.Model}", "--Generator:Threads=1", $"--Generator:StreamInterval={interval}");
+        await using var _ = app;
+        using var __ = channel;
+        var events = await Rpc.ReadAll(new GeneratorService.GeneratorServiceClient(channel).Generate(
+            new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 64 } }));
+        var result = events[^1].Result;
+        var deltas = events.SkipLast(1).Select(e => e.Delta).ToList();
+        Assert.Equal(result.TokenIds, deltas.SelectMany(d => d.TokenIds));
+        Assert.Equal(result.Text, string.Concat(deltas.Select(d => d.Text)));
+        Assert.Single(deltas[0].TokenIds);
+        // 30 s between messages: the first token, then everything else when the sequence ends. 0: one per token.
+        Assert.Equal(coalesced ? 2 : result.TokenIds.Count, deltas.Count);
+    }
+
     [Fact]
     public async Task With_redis_unreachable_embedding_still_answers_uncached_and_health_says_the_cache_is_down()
     {

@@ -15,11 +15,12 @@ public sealed class GeneratorTests(SuiteFixture suite)
         var result = Assert.Single(events, e => e.EventCase == GenerateResponse.EventOneofCase.Result).Result;
         Assert.Equal(GenerateResponse.EventOneofCase.Result, events[^1].EventCase);
         var deltas = events.SkipLast(1).Select(e => e.Delta).ToList();
-        Assert.Equal(result.TokenIds, deltas.Select(d => d.TokenId));
+        Assert.Equal(result.TokenIds, deltas.SelectMany(d => d.TokenIds));
         Assert.Equal(result.Text, string.Concat(deltas.Select(d => d.Text)));
         Assert.Equal("21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}", result.Text.Trim());
         Assert.Equal(FinishReason.Stop, result.FinishReason);
-        Assert.Equal(deltas.Average(d => (double)d.LogProb), result.MeanLogProb, 4);
+        Assert.Equal(deltas.SelectMany(d => d.LogProbs).Average(p => (double)p), result.MeanLogProb, 4);
+        Assert.Single(deltas[0].TokenIds);   // the first token alone
         Assert.True(result.TimeToFirstTokenMs > 0 && result.PromptTokens > 10);
     }
 
