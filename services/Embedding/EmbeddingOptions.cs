@@ -14,6 +14,10 @@ public sealed class EmbeddingOptions
     public string? SystemPrompt { get; set; }
     /// <summary>Longest accepted text in UTF-8 bytes.</summary>
     public int MaxTextBytes { get; set; } = 8 * 1024;
+    /// <summary>How long the first uncached text waits for others to encode with it (dynamic batching).</summary>
+    public TimeSpan BatchWait { get; set; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>Texts encoded together at most.</summary>
+    public int MaxBatch { get; set; } = 32;
     /// <summary>How long a vector stays in Redis (and in-process when there is no Redis).</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromDays(7);
     /// <summary>How long a vector stays in the in-process tier in front of Redis; zero turns that tier off.</summary>

@@ -29,6 +29,24 @@ public sealed class DegradedTests
         return (app, channel);
     }
 
+    [Fact]
+    public async Task Concurrent_uncached_embeds_are_encoded_in_one_batch_with_the_vectors_of_single_encodes()
+    {
+        var (app, channel) = await Start(b => b.AddEmbedding(), a => a.MapEmbedding(),
+            $"--Embedding:Model={Paths.Model}", "--Embedding:Threads=1", "--Embedding:BatchWait=00:00:01");
+        await using var _ = app;
+        using var __ = channel;
+        var client = new EmbeddingService.EmbeddingServiceClient(channel);
+        var texts = Enumerable.Range(1, 6).Select(i => $"Ava has {i} pens. Then Noah gives Ava {i + 2} pens. How many pens does Ava have now?").ToArray();
+        var replies = await Task.WhenAll(texts.Select(t => client.EmbedAsync(new EmbedRequest { Text = t }).ResponseAsync));
+
+        var encoder = app.Services.GetRequiredService<EmbeddingEncoder>();
+        Assert.Equal(1, encoder.Batches);   // all six arrived within the second the first one waited
+        var single = encoder.Value!.Encode([texts[3]])[0];
+        Assert.All(single.Zip(replies[3].Vector), p => Assert.Equal(p.First, p.Second, 5));
+        Assert.All(replies, r => Assert.Equal(CacheOutcome.Miss, r.Cache));
+    }
+
     [Theory]
     [InlineData("00:00:00", false)]
     [InlineData("00:00:30", true)]
