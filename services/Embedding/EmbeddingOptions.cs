@@ -8,6 +8,8 @@ public sealed class EmbeddingOptions
     /// <summary>The checkpoint whose final hidden states are mean-pooled (the generator's model by default).</summary>
     public string Model { get; set; } = "models/sprint-tiny-math";
     public string DType { get; set; } = "float32";
+    /// <summary>safetensors (the folder's weights) or dummy (random weights of config.json's shapes, for benchmarks).</summary>
+    public string LoadFormat { get; set; } = "safetensors";
     /// <summary>libtorch intra-op threads; 0 takes cores − 1 (at least 1).</summary>
     public int Threads { get; set; }
     /// <summary>System turn of the encoded prompt; must match what the selector was trained with (none by default).</summary>

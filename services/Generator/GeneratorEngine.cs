@@ -35,7 +35,7 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
     protected override BatchScheduler Load()
     {
         TorchThreads.Configure(options.Threads);
-        var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType));
+        var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType), LanguageModel.ParseLoadFormat(options.LoadFormat));
         if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
         var scheduler = new BatchScheduler(lm, new EngineOptions
         {

@@ -9,6 +9,8 @@ public sealed class GeneratorOptions
     public string Model { get; set; } = "models/sprint-tiny-math";
     /// <summary>Compute dtype: float32, bfloat16 or float16.</summary>
     public string DType { get; set; } = "float32";
+    /// <summary>safetensors (the folder's weights) or dummy (random weights of config.json's shapes, for benchmarks).</summary>
+    public string LoadFormat { get; set; } = "safetensors";
     /// <summary>libtorch intra-op threads; 0 takes cores − 1 (at least 1).</summary>
     public int Threads { get; set; }
     /// <summary>System turn of the chat template; empty for none (the shipped model is trained without one).</summary>

@@ -26,13 +26,14 @@ static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var dtype = CommonOptions.DType();
         var threads = CommonOptions.Threads();
+        var loadFormat = CommonOptions.LoadFormat();
         var decode = new Command("decode", "Decode throughput, batched vs sequential pruned candidates, matmul floor, peak memory")
         {
-            model, batches, newTokens, promptTokens, repeats, json, dtype, threads,
+            model, batches, newTokens, promptTokens, repeats, json, dtype, threads, loadFormat,
         };
         decode.SetAction(async parse =>
         {
-            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads);
+            using var lm = CommonOptions.LoadModel(parse, model, dtype, threads, loadFormat);
             if (lm is null) return 2;
             var sizes = CommonOptions.ParseIntList(parse.GetValue(batches)!, "--batch");
             int steps = parse.GetValue(newTokens), promptLength = parse.GetValue(promptTokens), runs = Math.Max(1, parse.GetValue(repeats));

@@ -20,6 +20,12 @@ static class CommonOptions
         DefaultValueFactory = _ => "float32",
     };
 
+    public static Option<string> LoadFormat() => new("--load-format")
+    {
+        Description = "safetensors (the folder's weights) or dummy (random weights of config.json's shapes: realistic shapes for benchmarks, meaningless outputs)",
+        DefaultValueFactory = _ => "safetensors",
+    };
+
     public static Option<int> Threads() => new("--threads")
     {
         Description = "Intra-op CPU threads for libtorch (default: all cores but one, left to the host's own threads)",
@@ -33,12 +39,13 @@ static class CommonOptions
     public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>Loads the model or prints why not (exit code 2).</summary>
-    public static LanguageModel? LoadModel(ParseResult parse, Option<string> model, Option<string> dtype, Option<int> threads)
+    public static LanguageModel? LoadModel(ParseResult parse, Option<string> model, Option<string> dtype, Option<int> threads, Option<string>? loadFormat = null)
     {
         if (parse.GetValue(threads) is > 0 and var n) torch.set_num_threads(n);
         try
         {
-            return LanguageModel.Load(parse.GetValue(model)!, LanguageModel.ParseDType(parse.GetValue(dtype)!));
+            var format = loadFormat is null ? Inference.LoadFormat.Safetensors : LanguageModel.ParseLoadFormat(parse.GetValue(loadFormat)!);
+            return LanguageModel.Load(parse.GetValue(model)!, LanguageModel.ParseDType(parse.GetValue(dtype)!), format: format);
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException)
         {

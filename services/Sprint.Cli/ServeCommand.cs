@@ -24,16 +24,18 @@ static class ServeCommand
         var model = ModelOption();
         var selector = SelectorOption();
         var redis = RedisOption();
+        var loadFormat = CommonOptions.LoadFormat();
         var command = new Command("serve", "Host all four gRPC services on one loopback port (extra --Section:Key=value settings pass through)")
         {
-            port, model, selector, redis,
+            port, model, selector, redis, loadFormat,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
             var modelDir = parse.GetValue(model)!;
+            var format = parse.GetValue(loadFormat)!;
             await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector),
-                parse.GetValue(redis), quiet: false, parse.UnmatchedTokens);
+                parse.GetValue(redis), quiet: false, [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", .. parse.UnmatchedTokens]);
             await app.StartAsync(ct);
             parse.InvocationConfiguration.Output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
             await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation

@@ -33,6 +33,37 @@ public sealed class LoaderTests : IDisposable
     static string Refusal(string modelDir) => Assert.Throws<ModelLoadException>(() => LanguageModel.Load(modelDir).Dispose()).Message;
 
     [Fact]
+    public void Dummy_weights_need_only_a_config_and_are_seeded()
+    {
+        File.Copy(Path.Combine(Fixtures.GoldenModel, "config.json"), Path.Combine(dir, "config.json"));   // no weights at all
+        using var a = LanguageModel.Load(dir, format: LoadFormat.Dummy);
+        using var b = LanguageModel.Load(dir, format: LoadFormat.Dummy);
+        using var real = LanguageModel.Load(Fixtures.GoldenModel);
+        var weights = a.Model.state_dict();
+        Assert.Equal(real.Model.state_dict().Keys.Order(), weights.Keys.Order());
+        foreach (var (name, w) in weights)
+        {
+            Assert.Equal(real.Model.state_dict()[name].shape, w.shape);
+            Assert.True((w == b.Model.state_dict()[name]).all().item<bool>(), $"{name} differs between two dummy loads");
+        }
+        Assert.False(weights["model.layers.0.self_attn.q_proj.weight"].allclose(real.Model.state_dict()["model.layers.0.self_attn.q_proj.weight"]));
+        Assert.Contains("safetensors", Refusal(dir));   // the default format still needs the weights
+        Assert.Equal(LoadFormat.Dummy, LanguageModel.ParseLoadFormat("dummy"));
+        Assert.Throws<ArgumentException>(() => LanguageModel.ParseLoadFormat("gguf"));
+    }
+
+    [Theory]
+    [InlineData("qwen2.5-0.5b", 24, 14, 2, 896, 151936)]
+    [InlineData("qwen2.5-1.5b", 28, 12, 2, 1536, 151936)]
+    public void The_shipped_benchmark_configs_have_the_published_shapes(string name, int layers, int heads, int kvHeads, int hidden, int vocab)
+    {
+        var config = ModelConfig.Load(Path.Combine(Fixtures.Root, "..", "..", "models", "configs", name));
+        Assert.Equal((layers, heads, kvHeads, hidden, vocab), (config.NumLayers, config.NumHeads, config.NumKeyValueHeads, config.HiddenSize, config.VocabSize));
+        Assert.Equal(hidden / heads, config.HeadDim);
+        Assert.True(config.TieWordEmbeddings);
+    }
+
+    [Fact]
     public void Unknown_model_type_is_refused() =>
         Assert.Contains("model_type 'mistral' is not supported", Refusal(CopyGolden(c => c["model_type"] = "mistral")));
 

@@ -6,6 +6,18 @@ using static TorchSharp.torch;
 
 namespace Sprint.Inference;
 
+/// <summary>Where the weights come from (vLLM's <c>--load-format</c>).</summary>
+public enum LoadFormat
+{
+    /// <summary>The folder's safetensors files.</summary>
+    Safetensors,
+    /// <summary>
+    /// Random weights (seeded, Hugging Face's initialisation) of the shapes in config.json: realistic shapes for
+    /// benchmarks without downloading a checkpoint. Its outputs mean nothing.
+    /// </summary>
+    Dummy,
+}
+
 /// <summary>A Hugging Face model folder loaded for inference: config, weights, tokenizer (if any) and stop tokens.</summary>
 public sealed class LanguageModel : IDisposable
 {
@@ -31,7 +43,7 @@ public sealed class LanguageModel : IDisposable
     /// <summary>EOS ids of config.json and generation_config.json together.</summary>
     public IReadOnlyList<int> EosTokenIds { get; }
 
-    public static LanguageModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    public static LanguageModel Load(string directory, ScalarType dtype = ScalarType.Float32, Device? device = null, LoadFormat format = LoadFormat.Safetensors)
     {
         if (!System.IO.Directory.Exists(directory)) throw new ModelLoadException($"model folder {directory} does not exist");
         if (dtype is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
@@ -41,7 +53,8 @@ public sealed class LanguageModel : IDisposable
         var model = new CausalLM(config, dtype, device);
         try
         {
-            CheckpointLoader.Load(model, directory);
+            if (format == LoadFormat.Dummy) model.InitializeWeights(seed: 0);
+            else CheckpointLoader.Load(model, directory);
             model.eval();
             bool hasTokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "vocab.json"));
             var tokenizer = hasTokenizer ? HfTokenizer.Load(directory) : null;
@@ -65,6 +78,13 @@ public sealed class LanguageModel : IDisposable
         "float16" or "fp16" or "f16" or "half" => ScalarType.Float16,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
         _ => throw new ArgumentException($"unknown dtype '{name}' (float32, float16, bfloat16)"),
+    };
+
+    public static LoadFormat ParseLoadFormat(string name) => name.ToLowerInvariant() switch
+    {
+        "safetensors" or "auto" => LoadFormat.Safetensors,
+        "dummy" => LoadFormat.Dummy,
+        _ => throw new ArgumentException($"unknown load format '{name}' (safetensors, dummy)"),
     };
 
     public static string DTypeName(ScalarType dtype) => dtype switch

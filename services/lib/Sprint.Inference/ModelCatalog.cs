@@ -12,8 +12,8 @@ public sealed class ModelCatalog : IDisposable
 {
     readonly ConcurrentDictionary<string, Lazy<LanguageModel>> models = new();
 
-    public LanguageModel Get(string directory, ScalarType dtype) =>
-        models.GetOrAdd($"{Path.GetFullPath(directory)}|{dtype}", _ => new Lazy<LanguageModel>(() => LanguageModel.Load(directory, dtype))).Value;
+    public LanguageModel Get(string directory, ScalarType dtype, LoadFormat format = LoadFormat.Safetensors) =>
+        models.GetOrAdd($"{Path.GetFullPath(directory)}|{dtype}|{format}", _ => new Lazy<LanguageModel>(() => LanguageModel.Load(directory, dtype, format: format))).Value;
 
     public void Dispose()
     {
