@@ -11,9 +11,9 @@ using PlannedCandidate = Sprint.Contracts.V1.PlannedCandidate;
 namespace Sprint.Gateway;
 
 /// <summary>
-/// Solve: validate (<see cref="SolveSpec"/>), plan (<see cref="CandidatePlanner"/>, the same code as sprint eval), fan the candidates out as separate Generate calls (each carrying the caller's deadline
-/// and cancellation), funnel their events through one channel into the response stream (the only writer), then
-/// vote. A verdict comes whenever at least one candidate ran; UNAVAILABLE only when none could.
+/// Solve: validate (<see cref="SolveSpec"/>), plan (<see cref="CandidatePlanner"/>, the same code as sprint eval), send
+/// the candidates as one GenerateGroup call per generator replica (each carrying the caller's deadline and
+/// cancellation), funnel their events through one channel into the response stream (the only writer), then vote. A verdict comes whenever at least one candidate ran; UNAVAILABLE only when none could.
 /// </summary>
 public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
     : GatewayService.GatewayServiceBase
@@ -35,7 +35,12 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
         var results = new CandidateResult[plan.Candidates.Count];
         var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
-        var runs = plan.Candidates.Select(c => RunCandidateAsync(c, spec, results, failures, events.Writer, context)).ToArray();
+        // The candidates in one GenerateGroup call per generator replica (round robin sends each call to the next
+        // replica): each replica tokenizes and prefills the prompt once for all of its candidates.
+        int groups = Math.Clamp(options.CandidateGroups > 0 ? options.CandidateGroups : await upstreams.GeneratorReplicasAsync(ct).ConfigureAwait(false),
+            1, plan.Candidates.Count);
+        var runs = plan.Candidates.GroupBy(c => c.Index % groups)
+            .Select(g => RunGroupAsync(g.ToList(), spec, results, failures, events.Writer, context)).ToArray();
         _ = Task.WhenAll(runs).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
         await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
@@ -75,28 +80,33 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         return message;
     }
 
-    async Task RunCandidateAsync(Core.PlannedCandidate candidate, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
+    async Task RunGroupAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
         ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
-        var name = candidate.Config.Name;
-        var result = new CandidateResult { Index = candidate.Index, Configuration = name };
-        var sampling = new SamplingParameters { Temperature = (float)candidate.Sampling.Temperature, TopP = (float)candidate.Sampling.TopP };
-        if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
-        var request = new GenerateRequest
+        var request = new GenerateGroupRequest
         {
             Prompt = spec.Question,
             Format = PromptFormat.Chat,
-            Sampling = sampling,
             Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens },
         };
-        request.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
+        foreach (var candidate in group)
+        {
+            var sampling = new SamplingParameters { Temperature = (float)candidate.Sampling.Temperature, TopP = (float)candidate.Sampling.TopP };
+            if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
+            var member = new GroupCandidate { Index = candidate.Index, Sampling = sampling };
+            member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
+            request.Candidates.Add(member);
+            results[candidate.Index] = new CandidateResult { Index = candidate.Index, Configuration = candidate.Config.Name };
+        }
         try
         {
-            using var call = upstreams.Generator.Generate(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
+            using var call = upstreams.Generator.GenerateGroup(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
             await foreach (var message in call.ResponseStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
+                if (message.Index < 0 || message.Index >= results.Length || group.All(c => c.Index != message.Index)) continue;   // not ours
+                var result = results[message.Index];
                 if (message.Delta is { Text.Length: > 0 } delta)
-                    events.TryWrite(new SolveResponse { Delta = new CandidateDelta { Index = candidate.Index, Configuration = name, Text = delta.Text } });
+                    events.TryWrite(new SolveResponse { Delta = new CandidateDelta { Index = message.Index, Configuration = result.Configuration, Text = delta.Text } });
                 else if (message.Result is { } final)
                 {
                     result.Text = final.Text;
@@ -105,19 +115,25 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     result.FinishReason = final.FinishReason;
                     result.Tokens = final.TokenIds.Count;
                     result.TimeToFirstTokenMs = final.TimeToFirstTokenMs;
+                    events.TryWrite(new SolveResponse { Candidate = result });
                 }
             }
-            if (result.FinishReason == FinishReason.Unspecified)
-                throw new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result"));
+            foreach (var c in group.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified))
+                Fail(c, new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result")));
         }
         catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
         {
             var failure = e as RpcException ?? new RpcException(new Status(StatusCode.Unknown, e.Message));
+            foreach (var c in group.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified)) Fail(c, failure);
+        }
+
+        void Fail(Core.PlannedCandidate candidate, RpcException failure)
+        {
+            var result = results[candidate.Index];
             failures[candidate.Index] = failure;
             result.Error = $"{failure.StatusCode}: {failure.Status.Detail}";
-            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, name, Quote.Short(result.Error));
+            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, result.Configuration, Quote.Short(result.Error));
+            events.TryWrite(new SolveResponse { Candidate = result });
         }
-        results[candidate.Index] = result;
-        events.TryWrite(new SolveResponse { Candidate = result });
     }
 }

@@ -17,6 +17,12 @@ public sealed class GatewayOptions
     /// <summary>How often a dns:/// generator address is re-resolved to pick up new replicas.</summary>
     public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// GenerateGroup calls per Solve; 0 (default) makes one per generator replica (the static addresses, or the
+    /// addresses a dns:/// name resolves to), so round robin gives each replica one group.
+    /// </summary>
+    public int CandidateGroups { get; set; }
+
     public int MaxQuestionBytes { get; set; } = 8 * 1024;
     public int DefaultN { get; set; } = Sprint.Core.Defaults.N;
     public int MaxN { get; set; } = 64;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Grpc.Core;
 using Sprint.Contracts.V1;
 using Sprint.Core;
@@ -9,24 +10,78 @@ using FinishReason = Sprint.Contracts.V1.FinishReason;
 
 namespace Sprint.Generator;
 
-/// <summary>Generate and ModelInfo over the replica's batch scheduler.</summary>
+/// <summary>Generate, GenerateGroup and ModelInfo over the replica's batch scheduler.</summary>
 public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorService.GeneratorServiceBase
 {
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
         var received = Stopwatch.StartNew();
         var scheduler = engine.Require();
-        var generation = ToEngineRequest(request, scheduler);
+        var generation = ToEngineRequest(request.Prompt, request.Format, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
 
         IAsyncEnumerable<GenerationEvent> events;
         try { events = scheduler.Submit(generation, context.CancellationToken); }
         catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
 
+        await StreamAsync(events, generation, received,
+            delta => responseStream.WriteAsync(new GenerateResponse { Delta = delta }, context.CancellationToken),
+            result => responseStream.WriteAsync(new GenerateResponse { Result = result }, context.CancellationToken)).ConfigureAwait(false);
+    }
+
+    public override async Task GenerateGroup(GenerateGroupRequest request, IServerStreamWriter<GenerateGroupResponse> responseStream, ServerCallContext context)
+    {
+        var received = Stopwatch.StartNew();
+        var scheduler = engine.Require();
+        if (request.Candidates.Count is < 1 or > MaxGroupCandidates)
+            throw new InvalidFieldException("candidates", $"must hold 1..{MaxGroupCandidates} candidates, got {request.Candidates.Count}");
+        var seen = new HashSet<int>();
+        var generations = new List<GenerationRequest>(request.Candidates.Count);
+        var shared = ToEngineRequest(request.Prompt, request.Format, [], null, request.Stopping, scheduler);   // tokenized once
+        for (int i = 0; i < request.Candidates.Count; i++)
+        {
+            var c = request.Candidates[i];
+            if (!seen.Add(c.Index)) throw new InvalidFieldException($"candidates[{i}].index", $"{c.Index} appears twice");
+            var generation = shared with { PrunedHeads = c.PrunedHeads.Select(h => h.ToCore()).ToList(), Sampling = ToSampling(c.Sampling) };
+            try { scheduler.Validate(generation); }
+            catch (InvalidFieldException e) when (e.Field.StartsWith("sampling", StringComparison.Ordinal) || e.Field.StartsWith("pruned_heads", StringComparison.Ordinal))
+            {
+                throw e.Within($"candidates[{i}]");
+            }
+            generations.Add(generation);
+        }
+
+        IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
+        try { streams = scheduler.SubmitGroup(generations, context.CancellationToken); }
+        catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
+
+        // One reader per candidate, one writer for the call.
+        var outbox = Channel.CreateUnbounded<GenerateGroupResponse>(new UnboundedChannelOptions { SingleReader = true });
+        var readers = streams.Select((events, i) =>
+        {
+            int index = request.Candidates[i].Index;
+            return StreamAsync(events, generations[i], received,
+                delta => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Delta = delta }).AsTask(),
+                result => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Result = result }).AsTask());
+        }).ToArray();
+        _ = Task.WhenAll(readers).ContinueWith(t => outbox.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        await foreach (var message in outbox.Reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A group holds at most this many candidates (the gateway's largest n).</summary>
+    public const int MaxGroupCandidates = 64;
+
+    /// <summary>
+    /// One sequence's events as deltas and a result. Coalescing (vLLM's stream_interval): the first token goes out
+    /// at once; later ones wait until the interval since the last message has passed (checked as tokens arrive) or
+    /// the sequence ends.
+    /// </summary>
+    async Task StreamAsync(IAsyncEnumerable<GenerationEvent> events, GenerationRequest generation, Stopwatch received,
+        Func<TokenDelta, Task> writeDelta, Func<GenerationResult, Task> writeResult)
+    {
         var text = new System.Text.StringBuilder();
         var tokens = new List<int>();
         double logProbSum = 0, firstTokenMs = 0;
-        // Coalescing (vLLM's stream_interval): the first token goes out at once; later ones wait until the interval
-        // since the last message has passed (checked as tokens arrive) or the sequence ends.
         var pending = new TokenDelta();
         long lastSent = 0;
         var interval = engine.Options.StreamInterval;
@@ -43,14 +98,14 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
                 pending.LogProbs.Add(e.LogProb);
                 if (tokens.Count == 1 || e.Finish is not null || Stopwatch.GetElapsedTime(lastSent) >= interval)
                 {
-                    await responseStream.WriteAsync(new GenerateResponse { Delta = pending }, context.CancellationToken).ConfigureAwait(false);
+                    await writeDelta(pending).ConfigureAwait(false);
                     pending = new TokenDelta();
                     lastSent = Stopwatch.GetTimestamp();
                 }
             }
             if (e.Finish is not { } finish) continue;
             if (pending.TokenIds.Count > 0 || pending.Text.Length > 0)   // a final event without a token may still complete held-back text
-                await responseStream.WriteAsync(new GenerateResponse { Delta = pending }, context.CancellationToken).ConfigureAwait(false);
+                await writeDelta(pending).ConfigureAwait(false);
             double totalMs = received.Elapsed.TotalMilliseconds;
             engine.Record(tokens.Count, firstTokenMs);
             var result = new GenerationResult
@@ -63,7 +118,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
                 TimePerTokenMs = tokens.Count > 1 ? (totalMs - firstTokenMs) / (tokens.Count - 1) : 0,
             };
             result.TokenIds.AddRange(tokens);
-            await responseStream.WriteAsync(new GenerateResponse { Result = result }, context.CancellationToken).ConfigureAwait(false);
+            await writeResult(result).ConfigureAwait(false);
         }
     }
 
@@ -89,29 +144,23 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
     /// rule is checked by the type that owns it when the scheduler accepts the request (SamplingParams,
     /// StoppingCriteria, PrunedHead, the engine's context and budget); their field names match this message's.
     /// </summary>
-    GenerationRequest ToEngineRequest(GenerateRequest r, BatchScheduler scheduler)
+    GenerationRequest ToEngineRequest(string prompt, PromptFormat format, IEnumerable<Contracts.V1.PrunedHead> prunedHeads, SamplingParameters? sampling,
+        StoppingParameters? stopping, BatchScheduler scheduler)
     {
         var lm = scheduler.Model;
-        if (string.IsNullOrEmpty(r.Prompt)) throw new InvalidFieldException("prompt", "must not be empty");
-        if (r.Format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
-            throw new InvalidFieldException("format", $"unknown prompt format {(int)r.Format}");
-        var sampling = r.Sampling ?? new SamplingParameters();
-        var stopping = r.Stopping ?? new StoppingParameters();
+        if (string.IsNullOrEmpty(prompt)) throw new InvalidFieldException("prompt", "must not be empty");
+        if (format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
+            throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");
+        stopping ??= new StoppingParameters();
 
-        var text = r.Format == PromptFormat.Raw ? r.Prompt : ChatPrompt.Format(r.Prompt, string.IsNullOrEmpty(engine.Options.SystemPrompt) ? null : engine.Options.SystemPrompt);
+        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, string.IsNullOrEmpty(engine.Options.SystemPrompt) ? null : engine.Options.SystemPrompt);
         var ids = lm.Tokenizer!.Encode(text);
         int room = lm.Config.MaxPositionEmbeddings - ids.Count;
         return new GenerationRequest
         {
             PromptIds = ids,
-            PrunedHeads = r.PrunedHeads.Select(h => h.ToCore()).ToList(),
-            Sampling = new SamplingParams
-            {
-                Temperature = sampling.Temperature,
-                TopK = sampling.TopK,
-                TopP = sampling.TopP == 0 ? 1.0 : sampling.TopP,
-                Seed = sampling.HasSeed ? sampling.Seed : null,
-            },
+            PrunedHeads = prunedHeads.Select(h => h.ToCore()).ToList(),
+            Sampling = ToSampling(sampling),
             Stopping = new StoppingCriteria
             {
                 MaxNewTokens = stopping.MaxNewTokens != 0 ? stopping.MaxNewTokens : Math.Max(1, Math.Min(engine.Options.DefaultMaxNewTokens, room)),
@@ -120,6 +169,14 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
             },
         };
     }
+
+    static SamplingParams ToSampling(SamplingParameters? sampling) => sampling is null ? SamplingParams.Greedy : new SamplingParams
+    {
+        Temperature = sampling.Temperature,
+        TopK = sampling.TopK,
+        TopP = sampling.TopP == 0 ? 1.0 : sampling.TopP,
+        Seed = sampling.HasSeed ? sampling.Seed : null,
+    };
 
     static FinishReason Map(Inference.Generation.FinishReason reason) => reason switch
     {

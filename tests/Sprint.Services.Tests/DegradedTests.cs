@@ -151,7 +151,10 @@ public sealed class DegradedTests
         var (generatorApp, generatorChannel) = await StartSmallGenerator();
         await using var _ = generatorApp;
         using var __ = generatorChannel;
-        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
+        // One call per candidate (Gateway:CandidateGroups=4), so the generator can take some and refuse others; in one
+        // group of four they would be queued or refused together.
+        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}",
+            "--Gateway:CandidateGroups=4");
         await using var ____ = gatewayApp;
         using var _____ = gatewayChannel;
         var gateway = new GatewayService.GatewayServiceClient(gatewayChannel);

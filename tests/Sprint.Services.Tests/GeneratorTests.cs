@@ -46,6 +46,52 @@ public sealed class GeneratorTests(SuiteFixture suite)
         Assert.Equal((4, 8, 2, 512, 512), (info.Layers, info.Heads, info.KvHeads, info.ContextLength, info.VocabSize));
     }
 
+    [Fact]
+    public async Task A_group_streams_each_candidate_tagged_and_equal_to_its_own_generate()
+    {
+        (int Index, int Layer, int Head)[] members = [(7, -1, -1), (2, 1, 5), (9, 3, 3), (4, 0, 2)];
+        var group = new GenerateGroupRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 48 } };
+        foreach (var (index, layer, head) in members)
+        {
+            var c = new GroupCandidate { Index = index };
+            if (layer >= 0) c.PrunedHeads.Add(new PrunedHead { Layer = layer, Head = head });
+            group.Candidates.Add(c);
+        }
+        var events = await Rpc.ReadAll(suite.Generator.GenerateGroup(group));
+        foreach (var (index, layer, head) in members)
+        {
+            var own = events.Where(e => e.Index == index).ToList();
+            var result = Assert.Single(own, e => e.EventCase == GenerateGroupResponse.EventOneofCase.Result).Result;
+            Assert.Equal(GenerateGroupResponse.EventOneofCase.Result, own[^1].EventCase);   // nothing after its result
+            Assert.Equal(result.TokenIds, own.SkipLast(1).SelectMany(e => e.Delta.TokenIds));
+            Assert.Equal(result.Text, string.Concat(own.SkipLast(1).Select(e => e.Delta.Text)));
+            // The same tokens as the candidate decoded on its own (the group shares its prefill, exactly).
+            var single = new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 48 } };
+            if (layer >= 0) single.PrunedHeads.Add(new PrunedHead { Layer = layer, Head = head });
+            Assert.Equal((await Final(single)).TokenIds, result.TokenIds);
+        }
+        Assert.Equal(members.Select(m => m.Index).Order(), events.Select(e => e.Index).Distinct().Order());
+    }
+
+    public static IEnumerable<object[]> BadGroups()
+    {
+        yield return [new GenerateGroupRequest { Prompt = "x" }, "candidates"];
+        yield return [new GenerateGroupRequest { Candidates = { new GroupCandidate() } }, "prompt"];
+        yield return [new GenerateGroupRequest { Prompt = "x", Candidates = { new GroupCandidate { Index = 1 }, new GroupCandidate { Index = 1 } } }, "candidates[1].index"];
+        yield return [new GenerateGroupRequest { Prompt = "x", Candidates = { new GroupCandidate(), new GroupCandidate { Index = 1, Sampling = new() { Temperature = -1 } } } },
+            "candidates[1].sampling.temperature"];
+        yield return [new GenerateGroupRequest { Prompt = "x", Candidates = { new GroupCandidate { PrunedHeads = { new PrunedHead { Layer = 9 } } } } }, "candidates[0].pruned_heads[0].layer"];
+        yield return [new GenerateGroupRequest { Prompt = "x", Candidates = { new GroupCandidate() }, Stopping = new() { MaxNewTokens = 600 } }, "stopping.max_new_tokens"];
+        var many = new GenerateGroupRequest { Prompt = "x" };
+        many.Candidates.AddRange(Enumerable.Range(0, 65).Select(i => new GroupCandidate { Index = i }));
+        yield return [many, "candidates"];
+    }
+
+    [Theory]
+    [MemberData(nameof(BadGroups))]
+    public Task Bad_groups_are_invalid_argument_naming_the_field(GenerateGroupRequest request, string field) =>
+        Rpc.AssertInvalid(() => Rpc.ReadAll(suite.Generator.GenerateGroup(request)), field);
+
     public static IEnumerable<object[]> BadRequests()
     {
         yield return [new GenerateRequest(), "prompt"];

@@ -18,15 +18,22 @@ sealed class Admission(EngineOptions options)
     /// Queues <paramref name="sequence"/> behind the running ones, or throws <see cref="EngineOverloadedException"/>
     /// when it does not fit now and the policy is Reject, or when the queue is full.
     /// </summary>
-    public void Enqueue(SequenceState sequence, IReadOnlyCollection<SequenceState> running)
+    public void Enqueue(SequenceState sequence, IReadOnlyCollection<SequenceState> running) => Enqueue([sequence], running);
+
+    /// <summary>
+    /// Queues a group as one: all of it or none (so a group is admitted in one round and prefilled together when
+    /// it fits), with the same policy as a single sequence.
+    /// </summary>
+    public void Enqueue(IReadOnlyList<SequenceState> group, IReadOnlyCollection<SequenceState> running)
     {
-        bool fitsNow = Fits(running.Concat(queued).Append(sequence).Select(s => s.Reservation));
+        bool fitsNow = Fits(running.Concat(queued).Concat(group).Select(s => s.Reservation));
         if (!fitsNow && options.WhenFull == AdmissionPolicy.Reject)
             throw new EngineOverloadedException($"engine full: {running.Count} sequences decoding, {queued.Count} queued " +
                 $"(max {options.MaxConcurrentSequences} sequences, {options.MaxBatchTokens} batch tokens)");
-        if (queued.Count >= options.MaxQueuedSequences)
-            throw new EngineOverloadedException($"engine queue full: {queued.Count} sequences waiting");
-        sequence.Node = queued.AddLast(sequence);
+        if (queued.Count + group.Count > options.MaxQueuedSequences)
+            throw new EngineOverloadedException(group.Count == 1 ? $"engine queue full: {queued.Count} sequences waiting"
+                : $"engine queue full: {queued.Count} sequences waiting, a group of {group.Count} does not fit (max {options.MaxQueuedSequences})");
+        foreach (var sequence in group) sequence.Node = queued.AddLast(sequence);
     }
 
     /// <summary>Takes a waiting sequence out of the queue (cancelled before it ran); false when it is not waiting.</summary>

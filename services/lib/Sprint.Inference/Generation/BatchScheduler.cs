@@ -70,15 +70,24 @@ public sealed class BatchScheduler : IDisposable
     /// the queue is full). Cancelling <paramref name="cancellationToken"/> or abandoning the stream removes the
     /// sequence from the batch.
     /// </summary>
-    public IAsyncEnumerable<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        SubmitGroup([request], cancellationToken)[0];
+
+    /// <summary>
+    /// Queues several sequences as one group — all or none, admitted together when they fit, so their prompt pass
+    /// is one batch and rows with the same prompt share it (<see cref="SharedPrefix"/>). One event stream per
+    /// request, in order; each is cancelled on its own when abandoned, all of them with <paramref name="cancellationToken"/>.
+    /// </summary>
+    public IReadOnlyList<IAsyncEnumerable<GenerationEvent>> SubmitGroup(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        Validate(request);
-        var sequence = new SequenceState(request, lm.Tokenizer);
-        lock (gate) admission.Enqueue(sequence, [.. running, .. joining]);
-        sequence.Registration = cancellationToken.Register(() => Cancel(sequence));
+        if (requests.Count == 0) throw new ArgumentException("a group has at least one request", nameof(requests));
+        foreach (var r in requests) Validate(r);
+        var sequences = requests.Select(r => new SequenceState(r, lm.Tokenizer)).ToList();
+        lock (gate) admission.Enqueue(sequences, [.. running, .. joining]);
+        foreach (var s in sequences) s.Registration = cancellationToken.Register(() => Cancel(s));
         wake.Release();
-        return Stream(sequence, cancellationToken);
+        return sequences.Select(s => Stream(s, cancellationToken)).ToList();
     }
 
     async IAsyncEnumerable<GenerationEvent> Stream(SequenceState sequence, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -95,8 +104,12 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>The engine's own rules: a prompt in the vocabulary, heads inside the model, prompt + new tokens inside the context and the budget.</summary>
-    void Validate(GenerationRequest r)
+    /// <summary>
+    /// The engine's own rules: a prompt in the vocabulary, heads inside the model, the sampling and stopping rules,
+    /// prompt + new tokens inside the context and the budget. Throws <see cref="InvalidFieldException"/>; Submit
+    /// calls it, and a caller may call it first to name fields in its own terms.
+    /// </summary>
+    public void Validate(GenerationRequest r)
     {
         if (r.PromptIds.Count == 0) throw new InvalidFieldException("prompt_ids", "must not be empty");
         int vocab = lm.Config.VocabSize;
