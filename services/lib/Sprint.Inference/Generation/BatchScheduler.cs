@@ -40,7 +40,7 @@ public sealed class BatchScheduler : IDisposable
     DecodeBatch? batch;
     volatile bool disposed;
     long steps, allocatedTokens, liveTensors;
-    long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in Stopwatch ticks
+    long decodeTicks, joinTicks, leaveTicks, mergeTicks;   // decode-thread time per phase (merging is part of joining), in Stopwatch ticks
 
     public BatchScheduler(LanguageModel lm, EngineOptions? options = null)
     {
@@ -60,7 +60,7 @@ public sealed class BatchScheduler : IDisposable
         {
             lock (gate) return new EngineStats(running.Count + joining.Count, admission.Queued, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
                 Stopwatch.GetElapsedTime(0, Interlocked.Read(ref decodeTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref joinTicks)),
-                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref leaveTicks)));
+                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref leaveTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref mergeTicks)));
         }
     }
 
@@ -247,6 +247,7 @@ public sealed class BatchScheduler : IDisposable
             foreach (var s in admitted) s.Fail(e);
             return;
         }
+        long mergeStart = Stopwatch.GetTimestamp();
         try
         {
             if (batch is null) batch = newBatch;
@@ -257,6 +258,7 @@ public sealed class BatchScheduler : IDisposable
             foreach (var s in admitted) s.Fail(e);
             throw;
         }
+        Interlocked.Add(ref mergeTicks, Stopwatch.GetTimestamp() - mergeStart);
         lock (gate)
         {
             running.AddRange(keep.Select(i => admitted[i]));
@@ -309,7 +311,8 @@ public sealed class BatchScheduler : IDisposable
 /// A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated, the decode
 /// thread's live TorchSharp tensors (constant across steps when nothing leaks), and where the decode thread's time
 /// went since start: decoding steps (forward, sampling, streaming), rows joining (prefill and merge into the
-/// batch), rows leaving (compacting the batch when sequences finish or are cancelled).
+/// batch; <see cref="Merging"/> is the merge alone), rows leaving (compacting the batch when sequences finish or
+/// are cancelled).
 /// </summary>
 public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens, long LiveTensors,
-    TimeSpan Decoding = default, TimeSpan Joining = default, TimeSpan Leaving = default);
+    TimeSpan Decoding = default, TimeSpan Joining = default, TimeSpan Leaving = default, TimeSpan Merging = default);
