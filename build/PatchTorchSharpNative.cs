@@ -39,10 +39,13 @@ namespace Sprint.Build
                 var bytes = File.ReadAllBytes(path);
                 if (ElfVersionNeedPatcher.MarkWeak(bytes, Version) == 0) continue;
                 // Write a new file and move it over the old one so a hard link into the NuGet cache is never modified.
+                // The copy keeps the original's timestamp, so an incremental build's copy step (same size, same time)
+                // leaves it alone instead of copying the unpatched file back and patching again on every build.
+                var stamp = File.GetLastWriteTimeUtc(path);
                 var temp = path + ".patching";
                 File.WriteAllBytes(temp, bytes);
-                File.Delete(path);
-                File.Move(temp, path);
+                File.SetLastWriteTimeUtc(temp, stamp);
+                File.Replace(temp, path, null);   // a rename: the path never goes missing while a process loads it
                 Log.LogMessage(MessageImportance.Normal, $"Marked the {Version} need of {path} weak ({libstdcxx} lacks it).");
             }
             return true;
