@@ -100,10 +100,11 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         }
         try
         {
+            var ours = group.Select(c => c.Index).ToHashSet();
             using var call = upstreams.Generator.GenerateGroup(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
             await foreach (var message in call.ResponseStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
             {
-                if (message.Index < 0 || message.Index >= results.Length || group.All(c => c.Index != message.Index)) continue;   // not ours
+                if (!ours.Contains(message.Index)) continue;   // not a candidate of this call
                 var result = results[message.Index];
                 if (message.Delta is { Text.Length: > 0 } delta)
                     events.TryWrite(new SolveResponse { Delta = new CandidateDelta { Index = message.Index, Configuration = result.Configuration, Text = delta.Text } });

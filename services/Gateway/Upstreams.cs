@@ -35,18 +35,29 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
         }
     }
 
-    /// <summary>How many generator replicas there are: the static addresses, or what the dns:/// name resolves to now (1 when unknown).</summary>
+    /// <summary>
+    /// How many generator replicas there are: the static addresses, or what the dns:/// name resolves to (looked up
+    /// at most once per <see cref="GatewayOptions.DnsRefreshInterval"/>, as the balancer re-resolves; 1 when unknown).
+    /// </summary>
     public async Task<int> GeneratorReplicasAsync(CancellationToken ct)
     {
         var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
         if (addresses is not [var single] || !single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase)) return Math.Max(1, addresses.Count);
+        if (Environment.TickCount64 < replicasValidUntil) return replicas;
+        int found = 1;
         try
         {
             var host = new Uri(single).AbsolutePath.Trim('/').Split(':')[0];
-            return Math.Max(1, (await System.Net.Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false)).Length);
+            found = Math.Max(1, (await System.Net.Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false)).Length);
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or UriFormatException or ArgumentException) { return 1; }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or UriFormatException or ArgumentException) { }
+        replicas = found;
+        replicasValidUntil = Environment.TickCount64 + (long)options.DnsRefreshInterval.TotalMilliseconds;
+        return found;
     }
+
+    volatile int replicas = 1;
+    long replicasValidUntil;
 
     /// <summary>The selector's metadata, asked once (again after a failure, e.g. while it was still loading).</summary>
     public Task<SelectorInfoResponse> SelectorInfoAsync(CancellationToken ct)

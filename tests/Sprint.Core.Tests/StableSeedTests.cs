@@ -2,7 +2,7 @@ namespace Sprint.Core.Tests;
 
 public sealed class StableSeedTests
 {
-    // Pinned outputs: they hold in every process and on every machine. HashCode.Combine (randomised per process)
+    // Pinned outputs: they hold in every process and on every machine. A seed taken from .NET's per-process hash
     // or any change to the documented derivation fails them.
     [Fact]
     public void Derivation_gives_the_pinned_values()

@@ -83,7 +83,7 @@ public static class CandidatePlanner
             default:
                 throw new InvalidFieldException("strategy", $"unknown strategy {(int)request.Strategy}");
         }
-        if (configs.Count != Math.Min(n, request.Strategy == Strategy.Greedy ? 1 : n))
+        if (configs.Count != (request.Strategy == Strategy.Greedy ? 1 : n))
             throw new InvalidOperationException($"{request.Strategy.Name()} planned {configs.Count} candidates for n = {n}");
 
         var candidates = configs.Select((c, i) => new PlannedCandidate(i, c.Config, c.Score, new SamplingParams

@@ -31,9 +31,13 @@ public static class StrategyNames
         _ => throw new ArgumentOutOfRangeException(nameof(s), s, null),
     };
 
-    public static Strategy Parse(string name, string field = "strategy") =>
-        All.Cast<Strategy?>().FirstOrDefault(s => s!.Value.Name() == name.Trim().ToLowerInvariant())
-        ?? throw new InvalidFieldException(field, $"unknown '{Quote.Short(name)}'; expected one of {string.Join(", ", All.Select(s => s.Name()))}");
+    public static Strategy Parse(string name, string field = "strategy")
+    {
+        var key = name.Trim().ToLowerInvariant();
+        foreach (var s in All)
+            if (s.Name() == key) return s;
+        throw new InvalidFieldException(field, $"unknown '{Quote.Short(name)}'; expected one of {string.Join(", ", All.Select(s => s.Name()))}");
+    }
 
     /// <summary>Whether the strategy needs a trained selector (its configurations or its global ranking).</summary>
     public static bool NeedsSelector(this Strategy s) => s is Strategy.Sprint or Strategy.GlobalTop;

@@ -35,14 +35,12 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
     public async Task<IReadOnlyList<QuestionResult>> RunAsync(IReadOnlyList<Problem> problems, CancellationToken ct)
     {
         if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
-        bool needsSelector = settings.Strategies.Any(s => s.NeedsSelector());
-        var encoder = new QuestionEncoder(lm, settings.Decoding.SystemPrompt);
-        if (needsSelector)
-        {
-            if (selector is null) throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
-            if (selector.Metadata.EncoderId != encoder.EncoderId)
-                throw new ArgumentException($"the selector was trained on encoder '{selector.Metadata.EncoderId}', this model gives '{encoder.EncoderId}'");
-        }
+        if (settings.Strategies.Any(s => s.NeedsSelector()) && selector is null)
+            throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
+        // Only sprint ranks per question; global_top reads the selector's ranking and needs no embeddings.
+        var encoder = settings.Strategies.Contains(Strategy.Sprint) ? new QuestionEncoder(lm, settings.Decoding.SystemPrompt) : null;
+        if (encoder is not null && selector!.Metadata.EncoderId != encoder.EncoderId)
+            throw new ArgumentException($"the selector was trained on encoder '{selector.Metadata.EncoderId}', this model gives '{encoder.EncoderId}'");
 
         using var engine = new BatchScheduler(lm, settings.Decoding.EngineOptions(lm));
         var results = new List<QuestionResult>();
@@ -53,7 +51,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         foreach (var chunk in problems.Chunk(chunkSize))
         {
             ct.ThrowIfCancellationRequested();
-            var sources = new EvaluationPlanSources(lm, selector, needsSelector ? encoder : null, chunk.Select(p => p.Question).ToList());
+            var sources = new EvaluationPlanSources(lm, selector, encoder, chunk.Select(p => p.Question).ToList());
             var greedyCache = new ConcurrentDictionary<(Problem, string), Task<Candidate>>();
             var tasks = new List<Task<QuestionResult>>();
             foreach (var problem in chunk)
@@ -96,7 +94,7 @@ public sealed class EvaluationPlanSources : IPlanSources
     readonly SelectorArtifact? selector;
     readonly Dictionary<string, float[]> embeddings = [];
 
-    /// <param name="encoder">Null when no strategy needs the selector's per-question ranking.</param>
+    /// <param name="encoder">Null when no strategy needs the selector's per-question ranking (only sprint does).</param>
     public EvaluationPlanSources(LanguageModel lm, SelectorArtifact? selector, QuestionEncoder? encoder, IReadOnlyList<string> questions)
     {
         this.lm = lm;
