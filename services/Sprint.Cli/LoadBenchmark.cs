@@ -78,8 +78,7 @@ static class LoadBenchmark
                 {
                     double Share(TimeSpan a, TimeSpan b) => 100 * (a - b).TotalSeconds / seconds;
                     output.WriteLine($"             decode thread: {Share(after.Decoding, before.Decoding):F0} % decoding, " +
-                        $"{Share(after.Joining, before.Joining):F0} % joining ({Share(after.Joining - after.Merging, before.Joining - before.Merging):F0} % prefill, " +
-                        $"{Share(after.Merging, before.Merging):F0} % merge), {Share(after.Leaving, before.Leaving):F0} % leaving (compaction); " +
+                        $"{Share(after.Joining, before.Joining):F0} % joining (prefill into free slots), {Share(after.Leaving, before.Leaving):F0} % leaving; " +
                         $"{(after.Steps - before.Steps) / seconds:F0} steps/s");
                 }
             }

@@ -62,6 +62,55 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     }
 
     [Fact]
+    public void Rows_join_and_leave_the_slot_cache_without_disturbing_the_others()
+    {
+        // Rows of three lengths and masks join in two groups, decode, two of them leave (one the longest), another
+        // joins into a freed slot; every row keeps producing its golden greedy tokens throughout.
+        using var _ = inference_mode();
+        using var batch = new DecodeBatch(fixture.Model.Model);
+        var rows = new List<(Golden.Case Case, List<int> Tokens)>();
+        void Add(params string[] names)
+        {
+            var cases = names.Select(n => G.Cases[n]).ToList();
+            using var logits = batch.Add(cases.Select(c => (IReadOnlyList<int>)c.InputIds).ToList(), cases.Select(c => (IReadOnlyList<PrunedHead>)c.PrunedHeads).ToList());
+            using var chosen = logits.argmax(-1);
+            var ids = chosen.data<long>().ToArray();
+            for (int i = 0; i < cases.Count; i++) rows.Add((cases[i], [(int)ids[i]]));
+        }
+        void Steps(int count)
+        {
+            for (int s = 0; s < count; s++)
+            {
+                using var logits = batch.Step(rows.Select(r => r.Tokens[^1]).ToList());
+                using var chosen = logits.argmax(-1);
+                var ids = chosen.data<long>().ToArray();
+                for (int i = 0; i < rows.Count; i++) rows[i].Tokens.Add((int)ids[i]);
+            }
+            foreach (var (c, tokens) in rows) Assert.Equal(c.GreedyTokens.Take(tokens.Count), tokens);
+            for (int i = 0; i < rows.Count; i++) Assert.Equal(rows[i].Case.InputIds.Length + rows[i].Tokens.Count - 1, batch.RowLength(i));
+        }
+
+        Add("long/none", "short/l1h3", "medium/l3h0");
+        Steps(5);
+        Add("long/l1h3", "short/none");
+        Steps(5);
+        long allocated = batch.AllocatedTokens;
+        long longest = batch.Length;
+        var order = batch.Keep([1, 3, 4]);                 // long/none (the longest row) and medium/l3h0 leave
+        Assert.Equal([3, 1, 4], order);                    // row 1 stays in place; rows 3 and 4 move into the holes
+        var kept = order.Select(i => rows[i]).ToList();
+        rows.Clear();
+        rows.AddRange(kept);
+        Assert.Equal(allocated, batch.AllocatedTokens);    // leaving frees slots, allocates nothing
+        Assert.True(batch.Length < longest, "the attended width shrinks once the longest row has left");
+        Steps(3);
+        Add("medium/none");                                // into a freed slot: no allocation
+        Assert.Equal(allocated, batch.AllocatedTokens);
+        Steps(6);
+        Assert.Equal(4, batch.Rows);
+    }
+
+    [Fact]
     public async Task Concurrent_sequences_each_reproduce_their_golden_greedy_tokens()
     {
         using var engine = new BatchScheduler(fixture.Model);

@@ -160,7 +160,7 @@ public sealed class QuestionEncoderTests(ProfileTests.TinyModel tiny) : IClassFi
         using var _ = torch.inference_mode();
         using var scope = torch.NewDisposeScope();
         var ids = lm.Tokenizer!.Encode(ChatPrompt.Format(question, null));
-        var padded = LeftPaddedPrompts.Build([ids], lm.Model.Device);
+        var padded = PaddedPrompts.Left([ids], lm.Model.Device);
         var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend)[0];   // [T, hidden], one unpadded row
         float[] Unit(torch.Tensor v) => torch.nn.functional.normalize(v, p: 2, dim: 0).data<float>().ToArray();
         var mean = Unit(hidden.mean([0]));

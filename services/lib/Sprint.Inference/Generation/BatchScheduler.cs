@@ -11,9 +11,11 @@ namespace Sprint.Inference.Generation;
 // ---------------
 // One decode thread owns the model and the DecodeBatch (row i of the batch is running[i]); every other thread only
 // submits, cancels and reads events. Each iteration of the loop:
-//   1. leave  — rows that finished or were cancelled are dropped from the batch (their cache is freed at once);
+//   1. leave  — rows that finished or were cancelled are dropped from the batch (their slots are free at once; rows
+//               past the new end move into the holes, see DecodeBatch);
 //   2. join   — Admission hands over the longest prefix of the queue that fits the row and KV-token budgets; those
-//               sequences are prefilled as a batch of their own, their first token sampled, and merged in;
+//               sequences are prefilled as a batch of their own straight into free slots of the batch (no merge
+//               copy), and their first token is sampled;
 //   3. decode — one step for every row: logits [rows, vocab] → each row's SequenceState picks and streams a token.
 // Submissions never touch the batch: they validate, then queue (Wait) or fail at once (Reject / queue full).
 // Cancellation marks the sequence; a queued one leaves the queue immediately, a running one before the next step.
@@ -40,7 +42,7 @@ public sealed class BatchScheduler : IDisposable
     DecodeBatch? batch;
     volatile bool disposed;
     long steps, allocatedTokens, liveTensors;
-    long decodeTicks, joinTicks, leaveTicks, mergeTicks;   // decode-thread time per phase (merging is part of joining), in Stopwatch ticks
+    long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in Stopwatch ticks
 
     public BatchScheduler(LanguageModel lm, EngineOptions? options = null)
     {
@@ -60,7 +62,7 @@ public sealed class BatchScheduler : IDisposable
         {
             lock (gate) return new EngineStats(running.Count + joining.Count, admission.Queued, Interlocked.Read(ref steps), allocatedTokens, liveTensors,
                 Stopwatch.GetElapsedTime(0, Interlocked.Read(ref decodeTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref joinTicks)),
-                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref leaveTicks)), Stopwatch.GetElapsedTime(0, Interlocked.Read(ref mergeTicks)));
+                Stopwatch.GetElapsedTime(0, Interlocked.Read(ref leaveTicks)));
         }
     }
 
@@ -196,15 +198,16 @@ public sealed class BatchScheduler : IDisposable
     void KeepRows(List<int> keep)
     {
         if (keep.Count == running.Count) return;
+        int[] order = [];   // row i of the batch is now the old row order[i]
         if (keep.Count == 0)
         {
             batch?.Dispose();
             batch = null;
         }
-        else batch!.Keep(keep);
+        else order = batch!.Keep(keep);
         lock (gate)
         {
-            var kept = keep.Select(i => running[i]).ToList();
+            var kept = order.Select(i => running[i]).ToList();
             running.Clear();
             running.AddRange(kept);
             allocatedTokens = batch?.AllocatedTokens ?? 0;
@@ -228,43 +231,29 @@ public sealed class BatchScheduler : IDisposable
     void Join(List<SequenceState> admitted)
     {
         // The admitted sequences are only in `joining` until they join `running`: a failure here must fail them, or
-        // their consumers would wait forever. A failed prefill leaves the running batch untouched; a failed merge
-        // may not, so it fails everything (the caller's FailAll).
-        DecodeBatch? newBatch = null;
-        List<int> keep;
+        // their consumers would wait forever. Their prompt pass writes into free slots of the batch, so a failure
+        // (in the pass or in sampling their first tokens) drops their rows again and leaves the running rows as they were.
+        batch ??= new DecodeBatch(lm.Model, options.CacheHeadroom, options.MaxConcurrentSequences);
+        int before = batch.Rows;
         try
         {
-            (newBatch, var logits) = DecodeBatch.Prefill(lm.Model, admitted.Select(s => s.Request.PromptIds).ToList(),
-                admitted.Select(s => s.Request.PrunedHeads).ToList(), options.CacheHeadroom);
-            using (logits) Emit(admitted, logits);
-            keep = Enumerable.Range(0, admitted.Count).Where(i => !admitted[i].Done).ToList();
-            if (keep.Count == 0) { newBatch.Dispose(); return; }
-            if (keep.Count < admitted.Count) newBatch.Keep(keep);
+            using var logits = batch.Add(admitted.Select(s => s.Request.PromptIds).ToList(), admitted.Select(s => s.Request.PrunedHeads).ToList());
+            Emit(admitted, logits);
         }
         catch (Exception e) when (!disposed)
         {
-            newBatch?.Dispose();
+            if (batch.Rows > before) batch.Keep(Enumerable.Range(0, before).ToList());
+            if (before == 0) { batch.Dispose(); batch = null; }
             foreach (var s in admitted) s.Fail(e);
             return;
         }
-        long mergeStart = Stopwatch.GetTimestamp();
-        try
-        {
-            if (batch is null) batch = newBatch;
-            else batch.Merge(newBatch, options.CacheHeadroom);
-        }
-        catch (Exception e)
-        {
-            foreach (var s in admitted) s.Fail(e);
-            throw;
-        }
-        Interlocked.Add(ref mergeTicks, Stopwatch.GetTimestamp() - mergeStart);
         lock (gate)
         {
-            running.AddRange(keep.Select(i => admitted[i]));
+            running.AddRange(admitted);
             joining.Clear();
             allocatedTokens = batch.AllocatedTokens;
         }
+        KeepRows(Enumerable.Range(0, running.Count).Where(i => !running[i].Done).ToList());   // those done at their first token leave
     }
 
     /// <summary>Phase 3: one token for every row.</summary>
@@ -310,9 +299,8 @@ public sealed class BatchScheduler : IDisposable
 /// <summary>
 /// A snapshot of the scheduler: rows decoding, sequences waiting, decode steps run, KV slots allocated, the decode
 /// thread's live TorchSharp tensors (constant across steps when nothing leaks), and where the decode thread's time
-/// went since start: decoding steps (forward, sampling, streaming), rows joining (prefill and merge into the
-/// batch; <see cref="Merging"/> is the merge alone), rows leaving (compacting the batch when sequences finish or
-/// are cancelled).
+/// went since start: decoding steps (forward, sampling, streaming), rows joining (their prompt pass, written into
+/// the batch's free slots), rows leaving (moving the rows past the new end into the freed slots).
 /// </summary>
 public sealed record EngineStats(int ActiveSequences, int QueuedSequences, long Steps, long AllocatedCacheTokens, long LiveTensors,
-    TimeSpan Decoding = default, TimeSpan Joining = default, TimeSpan Leaving = default, TimeSpan Merging = default);
+    TimeSpan Decoding = default, TimeSpan Joining = default, TimeSpan Leaving = default);

@@ -13,13 +13,13 @@ public sealed record EngineOptions
     /// <summary>Rows decoding together at most.</summary>
     public int MaxConcurrentSequences { get; init; } = 16;
     /// <summary>
-    /// KV-cache budget in tokens. The batch is left-padded, so it holds rows × its longest row; admission keeps
-    /// rows × the longest reservation (prompt + max new tokens) within this budget.
+    /// KV-cache budget in tokens. Every slot of the batch's cache has the longest row's columns, so it holds
+    /// rows × its longest row; admission keeps rows × the longest reservation (prompt + max new tokens) within this budget.
     /// </summary>
     public long MaxBatchTokens { get; init; } = 16 * 2048;
     public AdmissionPolicy WhenFull { get; init; } = AdmissionPolicy.Wait;
     public int MaxQueuedSequences { get; init; } = 1024;
-    /// <summary>Cache columns allocated ahead when rows join (the cache also grows by doubling).</summary>
+    /// <summary>Cache columns allocated beyond a joining prompt when the cache grows for it (it grows by doubling).</summary>
     public int CacheHeadroom { get; init; } = 64;
 }
 

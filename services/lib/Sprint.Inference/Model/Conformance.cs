@@ -27,7 +27,6 @@ public static class Conformance
         var prompts = cases.Select(c => c.InputIds).ToList();
         var (batch, all) = DecodeBatch.Prefill(model, prompts, cases.Select(c => c.PrunedHeads).ToList(), greedySteps, allPositions: true);
         using var __ = batch;
-        long longest = all.shape[1];
         var logits = new float[cases.Count][][];
         var greedy = cases.Select(_ => new List<int>()).ToArray();
         using (all)
@@ -35,11 +34,10 @@ public static class Conformance
         {
             for (int r = 0; r < cases.Count; r++)
             {
-                long pad = longest - prompts[r].Count;
-                var row = all[r].narrow(0, pad, prompts[r].Count).contiguous();
+                var row = all[r].narrow(0, 0, prompts[r].Count).contiguous();   // right-padded: position i at index i
                 logits[r] = Enumerable.Range(0, prompts[r].Count).Select(i => row[i].data<float>().ToArray()).ToArray();
             }
-            Append(greedy, all[.., -1].argmax(-1));
+            Append(greedy, stack(Enumerable.Range(0, cases.Count).Select(r => all[r, prompts[r].Count - 1]).ToArray()).argmax(-1));
         }
         for (int step = 1; step < greedySteps; step++)
         {

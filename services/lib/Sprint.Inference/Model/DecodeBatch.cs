@@ -5,109 +5,209 @@ using static TorchSharp.torch;
 namespace Sprint.Inference.Model;
 
 /// <summary>
-/// Rows decoding together, with their KV cache, in a left-padded layout: every row's latest token sits in the
-/// same column, and row r's tokens occupy columns [Start[r], Length). Appending a step writes one column for all
-/// rows in place (the cache is preallocated and grows by doubling); padding columns are masked out of attention
-/// and each row counts positions from its own first token. Rows join by <see cref="Merge"/> (their prompts were
-/// prefilled as a batch of their own) and leave by <see cref="Keep"/>, which also drops the padding columns no
-/// remaining row needs. Head masks travel with their rows.
+/// Rows decoding together and their KV cache, kept in fixed slots (as vLLM's and TGI's caches keep a sequence's
+/// blocks in place): per layer one preallocated tensor [slots, kv_heads, capacity, head_dim]; row r lives in slot r
+/// and its tokens fill columns [0, RowLength(r)). No cache is copied when rows join or leave:
+/// <list type="bullet">
+/// <item>join (<see cref="Add"/>): the new rows' prompt pass (a right-padded batch of their own; rows with the same
+/// prompt share it, <see cref="SharedPrefix"/>) writes their keys and values straight into the free slots after the
+/// last row;</item>
+/// <item>step (<see cref="Step"/>): each row writes its new token's key and value at its own column (one scatter per
+/// layer) and attends, through a view, to columns [0, longest row] of the occupied slots, the columns past its own
+/// length masked out;</item>
+/// <item>leave (<see cref="Keep"/>): rows that stay but sit past the new end move into the holes (only those rows'
+/// columns are copied); the longest remaining row sets the attended width, so a long sequence that finishes stops
+/// costing the short ones at once.</item>
+/// </list>
+/// Slots and columns grow by doubling (a copy of the pool, logarithmically rare), slots up to the row limit and
+/// columns up to the model's context. Head masks live in the same slots.
 /// </summary>
 public sealed class DecodeBatch : IKvCache, IDisposable
 {
     readonly CausalLM model;
-    Tensor[] keys;     // per layer [rows, kv_heads, capacity, head_dim]; columns [0, length) are filled
-    Tensor[] values;   // per layer [rows, kv_heads, capacity, head_dim]
-    long[] starts;
-    long length;
+    readonly long headroom;
+    readonly int maxRows;
+    Tensor[] keys = [];     // per layer [slotCapacity, kv_heads, capacity, head_dim]; row r in slot r, columns [0, lengths[r])
+    Tensor[] values = [];   // per layer [slotCapacity, kv_heads, capacity, head_dim]
+    Tensor? headMask;       // [slotCapacity, layers, heads], 0 where a row prunes that head
+    long[] lengths = [];    // per row: tokens in the cache
+    int slotCapacity;
     long capacity;
-    Tensor headMask;   // [rows, layers, heads], 0 where a row prunes that head
-    HashSet<int> prunedLayers;
+    HashSet<int> prunedLayers = [];
+    // Where the current step writes: row i's new key/value goes to (stepRows[i], stepColumns[i]); attended width.
+    Tensor? stepRows, stepColumns;
+    long stepWidth;
 
-    DecodeBatch(CausalLM model, Tensor[] keys, Tensor[] values, long[] starts, long length, Tensor headMask, HashSet<int> prunedLayers)
+    /// <param name="headroom">Columns allocated beyond the longest prompt when the pool grows for a prompt.</param>
+    /// <param name="maxRows">The most rows the batch will hold (slot doubling stops there); 0 for no limit.</param>
+    public DecodeBatch(CausalLM model, long headroom = 64, int maxRows = 0)
     {
         this.model = model;
-        this.keys = keys;
-        this.values = values;
-        this.starts = starts;
-        this.length = length;
-        capacity = keys[0].shape[2];
-        this.headMask = headMask;
-        this.prunedLayers = prunedLayers;
+        this.headroom = headroom;
+        this.maxRows = maxRows;
     }
 
-    public int Rows => starts.Length;
-    /// <summary>Columns in use (the longest row).</summary>
-    public long Length => length;
-    /// <summary>Cached token slots allocated, padding and headroom included (rows × capacity).</summary>
-    public long AllocatedTokens => Rows * capacity;
+    public int Rows => lengths.Length;
+    /// <summary>Tokens of the longest row (the columns a step attends to, less one).</summary>
+    public long Length => lengths.Length == 0 ? 0 : lengths.Max();
+    /// <summary>Cached token slots allocated, padding and headroom included (slots × capacity).</summary>
+    public long AllocatedTokens => slotCapacity * capacity;
     /// <summary>Tokens (prompt and generated) a row holds in the cache.</summary>
-    public long RowLength(int row) => length - starts[row];
+    public long RowLength(int row) => lengths[row];
 
-    /// <summary>
-    /// Runs the prompts as one left-padded batch and returns the batch and the float32 logits: the last
-    /// position's [rows, vocab], or with <paramref name="allPositions"/> [rows, longest prompt, vocab], where row r's
-    /// position i is at index <c>longest - prompt_r.Length + i</c>.
-    /// </summary>
+    /// <summary>A new batch holding <paramref name="prompts"/>, and the logits of their prompt pass (see <see cref="Add"/>).</summary>
     public static (DecodeBatch Batch, Tensor Logits) Prefill(CausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts,
         IReadOnlyList<IReadOnlyList<PrunedHead>> prunedHeads, long headroom = 64, bool allPositions = false)
     {
+        var batch = new DecodeBatch(model, headroom);
+        try { return (batch, batch.Add(prompts, prunedHeads, allPositions)); }
+        catch { batch.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// Runs the prompts as one right-padded batch into new rows after the existing ones and returns the float32
+    /// logits: each prompt's last position [new rows, vocab], or with <paramref name="allPositions"/>
+    /// [new rows, longest prompt, vocab] where prompt r's position i is at index i. The existing rows are untouched,
+    /// also when this throws (the new rows are then not added).
+    /// </summary>
+    public Tensor Add(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<PrunedHead>> prunedHeads, bool allPositions = false)
+    {
         if (prompts.Count == 0 || prompts.Count != prunedHeads.Count) throw new ArgumentException("one pruned-head list per prompt, at least one prompt");
+        for (int r = 0; r < prunedHeads.Count; r++)
+            foreach (var head in prunedHeads[r]) head.Validate(model.Config.Shape, $"pruned_heads[{r}]");
+        int first = Rows, m = prompts.Count;
+        Reserve(first + m, prompts.Max(p => p.Count));
         using var scope = NewDisposeScope();
-        var c = model.Config;
-        int rows = prompts.Count;
         var device = model.Device;
-        var padded = LeftPaddedPrompts.Build(prompts, device);   // ids, positions [rows, t]; attend [rows, 1, t, t]
-        long t = padded.Length;
-        // per layer [rows, kv_heads, t + headroom, head_dim]
-        var cache = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
-        var cacheV = Enumerable.Range(0, c.NumLayers).Select(_ => zeros(rows, c.NumKeyValueHeads, t + headroom, c.HeadDim, model.DType, device)).ToArray();
-        var (mask, layers) = HeadMask(model, prunedHeads);
-        var batch = new DecodeBatch(model, cache, cacheV, padded.Starts, 0, mask, layers);
-        var hidden = SharedPrefix.Plan(prompts, prunedHeads, c.NumLayers) is { } shared
-            ? batch.RunShared(padded, shared)                                                    // [rows, t, hidden]
-            : batch.Run(padded.Ids, padded.Positions, padded.Attend);                            // [rows, t, hidden]
-        var logits = allPositions ? model.Logits(hidden) : model.Logits(hidden[.., ^1]);         // [rows, t, vocab] or [rows, vocab]
-        foreach (var tsr in cache.Concat(cacheV)) tsr.MoveToOuterDisposeScope();
-        mask.MoveToOuterDisposeScope();
-        return (batch, logits.MoveToOuterDisposeScope());
+        var (mask, layers) = HeadMask(model, prunedHeads);                                       // [m, layers, heads]
+        var padded = PaddedPrompts.Right(prompts, device);                                       // ids, positions [m, t]; attend [m, 1, t, t]
+        var hidden = SharedPrefix.Plan(prompts, prunedHeads, model.Config.NumLayers) is { } shared
+            ? RunShared(padded, shared, first, mask)                                             // [m, t, hidden]
+            : model.Forward(padded.Ids, padded.Positions, padded.Attend, new PromptSlots(this, first, m, null, null),
+                layers.Count > 0 ? mask : null, layers);                                          // [m, t, hidden]
+        var logits = allPositions
+            ? model.Logits(hidden)                                                                // [m, t, vocab]
+            : model.Logits(hidden[TensorIndex.Tensor(arange(m, device: device)), TensorIndex.Tensor(tensor(padded.LastColumns, device: device))]);   // [m, vocab]
+        headMask!.narrow(0, first, m).copy_(mask);
+        prunedLayers.UnionWith(layers);
+        lengths = [.. lengths, .. padded.Lengths];
+        return logits.MoveToOuterDisposeScope();
     }
 
     /// <summary>Appends one token per row and returns the next-token logits [rows, vocab] in float32.</summary>
     public Tensor Step(IReadOnlyList<int> tokens)
     {
-        if (tokens.Count != Rows) throw new ArgumentException($"expected {Rows} tokens, got {tokens.Count}");
-        EnsureCapacity(length + 1);
+        if (tokens.Count != Rows || Rows == 0) throw new ArgumentException($"expected {Rows} tokens, got {tokens.Count}");
+        long longest = Length;
+        Reserve(Rows, longest + 1);
         using var scope = NewDisposeScope();
         var device = model.Device;
-        var startT = tensor(starts, device: device);                                        // [rows]: each row's first real column
-        var positions = (length - startT).view(Rows, 1);                                    // [rows, 1]: the new token's position in its row
-        var keyCol = arange(length + 1, device: device).view(1, 1, 1, length + 1);          // [1, 1, 1, keys]
-        var attend = keyCol >= startT.view(Rows, 1, 1, 1);                                  // [rows, 1, 1, keys]: padding masked out
-        var ids = tensor(tokens.Select(x => (long)x).ToArray(), device: device).view(Rows, 1);   // [rows, 1]
-        var hidden = Run(ids, positions, attend);                                           // [rows, 1, hidden]
-        return model.Logits(hidden[.., -1]).MoveToOuterDisposeScope();                      // [rows, vocab]
+        int rows = Rows;
+        var positions = tensor(lengths, device: device);                                        // [rows]: the new token's column and position
+        stepRows = arange(rows, device: device);
+        stepColumns = positions;
+        stepWidth = longest + 1;
+        var keyCol = arange(stepWidth, device: device).view(1, 1, 1, stepWidth);                // [1, 1, 1, keys]
+        var attend = keyCol <= positions.view(rows, 1, 1, 1);                                   // [rows, 1, 1, keys]: columns past a row masked out
+        var ids = tensor(tokens.Select(x => (long)x).ToArray(), device: device).view(rows, 1);  // [rows, 1]
+        var hidden = model.Forward(ids, positions.view(rows, 1), attend, this,
+            prunedLayers.Count > 0 ? headMask!.narrow(0, 0, rows) : null, prunedLayers);        // [rows, 1, hidden]
+        stepRows = stepColumns = null;
+        for (int r = 0; r < rows; r++) lengths[r]++;
+        return model.Logits(hidden[.., -1]).MoveToOuterDisposeScope();                          // [rows, vocab]
     }
 
-    Tensor Run(Tensor ids, Tensor positions, Tensor attend)
+    (Tensor Keys, Tensor Values) IKvCache.Update(int layer, Tensor k, Tensor v)
     {
-        var hidden = model.Forward(ids, positions, attend, this, prunedLayers.Count > 0 ? headMask : null, prunedLayers);
-        length += ids.shape[1];
-        return hidden;
+        // k, v: [rows, kv_heads, 1, head_dim]; row i's goes to slot stepRows[i], column stepColumns[i].
+        keys[layer].index_put_(k.select(2, 0), TensorIndex.Tensor(stepRows!), TensorIndex.Colon, TensorIndex.Tensor(stepColumns!));
+        values[layer].index_put_(v.select(2, 0), TensorIndex.Tensor(stepRows!), TensorIndex.Colon, TensorIndex.Tensor(stepColumns!));
+        return (keys[layer].narrow(0, 0, Rows).narrow(2, 0, stepWidth), values[layer].narrow(0, 0, Rows).narrow(2, 0, stepWidth));
+    }
+
+    /// <summary>
+    /// Keeps only the given rows and returns the new row order: row i is the old row <c>order[i]</c>. Kept rows below
+    /// the new row count stay where they are; the others move into the freed slots.
+    /// </summary>
+    public int[] Keep(IReadOnlyList<int> rows)
+    {
+        var kept = rows.ToHashSet();
+        if (kept.Count != rows.Count || rows.Any(r => r < 0 || r >= Rows)) throw new ArgumentException("rows must be distinct rows of the batch", nameof(rows));
+        int n = rows.Count;
+        var holes = Enumerable.Range(0, n).Where(r => !kept.Contains(r)).ToArray();
+        var movers = rows.Where(r => r >= n).Order().ToArray();
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = 0; i < holes.Length; i++) order[holes[i]] = movers[i];
+        if (movers.Length > 0)
+        {
+            using var scope = NewDisposeScope();
+            long width = movers.Max(r => lengths[r]);
+            var to = tensor(holes.Select(r => (long)r).ToArray(), device: model.Device);
+            var from = tensor(movers.Select(r => (long)r).ToArray(), device: model.Device);
+            foreach (var pool in keys.Concat(values))
+            {
+                var used = pool.narrow(2, 0, width);                                            // [slots, kv_heads, width, head_dim]
+                used.index_copy_(0, to, used.index_select(0, from));
+            }
+            headMask!.index_copy_(0, to, headMask.index_select(0, from));
+        }
+        lengths = order.Select(r => lengths[r]).ToArray();
+        prunedLayers = LayersWithPruning(headMask!, n);
+        return order;
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> rows of <paramref name="columns"/> tokens, growing the pool by doubling.
+    /// Called outside any dispose scope of ours: the pool must outlive the call.
+    /// </summary>
+    void Reserve(int rows, long columns)
+    {
+        if (rows <= slotCapacity && columns <= capacity) return;
+        var c = model.Config;
+        int newSlots = rows <= slotCapacity ? slotCapacity : Math.Max(rows, Math.Min(2 * slotCapacity, maxRows > 0 ? maxRows : int.MaxValue));
+        long newCapacity = columns <= capacity ? capacity
+            : Math.Max(columns, Math.Min(Math.Max(columns + headroom, 2 * capacity), c.MaxPositionEmbeddings));
+        keys = Grow(keys, newSlots, newCapacity);
+        values = Grow(values, newSlots, newCapacity);
+        var mask = ones(newSlots, c.NumLayers, c.NumHeads, model.DType, model.Device);
+        if (headMask is not null)
+        {
+            using (var old = mask.narrow(0, 0, slotCapacity)) old.copy_(headMask);
+            headMask.Dispose();
+        }
+        headMask = mask;
+        slotCapacity = newSlots;
+        capacity = newCapacity;
+    }
+
+    Tensor[] Grow(Tensor[] pools, int slots, long columns)
+    {
+        var c = model.Config;
+        var grown = new Tensor[c.NumLayers];
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            grown[l] = zeros(slots, c.NumKeyValueHeads, columns, c.HeadDim, model.DType, model.Device);   // zeros: unused columns stay finite under the mask
+            if (pools.Length == 0) continue;
+            using (var oldSlots = grown[l].narrow(0, 0, pools[l].shape[0]))
+            using (var corner = oldSlots.narrow(2, 0, pools[l].shape[2])) corner.copy_(pools[l]);
+            pools[l].Dispose();
+        }
+        return grown;
     }
 
     /// <summary>
     /// The prompt pass with shared prefixes (see <see cref="SharedPrefix"/>): layer by layer, each distinct prompt's
     /// unpruned state runs once for the rows that do not prune yet, and a row continues on its own from the layer
-    /// where it starts to prune. Every row's keys and values are written exactly as <see cref="Run"/> writes them.
+    /// where it starts to prune. Every row's keys and values are written exactly as a plain prompt pass writes them.
     /// </summary>
-    Tensor RunShared(LeftPaddedPrompts padded, SharedPrefix plan)
+    Tensor RunShared(PaddedPrompts padded, SharedPrefix plan, int first, Tensor mask)
     {
         var device = model.Device;
-        long t = padded.Length;
+        long t = padded.Length, m = padded.Ids.shape[0];
         using var firstRows = tensor(plan.FirstRow.Select(r => (long)r).ToArray(), device: device);          // [prompts]
-        var (cos, sin, groupMask) = model.LayerInputs(padded.Positions, padded.Attend);                      // [rows, ...]
+        var (cos, sin, groupMask) = model.LayerInputs(padded.Positions, padded.Attend);                      // [m, ...]
         var sharedH = model.Embed(padded.Ids.index_select(0, firstRows));                                    // [prompts, t, hidden]
-        var rowH = zeros(Rows, t, sharedH.shape[2], sharedH.dtype, device);                                   // [rows, t, hidden]
+        var rowH = zeros(m, t, sharedH.shape[2], sharedH.dtype, device);                                      // [m, t, hidden]
         for (int l = 0; l < model.Config.NumLayers; l++)
         {
             // Rows that start pruning at this layer take over their prompt's state.
@@ -121,9 +221,8 @@ public sealed class DecodeBatch : IKvCache, IDisposable
             if (own.Length > 0)
             {
                 using var idx = tensor(own.Select(r => (long)r).ToArray(), device: device);
-                var cacheRows = new PrefillRows(this, idx, null);
                 var h = model.Layer(l, rowH.index_select(0, idx), cos.index_select(0, idx), sin.index_select(0, idx),
-                    groupMask.index_select(0, idx), cacheRows, headMask.index_select(0, idx)[.., l]);
+                    groupMask.index_select(0, idx), new PromptSlots(this, first, m, idx, null), mask.index_select(0, idx)[.., l]);
                 rowH.index_copy_(0, idx, h);
             }
 
@@ -136,7 +235,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
                 using var rowsIdx = tensor(sharing.Select(r => (long)r).ToArray(), device: device);
                 using var expand = tensor(sharing.Select(r => (long)Array.IndexOf(prompts, plan.Prompt[r])).ToArray(), device: device);
                 var h = model.Layer(l, sharedH.index_select(0, promptIdx), cos.index_select(0, inputRows), sin.index_select(0, inputRows),
-                    groupMask.index_select(0, inputRows), new PrefillRows(this, rowsIdx, expand), null);
+                    groupMask.index_select(0, inputRows), new PromptSlots(this, first, m, rowsIdx, expand), null);
                 sharedH.index_copy_(0, promptIdx, h);
             }
         }
@@ -145,124 +244,30 @@ public sealed class DecodeBatch : IKvCache, IDisposable
             using (var idx = tensor(unpruned.Select(r => (long)r).ToArray(), device: device))
             using (var from = tensor(unpruned.Select(r => (long)plan.Prompt[r]).ToArray(), device: device))
                 rowH.index_copy_(0, idx, sharedH.index_select(0, from));
-        length += t;
         return model.FinalNorm(rowH);
     }
 
     /// <summary>
-    /// The cache seen by one layer call of a shared prefill: the call's keys/values [n, kv_heads, t, head_dim] go to
-    /// batch rows <c>rows</c> (call row <c>expand[i]</c> for batch row <c>rows[i]</c>; the identity when null). A
+    /// The cache seen by one layer call of a prompt pass over the new rows in slots [first, first + count): the
+    /// call's keys/values [n, kv_heads, t, head_dim] go to columns [0, t) of those rows — all of them in order when
+    /// <c>rows</c> is null, else new row <c>rows[i]</c> gets call row <c>expand[i]</c> (the identity when null). A
     /// prompt pass attends only to its own keys, which are returned as they are.
     /// </summary>
-    sealed class PrefillRows(DecodeBatch batch, Tensor rows, Tensor? expand) : IKvCache
+    sealed class PromptSlots(DecodeBatch batch, int first, long count, Tensor? rows, Tensor? expand) : IKvCache
     {
         public (Tensor Keys, Tensor Values) Update(int layer, Tensor k, Tensor v)
         {
-            long t = k.shape[2];
-            using (var keys = batch.keys[layer].narrow(2, 0, t)) keys.index_copy_(0, rows, expand is null ? k : k.index_select(0, expand));
-            using (var values = batch.values[layer].narrow(2, 0, t)) values.index_copy_(0, rows, expand is null ? v : v.index_select(0, expand));
+            Write(batch.keys[layer], k);
+            Write(batch.values[layer], v);
             return (k, v);
         }
-    }
 
-    (Tensor Keys, Tensor Values) IKvCache.Update(int layer, Tensor k, Tensor v)
-    {
-        long t = k.shape[2];                                   // k, v: [rows, kv_heads, t, head_dim], written in place
-        keys[layer].narrow(2, length, t).copy_(k);
-        values[layer].narrow(2, length, t).copy_(v);
-        return (keys[layer].narrow(2, 0, length + t), values[layer].narrow(2, 0, length + t));
-    }
-
-    /// <summary>Adds <paramref name="other"/>'s rows after this batch's rows, aligning both on the last column; disposes <paramref name="other"/>.</summary>
-    public void Merge(DecodeBatch other, long headroom = 64)
-    {
-        long newLength = Math.Max(length, other.length);
-        long newCapacity = newLength + headroom;
-        int rows = Rows + other.Rows;
-        var shift = newLength - length;
-        var otherShift = newLength - other.length;
-        for (int l = 0; l < keys.Length; l++)
+        void Write(Tensor pool, Tensor x)
         {
-            keys[l] = Combine(keys[l], length, shift, other.keys[l], other.length, otherShift, rows, newCapacity);
-            values[l] = Combine(values[l], length, shift, other.values[l], other.length, otherShift, rows, newCapacity);
+            using var target = pool.narrow(0, first, count).narrow(2, 0, x.shape[2]);   // [count, kv_heads, t, head_dim]
+            if (rows is null) target.copy_(x);
+            else target.index_copy_(0, rows, expand is null ? x : x.index_select(0, expand));
         }
-        starts = starts.Select(s => s + shift).Concat(other.starts.Select(s => s + otherShift)).ToArray();
-        var mask = cat([headMask, other.headMask], 0);
-        headMask.Dispose();
-        headMask = mask;
-        prunedLayers.UnionWith(other.prunedLayers);
-        length = newLength;
-        capacity = newCapacity;
-        other.Dispose();
-    }
-
-    static Tensor Combine(Tensor a, long lenA, long shiftA, Tensor b, long lenB, long shiftB, int rows, long capacity)
-    {
-        var result = zeros(rows, a.shape[1], capacity, a.shape[3], a.dtype, a.device);   // [rowsA + rowsB, kv_heads, capacity, head_dim]
-        CopyColumns(result, 0, shiftA, a, 0, lenA);
-        CopyColumns(result, a.shape[0], shiftB, b, 0, lenB);
-        a.Dispose();
-        return result;
-    }
-
-    /// <summary>Copies columns [srcCol, srcCol + count) of all of <paramref name="src"/>'s rows into <paramref name="dst"/> at (dstRow, dstCol).</summary>
-    static void CopyColumns(Tensor dst, long dstRow, long dstCol, Tensor src, long srcCol, long count)
-    {
-        using var rows = dst.narrow(0, dstRow, src.shape[0]);
-        using var target = rows.narrow(2, dstCol, count);
-        using var source = src.narrow(2, srcCol, count);
-        target.copy_(source);
-    }
-
-    /// <summary>Keeps only the given rows (in that order), freeing the others' cache and unneeded padding columns.</summary>
-    public void Keep(IReadOnlyList<int> rows)
-    {
-        if (rows.Count == 0) throw new ArgumentException("a batch keeps at least one row; dispose it instead");
-        long drop = rows.Min(r => starts[r]);
-        long newLength = length - drop;
-        long newCapacity = Math.Min(capacity - drop, newLength + Math.Max(64, capacity - length));
-        using var index = tensor(rows.Select(r => (long)r).ToArray(), device: model.Device);
-        for (int l = 0; l < keys.Length; l++)
-        {
-            keys[l] = Select(keys[l], index, drop, newLength, newCapacity);
-            values[l] = Select(values[l], index, drop, newLength, newCapacity);
-        }
-        var mask = headMask.index_select(0, index);
-        headMask.Dispose();
-        headMask = mask;
-        prunedLayers = LayersWithPruning(headMask);
-        starts = rows.Select(r => starts[r] - drop).ToArray();
-        length = newLength;
-        capacity = newCapacity;
-    }
-
-    static Tensor Select(Tensor cache, Tensor index, long drop, long length, long capacity)
-    {
-        var result = zeros(index.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);   // [kept, kv_heads, capacity, head_dim]
-        using var kept = cache.index_select(0, index);
-        CopyColumns(result, 0, 0, kept, drop, length);
-        cache.Dispose();
-        return result;
-    }
-
-    void EnsureCapacity(long needed)
-    {
-        if (needed <= capacity) return;
-        long newCapacity = Math.Max(needed, capacity * 2);
-        for (int l = 0; l < keys.Length; l++)
-        {
-            keys[l] = Grow(keys[l], length, newCapacity);
-            values[l] = Grow(values[l], length, newCapacity);
-        }
-        capacity = newCapacity;
-    }
-
-    static Tensor Grow(Tensor cache, long length, long capacity)
-    {
-        var result = zeros(cache.shape[0], cache.shape[1], capacity, cache.shape[3], cache.dtype, cache.device);
-        CopyColumns(result, 0, 0, cache, 0, length);
-        cache.Dispose();
-        return result;
     }
 
     static (Tensor Mask, HashSet<int> Layers) HeadMask(CausalLM model, IReadOnlyList<IReadOnlyList<PrunedHead>> pruned)
@@ -273,17 +278,18 @@ public sealed class DecodeBatch : IKvCache, IDisposable
         for (int r = 0; r < pruned.Count; r++)
             foreach (var head in pruned[r])
             {
-                head.Validate(c.Shape, $"pruned_heads[{r}]");
                 mask[r, head.Layer, head.Head] = 0;
                 layers.Add(head.Layer);
             }
         return (mask, layers);
     }
 
-    static HashSet<int> LayersWithPruning(Tensor mask)
+    /// <summary>Layers where one of the first <paramref name="rows"/> rows of <paramref name="mask"/> prunes a head.</summary>
+    static HashSet<int> LayersWithPruning(Tensor mask, int rows)
     {
+        if (rows == 0) return [];
         using var scope = NewDisposeScope();
-        var anyPruned = (mask == 0).any(dim: 2).any(dim: 0);
+        var anyPruned = (mask.narrow(0, 0, rows) == 0).any(dim: 2).any(dim: 0);
         var flags = anyPruned.data<bool>().ToArray();
         return Enumerable.Range(0, flags.Length).Where(l => flags[l]).ToHashSet();
     }
@@ -291,7 +297,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
     public void Dispose()
     {
         foreach (var t in keys.Concat(values)) t.Dispose();
-        headMask.Dispose();
+        headMask?.Dispose();
     }
 }
 

@@ -26,7 +26,7 @@ public sealed class QuestionEncoder(LanguageModel lm, string? systemPrompt = nul
         {
             using var scope = NewDisposeScope();
             var prompts = chunk.Select(q => tokenizer.Encode(ChatPrompt.Format(q, systemPrompt))).ToList();
-            var padded = LeftPaddedPrompts.Build(prompts, lm.Model.Device);
+            var padded = PaddedPrompts.Left(prompts, lm.Model.Device);
             var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend).to(ScalarType.Float32);
             var valid = padded.Valid(ScalarType.Float32).unsqueeze(-1);
             var mean = (hidden * valid).sum(1) / valid.sum(1);
