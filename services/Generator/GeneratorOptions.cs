@@ -21,7 +21,8 @@ public sealed class GeneratorOptions
     /// interval: fewer messages per hop under load. Zero sends every token in its own message.
     /// </summary>
     public TimeSpan StreamInterval { get; set; } = TimeSpan.FromMilliseconds(20);
-    public int MaxConcurrentSequences { get; set; } = 32;
+    /// <summary>Rows decoding together (8 Solves of 8 candidates at once).</summary>
+    public int MaxConcurrentSequences { get; set; } = 64;
     /// <summary>KV-cache budget in tokens; 0 takes MaxConcurrentSequences × the context length.</summary>
     public long MaxBatchTokens { get; set; }
     /// <summary>Sequences waiting for a batch row beyond this are refused with RESOURCE_EXHAUSTED.</summary>

@@ -2,7 +2,7 @@ namespace Sprint.Inference.Generation;
 
 /// <summary>
 /// Who may decode: the queue of waiting sequences and the limits of <see cref="EngineOptions"/> (rows and the
-/// KV-cache token budget, counted as rows × the longest reservation because the batch is left-padded). Sequences
+/// KV-cache token budget, counted as rows × the longest reservation because every cache slot has the longest row's columns). Sequences
 /// being prefilled count like running rows, so a submission during a prefill cannot overfill the batch.
 /// First come, first served: nobody overtakes the head of the queue. Every member is called under the
 /// scheduler's lock.

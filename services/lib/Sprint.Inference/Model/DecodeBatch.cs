@@ -12,8 +12,8 @@ namespace Sprint.Inference.Model;
 /// <item>join (<see cref="Add"/>): the new rows' prompt pass (a right-padded batch of their own; rows with the same
 /// prompt share it, <see cref="SharedPrefix"/>) writes their keys and values straight into the free slots after the
 /// last row;</item>
-/// <item>step (<see cref="Step"/>): each row writes its new token's key and value at its own column (one scatter per
-/// layer) and attends, through a view, to columns [0, longest row] of the occupied slots, the columns past its own
+/// <item>step (<see cref="Step"/>): each row writes its new token's key and value at its own column (one
+/// <c>index_copy_</c> per layer into a flat view of the pool) and attends, through a view, to columns [0, longest row] of the occupied slots, the columns past its own
 /// length masked out;</item>
 /// <item>leave (<see cref="Keep"/>): rows that stay but sit past the new end move into the holes (only those rows'
 /// columns are copied); the longest remaining row sets the attended width, so a long sequence that finishes stops
@@ -34,8 +34,9 @@ public sealed class DecodeBatch : IKvCache, IDisposable
     int slotCapacity;
     long capacity;
     HashSet<int> prunedLayers = [];
-    // Where the current step writes: row i's new key/value goes to (stepRows[i], stepColumns[i]); attended width.
-    Tensor? stepRows, stepColumns;
+    Tensor[] flatKeys = [], flatValues = [];   // per layer, the same pool viewed as [slotCapacity * kv_heads * capacity, head_dim]
+    // Where the current step writes: row r's key/value head h goes to flat row stepTargets[r * kv_heads + h]; attended width.
+    Tensor? stepTargets;
     long stepWidth;
 
     /// <param name="headroom">Columns allocated beyond the longest prompt when the pool grows for a prompt.</param>
@@ -104,25 +105,28 @@ public sealed class DecodeBatch : IKvCache, IDisposable
         var device = model.Device;
         int rows = Rows;
         var positions = tensor(lengths, device: device);                                        // [rows]: the new token's column and position
-        stepRows = arange(rows, device: device);
-        stepColumns = positions;
+        long kvHeads = model.Config.NumKeyValueHeads;
+        var slotHeads = arange(rows * kvHeads, device: device).view(rows, kvHeads);             // [rows, kv_heads]: slot * kv_heads + head
+        stepTargets = (slotHeads * capacity + positions.view(rows, 1)).view(-1);                 // [rows * kv_heads]: flat row of (slot, head, column)
         stepWidth = longest + 1;
         var keyCol = arange(stepWidth, device: device).view(1, 1, 1, stepWidth);                // [1, 1, 1, keys]
         var attend = keyCol <= positions.view(rows, 1, 1, 1);                                   // [rows, 1, 1, keys]: columns past a row masked out
         var ids = tensor(tokens.Select(x => (long)x).ToArray(), device: device).view(rows, 1);  // [rows, 1]
         var hidden = model.Forward(ids, positions.view(rows, 1), attend, this,
             prunedLayers.Count > 0 ? headMask!.narrow(0, 0, rows) : null, prunedLayers);        // [rows, 1, hidden]
-        stepRows = stepColumns = null;
+        stepTargets = null;
         for (int r = 0; r < rows; r++) lengths[r]++;
         return model.Logits(hidden[.., -1]).MoveToOuterDisposeScope();                          // [rows, vocab]
     }
 
     (Tensor Keys, Tensor Values) IKvCache.Update(int layer, Tensor k, Tensor v)
     {
-        // k, v: [rows, kv_heads, 1, head_dim]; row i's goes to slot stepRows[i], column stepColumns[i].
-        keys[layer].index_put_(k.select(2, 0), TensorIndex.Tensor(stepRows!), TensorIndex.Colon, TensorIndex.Tensor(stepColumns!));
-        values[layer].index_put_(v.select(2, 0), TensorIndex.Tensor(stepRows!), TensorIndex.Colon, TensorIndex.Tensor(stepColumns!));
-        return (keys[layer].narrow(0, 0, Rows).narrow(2, 0, stepWidth), values[layer].narrow(0, 0, Rows).narrow(2, 0, stepWidth));
+        // k, v: [rows, kv_heads, 1, head_dim]; one index_copy_ each into the flat view puts every row's at its own column.
+        long d = k.shape[3];
+        flatKeys[layer].index_copy_(0, stepTargets!, k.reshape(-1, d));
+        flatValues[layer].index_copy_(0, stepTargets!, v.reshape(-1, d));
+        var used = new[] { TensorIndex.Slice(0, Rows), TensorIndex.Colon, TensorIndex.Slice(0, stepWidth) };   // one call per view
+        return (keys[layer][used], values[layer][used]);                  // [rows, kv_heads, longest + 1, head_dim]
     }
 
     /// <summary>
@@ -169,6 +173,9 @@ public sealed class DecodeBatch : IKvCache, IDisposable
             : Math.Max(columns, Math.Min(Math.Max(columns + headroom, 2 * capacity), c.MaxPositionEmbeddings));
         keys = Grow(keys, newSlots, newCapacity);
         values = Grow(values, newSlots, newCapacity);
+        foreach (var flat in flatKeys.Concat(flatValues)) flat.Dispose();
+        flatKeys = keys.Select(pool => pool.view(-1, c.HeadDim)).ToArray();
+        flatValues = values.Select(pool => pool.view(-1, c.HeadDim)).ToArray();
         var mask = ones(newSlots, c.NumLayers, c.NumHeads, model.DType, model.Device);
         if (headMask is not null)
         {
@@ -296,7 +303,7 @@ public sealed class DecodeBatch : IKvCache, IDisposable
 
     public void Dispose()
     {
-        foreach (var t in keys.Concat(values)) t.Dispose();
+        foreach (var t in keys.Concat(values).Concat(flatKeys).Concat(flatValues)) t.Dispose();
         headMask?.Dispose();
     }
 }
