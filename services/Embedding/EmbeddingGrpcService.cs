@@ -8,12 +8,9 @@ namespace Sprint.Embedding;
 
 public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCache cache, EmbeddingOptions options) : EmbeddingService.EmbeddingServiceBase
 {
-    /// <summary>The text that is hashed and encoded: trimmed, NFC.</summary>
-    public static string Normalize(string text) => text.Trim().Normalize(NormalizationForm.FormC);
-
     public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
     {
-        var text = Normalize(request.Text);
+        var text = ClientText.Normalized(request.Text, "text");   // what is hashed and encoded
         if (text.Length == 0) throw new InvalidFieldException("text", "must not be empty");
         int bytes = Encoding.UTF8.GetByteCount(text);
         if (bytes > options.MaxTextBytes) throw new InvalidFieldException("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");

@@ -15,7 +15,7 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
     /// <summary>Checks every field; the first bad one is reported as INVALID_ARGUMENT naming it.</summary>
     public static SolveSpec From(SolveRequest r, GatewayOptions o)
     {
-        var question = r.Question.Trim();
+        var question = ClientText.Normalized(r.Question, "question");
         if (question.Length == 0) throw new InvalidFieldException("question", "must not be empty");
         int bytes = Encoding.UTF8.GetByteCount(question);
         if (bytes > o.MaxQuestionBytes) throw new InvalidFieldException("question", $"{bytes} bytes exceeds the {o.MaxQuestionBytes}-byte limit");

@@ -149,6 +149,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
     {
         var lm = scheduler.Model;
         if (string.IsNullOrEmpty(prompt)) throw new InvalidFieldException("prompt", "must not be empty");
+        ClientText.Normalized(prompt, "prompt");   // the tokenizer normalizes it: refuse what cannot be, by name
         if (format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
             throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");
         stopping ??= new StoppingParameters();

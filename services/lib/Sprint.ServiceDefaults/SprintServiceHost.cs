@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -46,7 +47,11 @@ public static class SprintServiceHost
         return builder;
     }
 
-    /// <summary>gRPC with the message limits of <see cref="ServiceOptions"/>, the <see cref="ErrorInterceptor"/>, and reflection.</summary>
+    /// <summary>
+    /// gRPC with the message limits of <see cref="ServiceOptions"/>, the <see cref="ErrorInterceptor"/>, requests that do
+    /// not parse answered INVALID_ARGUMENT (<see cref="ParsedRequestsMethodProvider{TService}"/> in place of grpc-dotnet's
+    /// binder), and reflection.
+    /// </summary>
     public static WebApplicationBuilder AddGrpcDefaults(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
@@ -56,6 +61,9 @@ public static class SprintServiceHost
             grpc.MaxSendMessageSize = options.MaxSendMessageBytes;
             grpc.Interceptors.Add<ErrorInterceptor>();
         });
+        var binder = builder.Services.Single(d => d.ServiceType == typeof(IServiceMethodProvider<>) && d.ImplementationType?.Name == "BinderServiceMethodProvider`1");
+        builder.Services.Remove(binder);
+        builder.Services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ParsedRequestsMethodProvider<>));
         builder.Services.AddGrpcReflection();
         return builder;
     }
