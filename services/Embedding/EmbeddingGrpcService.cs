@@ -15,6 +15,7 @@ public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCach
         int bytes = Encoding.UTF8.GetByteCount(text);
         if (bytes > options.MaxTextBytes) throw new InvalidFieldException("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");
         var loaded = encoder.Require();
+        loaded.CheckFits(text, "text");   // before any model work: a text beyond the context would only cost time and memory
 
         var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, text,
             ct => encoder.EncodeAsync(loaded, text, ct), context.CancellationToken).ConfigureAwait(false);

@@ -58,7 +58,11 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     "prompt" => "question",
                     var other => other,
                 }, invalid.Why);
-            throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {results[0].Error}"));
+            // Generators at capacity answer RESOURCE_EXHAUSTED, and so does the gateway then: clients retry UNAVAILABLE
+            // at once, which would only add load.
+            if (failures.Any(f => f?.StatusCode == StatusCode.ResourceExhausted))
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the generators are at capacity, retry later: {Quote.Short(results[0].Error)}"));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {Quote.Short(results[0].Error)}"));
         }
 
         await responseStream.WriteAsync(new SolveResponse { Verdict = SolveVerdict.Vote(results, failed) }, ct).ConfigureAwait(false);

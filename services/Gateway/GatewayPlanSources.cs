@@ -1,5 +1,7 @@
+using Grpc.Core;
 using Sprint.Contracts.V1;
 using Sprint.Core;
+using Sprint.ServiceDefaults;
 
 namespace Sprint.Gateway;
 
@@ -25,7 +27,12 @@ public sealed class GatewayPlanSources(Upstreams upstreams, DateTime deadline) :
     public async ValueTask<IReadOnlyList<ScoredConfig>> SelectAsync(string question, int k, CancellationToken ct)
     {
         var selector = await SelectorForModelAsync(ct).ConfigureAwait(false);
-        var embedding = await upstreams.Embedding.EmbedAsync(new EmbedRequest { Text = question }, deadline: deadline, cancellationToken: ct);
+        EmbedResponse embedding;
+        try { embedding = await upstreams.Embedding.EmbedAsync(new EmbedRequest { Text = question }, deadline: deadline, cancellationToken: ct); }
+        catch (RpcException e) when (ErrorInterceptor.InvalidField(e) is { Field: "text" } invalid)
+        {
+            throw new InvalidFieldException("question", invalid.Why);   // the embedding service's text is this request's question
+        }
         EncoderId = embedding.EncoderId;
         if (embedding.EncoderId != selector.EncoderId)
             throw new FailedPreconditionException($"the head selector takes vectors of encoder '{selector.EncoderId}' but the embedding " +

@@ -118,6 +118,28 @@ public sealed class DegradedTests
     }
 
     [Fact]
+    public async Task A_solve_on_full_generators_says_resource_exhausted_not_unavailable()
+    {
+        // Clients retry UNAVAILABLE at once; overload must read as RESOURCE_EXHAUSTED so that they back off.
+        var (generatorApp, generatorChannel) = await StartSmallGenerator();
+        await using var _ = generatorApp;
+        using var __ = generatorChannel;
+        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
+        await using var ___ = gatewayApp;
+        using var ____ = gatewayChannel;
+        var (blocker, _) = await Block(generatorChannel);
+        using var _____ = blocker;
+        using var queued = new GeneratorService.GeneratorServiceClient(generatorChannel)
+            .Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 8 } });
+        for (int i = 0; i < 100 && Scheduler(generatorApp).Stats.QueuedSequences == 0; i++) await Task.Delay(10);
+
+        var request = new SolveRequest { Question = Rpc.Question, N = 2, Strategy = Strategy.Sampling, MaxNewTokens = 8 };
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request));
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Contains("at capacity", e.Status.Detail);
+    }
+
+    [Fact]
     public async Task Candidates_of_an_expired_solve_leave_the_generator_queue()
     {
         var (generatorApp, generatorChannel) = await StartSmallGenerator();

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Sprint.Contracts.V1;
 
 namespace Sprint.Services.Tests;
@@ -93,6 +94,23 @@ public sealed class FuzzTests(SuiteFixture suite)
         Assert.StartsWith(field, status.Detail);
         Assert.Matches("^[a-z_.\\[\\]0-9]+: ", status.Detail);    // names its field
         AssertProper(status, name);
+    }
+
+    [Fact]
+    public async Task A_question_beyond_the_context_is_refused_before_any_model_work()
+    {
+        // 8,100 digits fit the 8 KiB limits but are one token each: far beyond the model's 512-token context.
+        var digits = string.Concat(Enumerable.Range(0, 8_100).Select(i => (char)('0' + i * 7 % 10)));
+        var encoder = suite.App.Services.GetRequiredService<Embedding.EmbeddingEncoder>();
+        int batches = encoder.Batches;
+        var embed = await Assert.ThrowsAsync<RpcException>(() => suite.Embedding.EmbedAsync(new EmbedRequest { Text = digits }).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, embed.StatusCode);
+        Assert.Matches("^text: [0-9]+ tokens exceed the encoder's 512-token context", embed.Status.Detail);
+
+        var solve = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = digits, N = 2 }));
+        Assert.Equal(StatusCode.InvalidArgument, solve.StatusCode);
+        Assert.Matches("^question: [0-9]+ tokens exceed", solve.Status.Detail);
+        Assert.Equal(batches, encoder.Batches);   // nothing was encoded
     }
 
     [Fact]

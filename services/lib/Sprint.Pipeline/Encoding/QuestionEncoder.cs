@@ -1,3 +1,4 @@
+using Sprint.Core;
 using Sprint.Inference;
 using Sprint.Inference.Model;
 using Sprint.Inference.Text;
@@ -17,15 +18,32 @@ public sealed class QuestionEncoder(LanguageModel lm, string? systemPrompt = nul
 
     public int Dimension => lm.Config.HiddenSize;
 
+    /// <summary>The model's context in tokens: a question's prompt must fit in it.</summary>
+    public int Context => lm.Config.MaxPositionEmbeddings;
+
+    /// <summary>
+    /// Refuses a question whose prompt does not fit the context (<see cref="InvalidFieldException"/> for
+    /// <paramref name="field"/>) at the cost of tokenizing it, before any model work.
+    /// </summary>
+    public void CheckFits(string question, string field)
+    {
+        int tokens = Prompt(question).Count;
+        if (tokens > Context) throw new InvalidFieldException(field, $"{tokens} tokens exceed the encoder's {Context}-token context");
+    }
+
+    IReadOnlyList<int> Prompt(string question) =>
+        (lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: questions cannot be encoded")).Encode(ChatPrompt.Format(question, systemPrompt));
+
     public float[][] Encode(IReadOnlyList<string> questions, int batchSize = 32)
     {
-        var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer: questions cannot be encoded");
         var result = new List<float[]>(questions.Count);
         using var _ = inference_mode();
         foreach (var chunk in questions.Chunk(batchSize))
         {
             using var scope = NewDisposeScope();
-            var prompts = chunk.Select(q => tokenizer.Encode(ChatPrompt.Format(q, systemPrompt))).ToList();
+            var prompts = chunk.Select(Prompt).ToList();
+            foreach (var p in prompts)
+                if (p.Count > Context) throw new InvalidFieldException("question", $"{p.Count} tokens exceed the encoder's {Context}-token context");
             var padded = PaddedPrompts.Left(prompts, lm.Model.Device);
             var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend).to(ScalarType.Float32);
             var valid = padded.Valid(ScalarType.Float32).unsqueeze(-1);
