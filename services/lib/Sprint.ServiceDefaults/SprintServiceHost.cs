@@ -59,6 +59,7 @@ public static class SprintServiceHost
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
             grpc.MaxSendMessageSize = options.MaxSendMessageBytes;
+            grpc.Interceptors.Add<CallLogInterceptor>();   // outermost: logs the status the error interceptor mapped
             grpc.Interceptors.Add<ErrorInterceptor>();
         });
         var binder = builder.Services.Single(d => d.ServiceType == typeof(IServiceMethodProvider<>) && d.ImplementationType?.Name == "BinderServiceMethodProvider`1");
@@ -90,13 +91,17 @@ public static class SprintServiceHost
     }
 
     /// <summary>
-    /// Single-line console logs. The health-check service's own per-check log lines are off: every probe would
-    /// repeat them (ten a second while a client waits for SERVING); the loaders say once what is loading, missing
-    /// or failed.
+    /// Single-line console logs, one line per call at Information (<see cref="CallLogInterceptor"/>; request bodies
+    /// are never logged). ASP.NET Core's and grpc-dotnet's per-request lines (four a call) log warnings only; a
+    /// more specific category in configuration (e.g. <c>Logging:LogLevel:Microsoft.AspNetCore.Hosting=Information</c>)
+    /// brings them back. The health-check service's own per-check log lines are off: every probe would repeat them
+    /// (ten a second while a client waits for SERVING); the loaders say once what is loading, missing or failed.
     /// </summary>
     public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
     {
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
         return builder;
     }
