@@ -5,7 +5,7 @@ public sealed class GatewayOptions
 {
     public const string Section = "Gateway";
 
-    /// <summary>e.g. "http://127.0.0.1:5001".</summary>
+    /// <summary>e.g. "http://127.0.0.1:5001" (https:// for TLS, see Service:Tls).</summary>
     public string? EmbeddingAddress { get; set; }
     /// <summary>e.g. "http://127.0.0.1:5002".</summary>
     public string? SelectorAddress { get; set; }
@@ -14,6 +14,10 @@ public sealed class GatewayOptions
     /// "dns:///name:port" (round robin over every address the name resolves to, e.g. a Kubernetes headless service).
     /// </summary>
     public List<string> GeneratorAddresses { get; set; } = [];
+    /// <summary>HTTP/2 keepalive ping interval on the gateway's upstream connections (while calls are active).</summary>
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>A connection whose peer does not answer a ping within this time is closed and its calls fail (UNAVAILABLE).</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>How often a dns:/// generator address is re-resolved to pick up new replicas.</summary>
     public TimeSpan DnsRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
 

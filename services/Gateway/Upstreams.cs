@@ -5,15 +5,19 @@ using Grpc.Net.Client.Configuration;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Sprint.Contracts.V1;
+using Sprint.ServiceDefaults;
 
 namespace Sprint.Gateway;
 
 /// <summary>
 /// The gateway's channels to Embedding, HeadSelector and the Generator replicas, created on first use. Generator
 /// calls are balanced client-side (round robin) over a static address list or a dns:/// name; a call that fails
-/// with UNAVAILABLE before any response is retried on another replica.
+/// with UNAVAILABLE before any response is retried on another replica. Every channel speaks TLS to https://
+/// addresses (trusting Service:Tls:CaPath, presenting this service's certificate) and sends HTTP/2 keepalive
+/// pings, so a replica that stops answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> +
+/// <see cref="GatewayOptions.KeepAliveTimeout"/> instead of stalling them.
 /// </summary>
-public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposable
+public sealed class Upstreams(GatewayOptions options, IServer server, Tls tls) : IDisposable
 {
     readonly Lock gate = new();
     GrpcChannel? embedding, selector, generators;
@@ -75,7 +79,8 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
         lock (gate) return field ??= create();
     }
 
-    GrpcChannel Single(string? address) => GrpcChannel.ForAddress(string.IsNullOrWhiteSpace(address) ? Self() : address);
+    GrpcChannel Single(string? address) => GrpcChannel.ForAddress(string.IsNullOrWhiteSpace(address) ? Self() : address,
+        new GrpcChannelOptions { HttpHandler = tls.ClientHandler(options.KeepAlive, options.KeepAliveTimeout), DisposeHttpClient = true });
 
     GrpcChannel Generators()
     {
@@ -94,9 +99,12 @@ public sealed class Upstreams(GatewayOptions options, IServer server) : IDisposa
             services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => endpoints));
             target = "static:///generators";
         }
+        bool secure = addresses.All(a => a.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) || (target.StartsWith("dns:", StringComparison.OrdinalIgnoreCase) && tls.Enabled);
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
-            Credentials = ChannelCredentials.Insecure,
+            Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
+            HttpHandler = tls.ClientHandler(options.KeepAlive, options.KeepAliveTimeout),
+            DisposeHttpClient = true,
             ServiceProvider = services.BuildServiceProvider(),
             ServiceConfig = new ServiceConfig
             {

@@ -7,10 +7,12 @@ public sealed class ServiceOptions
 
     /// <summary>Address to bind: 127.0.0.1 (default), ::1, localhost, or 0.0.0.0 inside a container.</summary>
     public string Host { get; set; } = "127.0.0.1";
-    /// <summary>gRPC port (plaintext HTTP/2); 0 picks a free port.</summary>
+    /// <summary>gRPC port (HTTP/2, plaintext unless <see cref="Tls"/> is configured); 0 picks a free port.</summary>
     public int Port { get; set; }
     /// <summary>Optional second port speaking HTTP/1.1, for gRPC-Web from browsers; 0 disables it.</summary>
     public int WebPort { get; set; }
+    /// <summary>TLS for every port, optionally mutual (see <see cref="TlsOptions"/>); off without a certificate.</summary>
+    public TlsOptions Tls { get; set; } = new();
     public int MaxReceiveMessageBytes { get; set; } = 1024 * 1024;
     public int MaxSendMessageBytes { get; set; } = 4 * 1024 * 1024;
 }

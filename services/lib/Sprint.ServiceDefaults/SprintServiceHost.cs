@@ -31,18 +31,21 @@ public static class SprintServiceHost
         builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
 
     /// <summary>
-    /// Kestrel on Service:Host and Service:Port (plaintext HTTP/2), plus an HTTP/1.1 port for gRPC-Web when
-    /// Service:WebPort is set. Registers the bound <see cref="ServiceOptions"/>.
+    /// Kestrel on Service:Host and Service:Port (HTTP/2), plus an HTTP/1.1 port for gRPC-Web when Service:WebPort is
+    /// set; both with TLS when Service:Tls has a certificate. Registers the bound <see cref="ServiceOptions"/> and
+    /// the loaded <see cref="Tls"/> (the gateway's clients use it too).
     /// </summary>
     public static WebApplicationBuilder AddKestrelEndpoints(this WebApplicationBuilder builder, int defaultPort)
     {
         var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
         if (builder.Configuration[$"{ServiceOptions.Section}:Port"] is null) options.Port = defaultPort;
         builder.Services.AddSingleton(options);
+        var tls = new Tls(options.Tls);
+        builder.Services.AddSingleton(tls);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2);
-            if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1);
+            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
+            if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1, tls);
         });
         return builder;
     }
@@ -122,10 +125,15 @@ public static class SprintServiceHost
         return addresses.First();
     }
 
-    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Tls tls)
     {
-        if (host is "localhost") kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
-        else if (host is "0.0.0.0" or "*") kestrel.ListenAnyIP(port, l => l.Protocols = protocols);
-        else kestrel.Listen(IPAddress.Parse(host), port, l => l.Protocols = protocols);
+        void Configure(ListenOptions l)
+        {
+            l.Protocols = protocols;
+            tls.Apply(l);
+        }
+        if (host is "localhost") kestrel.ListenLocalhost(port, Configure);
+        else if (host is "0.0.0.0" or "*") kestrel.ListenAnyIP(port, Configure);
+        else kestrel.Listen(IPAddress.Parse(host), port, Configure);
     }
 }
