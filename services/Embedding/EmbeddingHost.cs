@@ -45,7 +45,7 @@ public static class EmbeddingHost
 
     public static WebApplication MapEmbedding(this WebApplication app)
     {
-        app.MapGrpcService<EmbeddingGrpcService>();
+        app.MapSprintService<EmbeddingGrpcService>("embedding");
         return app;
     }
 

@@ -20,7 +20,7 @@ public static class GatewayHost
     public static WebApplication MapGateway(this WebApplication app)
     {
         app.UseGrpcWeb();
-        app.MapGrpcService<GatewayGrpcService>().EnableGrpcWeb();
+        app.MapSprintService<GatewayGrpcService>("gateway").EnableGrpcWeb();
         return app;
     }
 

@@ -13,11 +13,11 @@ namespace Sprint.Gateway;
 /// The gateway's channels to Embedding, HeadSelector and the Generator replicas, created on first use. Generator
 /// calls are balanced client-side (round robin) over a static address list or a dns:/// name; a call that fails
 /// with UNAVAILABLE before any response is retried on another replica. Every channel speaks TLS to https://
-/// addresses (trusting Service:Tls:CaPath, presenting this service's certificate) and sends HTTP/2 keepalive
+/// addresses (trusting Service:Tls:CaPath, presenting this service's certificate), carries Service:Auth:ServiceKey, and sends HTTP/2 keepalive
 /// pings, so a replica that stops answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> +
 /// <see cref="GatewayOptions.KeepAliveTimeout"/> instead of stalling them.
 /// </summary>
-public sealed class Upstreams(GatewayOptions options, IServer server, Tls tls) : IDisposable
+public sealed class Upstreams(GatewayOptions options, IServer server, ServiceClientHandler handlers) : IDisposable
 {
     readonly Lock gate = new();
     GrpcChannel? embedding, selector, generators;
@@ -80,7 +80,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, Tls tls) :
     }
 
     GrpcChannel Single(string? address) => GrpcChannel.ForAddress(string.IsNullOrWhiteSpace(address) ? Self() : address,
-        new GrpcChannelOptions { HttpHandler = tls.ClientHandler(options.KeepAlive, options.KeepAliveTimeout), DisposeHttpClient = true });
+        new GrpcChannelOptions { HttpHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout), DisposeHttpClient = true });
 
     GrpcChannel Generators()
     {
@@ -99,11 +99,11 @@ public sealed class Upstreams(GatewayOptions options, IServer server, Tls tls) :
             services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => endpoints));
             target = "static:///generators";
         }
-        bool secure = addresses.All(a => a.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) || (target.StartsWith("dns:", StringComparison.OrdinalIgnoreCase) && tls.Enabled);
+        bool secure = addresses.All(a => a.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) || (target.StartsWith("dns:", StringComparison.OrdinalIgnoreCase) && handlers.Tls);
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
-            HttpHandler = tls.ClientHandler(options.KeepAlive, options.KeepAliveTimeout),
+            HttpHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout),
             DisposeHttpClient = true,
             ServiceProvider = services.BuildServiceProvider(),
             ServiceConfig = new ServiceConfig

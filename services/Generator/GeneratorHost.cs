@@ -18,7 +18,7 @@ public static class GeneratorHost
 
     public static WebApplication MapGenerator(this WebApplication app)
     {
-        app.MapGrpcService<GeneratorGrpcService>();
+        app.MapSprintService<GeneratorGrpcService>("generator");
         return app;
     }
 }

@@ -15,7 +15,7 @@ public static class HeadSelectorHost
 
     public static WebApplication MapHeadSelector(this WebApplication app)
     {
-        app.MapGrpcService<HeadSelectorGrpcService>();
+        app.MapSprintService<HeadSelectorGrpcService>("selector");
         return app;
     }
 }

@@ -31,10 +31,12 @@ static class LoadBenchmark
         var n = new Option<int>("--n") { Description = "Candidates per Solve", DefaultValueFactory = _ => Sprint.Core.Defaults.N };
         var strategy = new Option<string>("--strategy") { Description = "sprint, sampling, random_heads, global_top or greedy", DefaultValueFactory = _ => "sprint" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 96 };
+        var client = new ClientChannel();
         var command = new Command("load", "Requests/s, p50/p99 latency and time to first token of Solve or Generate at several concurrencies")
         {
             target, rpc, concurrency, requests, n, strategy, maxNew,
         };
+        foreach (var option in client.Options) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -43,10 +45,7 @@ static class LoadBenchmark
                 : null;
             if (suite is not null) await suite.StartAsync(ct);
             var engine = suite?.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>();
-            using var channel = GrpcChannel.ForAddress(parse.GetValue(target) ?? suite!.GrpcAddress(), new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
-            });
+            using var channel = client.Create(parse, parse.GetValue(target) ?? suite!.GrpcAddress());   // several HTTP/2 connections as needed
             bool solve = parse.GetValue(rpc) == "solve";
             var solveStrategy = Sprint.Core.StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto();
             var questions = Sprint.Problems.SyntheticProblems.Generate(seed: 99, count: 256).Select(p => p.Question).ToArray();

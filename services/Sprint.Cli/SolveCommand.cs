@@ -27,10 +27,12 @@ static class SolveCommand
         var model = ServeCommand.ModelOption();
         var selector = ServeCommand.SelectorOption();
         var redis = ServeCommand.RedisOption();
+        var client = new ClientChannel();
         var command = new Command("solve", "Solve a question best-of-N through the gRPC suite, streaming every candidate and the verdict")
         {
             question, n, strategy, gateway, maxNew, temperature, seed, plain, model, selector, redis,
         };
+        foreach (var option in client.Options) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -48,7 +50,7 @@ static class SolveCommand
             await using var suite = parse.GetValue(gateway) is null ? await StartSuiteAsync(parse.GetValue(model)!, parse.GetValue(selector), parse.GetValue(redis), error, ct) : null;
             if (parse.GetValue(gateway) is null && suite is null) return 1;
             var address = parse.GetValue(gateway) ?? suite!.GrpcAddress();
-            using var channel = GrpcChannel.ForAddress(address);
+            using var channel = client.Create(parse, address);
 
             if (parse.GetValue(temperature) is { } t) request.Temperature = t;
             if (parse.GetValue(seed) is { } s) request.Seed = s;

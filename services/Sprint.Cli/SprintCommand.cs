@@ -16,5 +16,6 @@ public static class SprintCommand
         TrainSelectorCommand.Create(),
         ServeCommand.Create(),
         SolveCommand.Create(),
+        AuthCommand.Create(),
     };
 }

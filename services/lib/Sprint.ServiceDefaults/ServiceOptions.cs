@@ -13,6 +13,10 @@ public sealed class ServiceOptions
     public int WebPort { get; set; }
     /// <summary>TLS for every port, optionally mutual (see <see cref="TlsOptions"/>); off without a certificate.</summary>
     public TlsOptions Tls { get; set; } = new();
+    /// <summary>Who may call (API keys, JWT; see <see cref="AuthOptions"/>); off without keys or an issuer.</summary>
+    public AuthOptions Auth { get; set; } = new();
+    /// <summary>Per-caller limits (see <see cref="RateLimitOptions"/>); off by default.</summary>
+    public RateLimitOptions RateLimits { get; set; } = new();
     public int MaxReceiveMessageBytes { get; set; } = 1024 * 1024;
     public int MaxSendMessageBytes { get; set; } = 4 * 1024 * 1024;
 }

@@ -1,5 +1,9 @@
 using System.Net;
 using Grpc.AspNetCore.Server.Model;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -24,11 +28,68 @@ public static class SprintServiceHost
 
     /// <summary>
     /// Everything a Sprint service process needs, one extension per concern (as eShop's ServiceDefaults):
-    /// <see cref="AddKestrelEndpoints"/>, <see cref="AddGrpcDefaults"/>, <see cref="AddHealthDefaults"/>,
-    /// <see cref="AddTelemetry"/> and <see cref="AddLogging"/>.
+    /// <see cref="AddKestrelEndpoints"/>, <see cref="AddGrpcDefaults"/>, <see cref="AddAccessControl"/>,
+    /// <see cref="AddHealthDefaults"/>, <see cref="AddTelemetry"/> and <see cref="AddLogging"/>.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort) =>
-        builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
+        builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
+
+    /// <summary>Authorization policy of each Sprint service ("gateway", "generator", "embedding", "selector").</summary>
+    public static string PolicyFor(string service) => "sprint:" + service;
+    const string AnyService = "sprint:any";
+
+    /// <summary>
+    /// Who may call and how much (Service:Auth, Service:RateLimits): ASP.NET Core authentication with the API-key
+    /// scheme and, when configured, JWT bearer; one authorization policy per Sprint service (<see cref="MapSprintService{T}"/>
+    /// applies it); refusals as gRPC statuses; ASP.NET Core's rate limiter per caller. Also registers the handler
+    /// this service's own clients use (<see cref="ServiceClientHandler"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddAccessControl(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        builder.Services.AddSingleton(options.Auth);
+        builder.Services.AddSingleton<ServiceClientHandler>();
+        if (options.Auth.Enabled)
+        {
+            string[] schemes = options.Auth.Jwt.Enabled ? [ApiKeyHandler.SchemeName, JwtBearerDefaults.AuthenticationScheme] : [ApiKeyHandler.SchemeName];
+            var authentication = builder.Services.AddAuthentication(ApiKeyHandler.SchemeName)
+                .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+            if (options.Auth.Jwt.Enabled) authentication.AddJwtBearer(jwt => ConfigureJwt(jwt, options.Auth.Jwt));
+            builder.Services.AddAuthorization(authorization =>
+            {
+                foreach (var service in new[] { "gateway", "generator", "embedding", "selector" })
+                    authorization.AddPolicy(PolicyFor(service), p => p.AddAuthenticationSchemes(schemes).RequireAuthenticatedUser()
+                        .RequireAssertion(c => SprintClaims.MayCall(c.User, service)));
+                authorization.AddPolicy(AnyService, p => p.AddAuthenticationSchemes(schemes).RequireAuthenticatedUser());
+            });
+            builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
+        }
+        if (options.RateLimits.Enabled) builder.Services.AddRateLimiter(limiter => RateLimits.Configure(limiter, options.RateLimits));
+        return builder;
+    }
+
+    static void ConfigureJwt(JwtBearerOptions jwt, JwtOptions o)
+    {
+        jwt.MapInboundClaims = false;   // keep "sub" and "scope" as the token has them
+        if (!string.IsNullOrWhiteSpace(o.Authority)) jwt.Authority = o.Authority;
+        jwt.TokenValidationParameters = new TokenValidationParameters
+        {
+            ValidateIssuer = !string.IsNullOrWhiteSpace(o.Issuer),
+            ValidIssuer = o.Issuer,
+            ValidateAudience = !string.IsNullOrWhiteSpace(o.Audience),
+            ValidAudience = o.Audience,
+            NameClaimType = "sub",
+            IssuerSigningKey = string.IsNullOrWhiteSpace(o.SigningKey) ? null : new SymmetricSecurityKey(Convert.FromBase64String(o.SigningKey)),
+        };
+    }
+
+    /// <summary>Maps a Sprint gRPC service behind its authorization policy (when Service:Auth is on).</summary>
+    public static GrpcServiceEndpointConventionBuilder MapSprintService<TService>(this WebApplication app, string service) where TService : class
+    {
+        var endpoint = app.MapGrpcService<TService>();
+        if (app.Services.GetRequiredService<AuthOptions>().Enabled) endpoint.RequireAuthorization(PolicyFor(service));
+        return endpoint;
+    }
 
     /// <summary>
     /// Kestrel on Service:Host and Service:Port (HTTP/2), plus an HTTP/1.1 port for gRPC-Web when Service:WebPort is
@@ -109,11 +170,16 @@ public static class SprintServiceHost
         return builder;
     }
 
-    /// <summary>Maps the health and reflection services. Call once per process, after the services' own maps.</summary>
+    /// <summary>
+    /// Maps the health service (always open) and reflection (behind authentication when Service:Auth is on), and
+    /// puts the rate limiter in the pipeline when limits are set. Call once per process, after the services' own maps.
+    /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService();
-        app.MapGrpcReflectionService();
+        var reflection = app.MapGrpcReflectionService();
+        if (app.Services.GetRequiredService<AuthOptions>().Enabled) reflection.RequireAuthorization(AnyService);
+        if (app.Services.GetRequiredService<ServiceOptions>().RateLimits.Enabled) app.UseRateLimiter();
         return app;
     }
 

@@ -98,3 +98,18 @@ public sealed class Tls
         return chain.Build(presented);
     }
 }
+
+/// <summary>
+/// The HTTP handler of this service's own gRPC clients (the gateway's upstream channels): TLS as configured
+/// (<see cref="Tls.ClientHandler"/>, keepalive pings included) and this service's key (<see cref="AuthOptions.ServiceKey"/>).
+/// </summary>
+public sealed class ServiceClientHandler(Tls tls, AuthOptions auth)
+{
+    public HttpMessageHandler Create(TimeSpan keepAlive, TimeSpan keepAliveTimeout)
+    {
+        HttpMessageHandler handler = tls.ClientHandler(keepAlive, keepAliveTimeout);
+        return string.IsNullOrEmpty(auth.ServiceKey) ? handler : new ServiceKeyHandler(auth.ServiceKey, handler);
+    }
+
+    public bool Tls => tls.Enabled;
+}

@@ -1,0 +1,117 @@
+using System.Security.Claims;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Sprint.AppHost;
+using Sprint.Contracts.V1;
+using Sprint.ServiceDefaults;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>
+/// The suite with Service:Auth and Service:RateLimits on: API keys stored hashed, JWT bearer tokens with a shared
+/// signing key, the gateway reaching its upstreams with the service key, health open, refusals as gRPC statuses.
+/// </summary>
+public sealed class AuthTests : IAsyncLifetime
+{
+    const string ClientKey = "sk-test-client-0123456789", ServiceKey = "sk-test-internal-0123456789", BurstKey = "sk-test-burst-0123456789";
+    static readonly byte[] SigningKey = Enumerable.Range(0, 32).Select(i => (byte)(i * 7 + 1)).ToArray();
+    WebApplication? app;
+
+    public async Task InitializeAsync()
+    {
+        app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+        [
+            "--Generator:Threads=1", "--Embedding:Threads=1",
+            "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
+            "--Service:Auth:ApiKeys:1:Name=internal", $"--Service:Auth:ApiKeys:1:Sha256={ApiKeyHandler.Hash(ServiceKey)}",
+            "--Service:Auth:ApiKeys:1:Services:0=*", "--Service:Auth:ApiKeys:1:Unlimited=true",
+            "--Service:Auth:ApiKeys:2:Name=burst", $"--Service:Auth:ApiKeys:2:Sha256={ApiKeyHandler.Hash(BurstKey)}", "--Service:Auth:ApiKeys:2:Services:0=generator",
+            $"--Service:Auth:ServiceKey={ServiceKey}",
+            $"--Service:Auth:Jwt:SigningKey={Convert.ToBase64String(SigningKey)}", "--Service:Auth:Jwt:Issuer=test-issuer",
+            "--Service:RateLimits:Requests=5", "--Service:RateLimits:Window=00:01:00",
+        ]);
+        await app.StartAsync();
+        await SuiteHost.WaitReadyAsync(app, TimeSpan.FromMinutes(2), CancellationToken.None);
+    }
+
+    GrpcChannel Channel(string? bearer) => GrpcChannel.ForAddress(app!.GrpcAddress(), new GrpcChannelOptions
+    {
+        HttpHandler = bearer is null ? new SocketsHttpHandler() : new ServiceKeyHandler(bearer, new SocketsHttpHandler()),
+    });
+
+    static string Jwt(string scope, byte[] key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = "test-issuer",
+        Subject = new ClaimsIdentity([new Claim("sub", "jwt-user"), new Claim("scope", scope)]),
+        Expires = DateTime.UtcNow.AddMinutes(5),
+        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key), SecurityAlgorithms.HmacSha256),
+    });
+
+    static async Task<StatusCode> StatusOf(Func<Task> call)
+    {
+        try { await call(); return StatusCode.OK; }
+        catch (RpcException e) { return e.StatusCode; }
+    }
+
+    [Fact]
+    public async Task Without_a_valid_credential_only_health_answers()
+    {
+        foreach (var bearer in new[] { null, "sk-unknown", Jwt("gateway", new byte[32]) })   // none, an unknown key, a token signed with another key
+        {
+            using var channel = Channel(bearer);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest())).Status);
+            Assert.Equal(StatusCode.Unauthenticated, await StatusOf(() => Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 1 })));
+            Assert.Equal(StatusCode.Unauthenticated, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
+            Assert.Equal(StatusCode.Unauthenticated, await StatusOf(async () =>
+            {
+                using var reflection = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+                await reflection.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+                await reflection.ResponseStream.MoveNext(CancellationToken.None);
+            }));
+        }
+    }
+
+    [Fact]
+    public async Task A_client_key_solves_through_the_gateway_but_may_not_call_the_generator()
+    {
+        using var channel = Channel(ClientKey);
+        var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 16 });
+        var (plan, results, _) = Rpc.AssertWellFormed(events);   // the gateway's own calls (embed, select, generate) carry the service key
+        Assert.Equal(2, plan.Candidates.Count);
+        Assert.All(results, r => Assert.Empty(r.Error));
+        Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
+    }
+
+    [Fact]
+    public async Task A_jwt_is_accepted_for_the_services_its_scope_names()
+    {
+        using var channel = Channel(Jwt("generator selector", SigningKey));
+        Assert.Equal(StatusCode.OK, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
+        Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new EmbeddingService.EmbeddingServiceClient(channel).EmbedAsync(new EmbedRequest { Text = "x" }).ResponseAsync));
+    }
+
+    [Fact]
+    public async Task A_caller_beyond_its_rate_limit_gets_resource_exhausted_with_a_retry_hint()
+    {
+        using var channel = Channel(BurstKey);
+        var client = new GeneratorService.GeneratorServiceClient(channel);
+        for (int i = 0; i < 5; i++) await client.ModelInfoAsync(new ModelInfoRequest());
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.ModelInfoAsync(new ModelInfoRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.StartsWith("rate limit for key:burst: 5 calls per 60 s", e.Status.Detail);
+        Assert.True(long.Parse(e.Trailers.GetValue("grpc-retry-pushback-ms")!) > 0);
+        // Another caller has its own partition.
+        using var other = Channel(ClientKey);
+        await Rpc.Solve(new GatewayService.GatewayServiceClient(other), new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 8 });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (app is not null) await app.DisposeAsync();
+    }
+}
