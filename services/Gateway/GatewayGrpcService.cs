@@ -84,7 +84,49 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         return message;
     }
 
+    /// <summary>
+    /// One GenerateGroup call for <paramref name="group"/>, streaming into <paramref name="events"/>. When the replica
+    /// fails (UNAVAILABLE, INTERNAL, UNKNOWN: it died, or its connection failed the keepalive pings) or sends nothing
+    /// for <see cref="GatewayOptions.CandidateProgressTimeout"/>, the candidates without a result start over on the
+    /// next replica, up to <see cref="GatewayOptions.CandidateRestarts"/> times: a restart event tells the client to
+    /// discard their text so far (same configuration, sampling and seed). Other failures are the candidates' results.
+    /// </summary>
     async Task RunGroupAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
+        ChannelWriter<SolveResponse> events, ServerCallContext context)
+    {
+        foreach (var candidate in group) results[candidate.Index] = new CandidateResult { Index = candidate.Index, Configuration = candidate.Config.Name };
+        var pending = group.ToList();
+        for (int attempt = 0; ; attempt++)
+        {
+            var failure = await RunOnceAsync(pending, spec, results, events, context).ConfigureAwait(false);
+            pending = pending.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified).ToList();
+            if (failure is null || pending.Count == 0) return;
+            bool restartable = failure.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
+            if (!restartable || attempt >= options.CandidateRestarts || context.CancellationToken.IsCancellationRequested)
+            {
+                foreach (var c in pending) Fail(c, failure);
+                return;
+            }
+            string reason = Quote.Short($"{failure.StatusCode}: {failure.Status.Detail}");
+            foreach (var c in pending)
+            {
+                log.LogWarning("candidate {Index} ({Config}) starts over on another replica: {Reason}", c.Index, c.Config.Name, reason);
+                events.TryWrite(new SolveResponse { Restart = new CandidateRestart { Index = c.Index, Configuration = c.Config.Name, Reason = reason } });
+            }
+        }
+
+        void Fail(Core.PlannedCandidate candidate, RpcException failure)
+        {
+            var result = results[candidate.Index];
+            failures[candidate.Index] = failure;
+            result.Error = $"{failure.StatusCode}: {failure.Status.Detail}";
+            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, result.Configuration, Quote.Short(result.Error));
+            events.TryWrite(new SolveResponse { Candidate = result });
+        }
+    }
+
+    /// <summary>One GenerateGroup call; null when it ended normally, else why it failed (a stall reads as UNAVAILABLE).</summary>
+    async Task<RpcException?> RunOnceAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results,
         ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
         var request = new GenerateGroupRequest
@@ -100,14 +142,16 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
             var member = new GroupCandidate { Index = candidate.Index, Sampling = sampling };
             member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
             request.Candidates.Add(member);
-            results[candidate.Index] = new CandidateResult { Index = candidate.Index, Configuration = candidate.Config.Name };
         }
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        stall.CancelAfter(options.CandidateProgressTimeout);
         try
         {
             var ours = group.Select(c => c.Index).ToHashSet();
-            using var call = upstreams.Generator.GenerateGroup(request, deadline: context.Deadline, cancellationToken: context.CancellationToken);
-            await foreach (var message in call.ResponseStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            using var call = upstreams.Generator.GenerateGroup(request, deadline: context.Deadline, cancellationToken: stall.Token);
+            await foreach (var message in call.ResponseStream.ReadAllAsync(stall.Token).ConfigureAwait(false))
             {
+                stall.CancelAfter(options.CandidateProgressTimeout);   // progress: the stall clock starts again
                 if (!ours.Contains(message.Index)) continue;   // not a candidate of this call
                 var result = results[message.Index];
                 if (message.Delta is { Text.Length: > 0 } delta)
@@ -123,22 +167,15 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     events.TryWrite(new SolveResponse { Candidate = result });
                 }
             }
-            foreach (var c in group.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified))
-                Fail(c, new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result")));
+            return group.Any(c => results[c.Index].FinishReason == FinishReason.Unspecified)
+                ? new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result"))
+                : null;
         }
         catch (Exception e) when (!context.CancellationToken.IsCancellationRequested)
         {
-            var failure = e as RpcException ?? new RpcException(new Status(StatusCode.Unknown, e.Message));
-            foreach (var c in group.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified)) Fail(c, failure);
-        }
-
-        void Fail(Core.PlannedCandidate candidate, RpcException failure)
-        {
-            var result = results[candidate.Index];
-            failures[candidate.Index] = failure;
-            result.Error = $"{failure.StatusCode}: {failure.Status.Detail}";
-            log.LogWarning("candidate {Index} ({Config}) failed: {Error}", candidate.Index, result.Configuration, Quote.Short(result.Error));
-            events.TryWrite(new SolveResponse { Candidate = result });
+            if (stall.IsCancellationRequested)
+                return new RpcException(new Status(StatusCode.Unavailable, $"the replica sent nothing for {options.CandidateProgressTimeout.TotalSeconds:0.#} s"));
+            return e as RpcException ?? new RpcException(new Status(StatusCode.Unknown, Quote.Short(e.Message)));
         }
     }
 }

@@ -27,6 +27,20 @@ public sealed class GatewayOptions
     /// </summary>
     public int CandidateGroups { get; set; }
 
+    /// <summary>
+    /// A generator stream that sends nothing for this long is given up as stalled and its unfinished candidates start
+    /// over on another replica (a decoding candidate streams at least every Generator:StreamInterval; the wait covers
+    /// a candidate queued behind a full batch). A replica that stops answering altogether is found sooner, by the
+    /// keepalive pings (<see cref="KeepAlive"/> + <see cref="KeepAliveTimeout"/>).
+    /// </summary>
+    public TimeSpan CandidateProgressTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>Times the unfinished candidates of a failed or stalled replica are started again on another one.</summary>
+    public int CandidateRestarts { get; set; } = 1;
+    /// <summary>How long a generator replica whose call failed at the transport is left out of the round robin.</summary>
+    public TimeSpan EjectionTime { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Longest wait between reconnection attempts to a generator replica that went away (a restarted one gets traffic again within it).</summary>
+    public TimeSpan MaxReconnectBackoff { get; set; } = TimeSpan.FromSeconds(3);
+
     public int MaxQuestionBytes { get; set; } = 8 * 1024;
     public int DefaultN { get; set; } = Sprint.Core.Defaults.N;
     public int MaxN { get; set; } = 64;

@@ -11,7 +11,8 @@ namespace Sprint.Gateway;
 
 /// <summary>
 /// The gateway's channels to Embedding, HeadSelector and the Generator replicas, created on first use. Generator
-/// calls are balanced client-side (round robin) over a static address list or a dns:/// name; a call that fails
+/// calls are balanced client-side (round robin, leaving out a replica that just failed: <see cref="EjectingRoundRobinFactory"/>)
+/// over a static address list or a dns:/// name; a call that fails
 /// with UNAVAILABLE before any response is retried on another replica. Every channel speaks TLS to https://
 /// addresses (trusting Service:Tls:CaPath, presenting this service's certificate), carries Service:Auth:ServiceKey, and sends HTTP/2 keepalive
 /// pings, so a replica that stops answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> +
@@ -87,6 +88,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
         if (addresses.Count == 0) addresses.Add(Self());
         var services = new ServiceCollection();
+        services.AddSingleton<LoadBalancerFactory>(new EjectingRoundRobinFactory(options.EjectionTime));
         string target;
         if (addresses is [var single] && single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase))
         {
@@ -105,10 +107,11 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
             HttpHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout),
             DisposeHttpClient = true,
+            MaxReconnectBackoff = options.MaxReconnectBackoff,   // a restarted replica is tried again within it
             ServiceProvider = services.BuildServiceProvider(),
             ServiceConfig = new ServiceConfig
             {
-                LoadBalancingConfigs = { new RoundRobinConfig() },
+                LoadBalancingConfigs = { EjectingRoundRobinFactory.Config },
                 MethodConfigs =
                 {
                     new MethodConfig

@@ -76,6 +76,12 @@ sealed class LiveSolveView : ISolveView
                         table.UpdateCell(d.Index, 2, tokens[d.Index].ToString());
                         table.UpdateCell(d.Index, 3, Markup.Escape(Tail(texts[d.Index].ToString())));
                         break;
+                    case SolveResponse.EventOneofCase.Restart:   // its replica failed: it starts over elsewhere
+                        texts[e.Restart.Index].Clear();
+                        tokens[e.Restart.Index] = 0;
+                        table.UpdateCell(e.Restart.Index, 2, "0");
+                        table.UpdateCell(e.Restart.Index, 3, "[dim](restarted)[/]");
+                        break;
                     case SolveResponse.EventOneofCase.Candidate:
                         var r = e.Candidate;
                         results[r.Index] = r;

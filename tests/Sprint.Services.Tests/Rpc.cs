@@ -45,6 +45,11 @@ static class Rpc
                 Assert.DoesNotContain(results, r => r.Index == e.Delta.Index);   // no delta after a candidate's result
                 texts[e.Delta.Index].Append(e.Delta.Text);
             }
+            else if (e.EventCase == SolveResponse.EventOneofCase.Restart)
+            {
+                Assert.DoesNotContain(results, r => r.Index == e.Restart.Index);   // only an unfinished candidate starts over
+                texts[e.Restart.Index].Clear();
+            }
             else
             {
                 Assert.Equal(SolveResponse.EventOneofCase.Candidate, e.EventCase);

@@ -84,6 +84,13 @@ public sealed partial class ServiceProcess : IDisposable
     [System.Text.RegularExpressions.GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
     private static partial System.Text.RegularExpressions.Regex ListeningOn();
 
+    /// <summary>Sends a signal by name (STOP freezes the process as a hung machine would, CONT resumes it).</summary>
+    public void Signal(string name)
+    {
+        using var kill = Process.Start("kill", [$"-{name}", process.Id.ToString()]);
+        kill.WaitForExit();
+    }
+
     public void Kill()
     {
         if (!process.HasExited) process.Kill(entireProcessTree: true);
@@ -92,6 +99,7 @@ public sealed partial class ServiceProcess : IDisposable
 
     public void Dispose()
     {
+        try { Signal("CONT"); } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         try { Kill(); } catch (InvalidOperationException) { }
         process.Dispose();
     }

@@ -21,6 +21,7 @@ const call = client.Solve({ question, n: Number(n), strategy: `STRATEGY_${strate
 call.on('data', (event) => {
   summary.events.push(event.event);
   if (event.event === 'plan') summary.plan = event.plan.candidates.map((c) => c.configuration.name);
+  else if (event.event === 'restart') summary.deltas[String(event.restart.index)] = '';   // starts over elsewhere
   else if (event.event === 'delta') {
     const key = String(event.delta.index);
     summary.deltas[key] = (summary.deltas[key] ?? '') + event.delta.text;

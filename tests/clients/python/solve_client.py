@@ -30,6 +30,8 @@ def main():
             elif kind == "delta":
                 key = str(event.delta.index)
                 summary["deltas"][key] = summary["deltas"].get(key, "") + event.delta.text
+            elif kind == "restart":  # its replica failed: the candidate starts over, its text so far is void
+                summary["deltas"][str(event.restart.index)] = ""
             elif kind == "candidate":
                 c = event.candidate
                 summary["candidates"][str(c.index)] = {"configuration": c.configuration, "text": c.text,

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
+
+namespace Sprint.Gateway;
+
+/// <summary>
+/// Round robin over the generator replicas that leaves out, for a while, a replica whose last call failed at the
+/// transport (gRPC's outlier ejection, in its simplest form). Needed because a frozen process still completes TCP
+/// handshakes in its kernel: its subchannel looks ready and plain round robin would send the restarted candidates
+/// straight back to it. A replica is ejected for <see cref="GatewayOptions.EjectionTime"/> after such a failure;
+/// when every ready replica is ejected, all of them are used again.
+/// </summary>
+public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerFactory
+{
+    public const string PolicyName = "sprint_ejecting_round_robin";
+    readonly ConcurrentDictionary<string, long> ejectedUntil = new();   // replica address → Environment.TickCount64
+    readonly long ejectionMs = (long)ejection.TotalMilliseconds;
+
+    public override string Name => PolicyName;
+
+    public override LoadBalancer Create(LoadBalancerOptions options) => new Balancer(options, this);
+
+    /// <summary>The service config entry that selects this policy.</summary>
+    public static LoadBalancingConfig Config => new(PolicyName);
+
+    sealed class Balancer(LoadBalancerOptions options, EjectingRoundRobinFactory factory)
+        : SubchannelsLoadBalancer(options.Controller, options.LoggerFactory)
+    {
+        protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels) => new Picker(readySubchannels, factory);
+    }
+
+    sealed class Picker(IReadOnlyList<Subchannel> ready, EjectingRoundRobinFactory factory) : SubchannelPicker
+    {
+        int next = Random.Shared.Next();
+
+        public override PickResult Pick(PickContext context)
+        {
+            long now = Environment.TickCount64;
+            var healthy = ready.Where(s => !(s.CurrentAddress is { } a && factory.ejectedUntil.TryGetValue(a.ToString(), out var until) && until > now)).ToList();
+            var candidates = healthy.Count > 0 ? healthy : ready;
+            var chosen = candidates[(int)((uint)Interlocked.Increment(ref next) % (uint)candidates.Count)];
+            return PickResult.ForSubchannel(chosen, new Tracker(factory));
+        }
+    }
+
+    sealed class Tracker(EjectingRoundRobinFactory factory) : ISubchannelCallTracker
+    {
+        public void Start() { }
+
+        public void Complete(CompletionContext context)
+        {
+            // A transport failure (connection refused or reset, keepalive ping unanswered), not a status the replica sent.
+            if (context.Error is HttpRequestException or IOException && context.Address is { } address)
+                factory.ejectedUntil[address.ToString()] = Environment.TickCount64 + factory.ejectionMs;
+        }
+    }
+}

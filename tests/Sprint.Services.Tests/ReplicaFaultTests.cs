@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>
+/// Two Generator replicas and the Gateway as processes, the gateway with short keepalive pings: a frozen replica
+/// (SIGSTOP) and a replica killed mid-stream cost no candidate — their unfinished candidates start over on the
+/// other replica, with a restart event — and a replica that comes back gets traffic again within seconds.
+/// </summary>
+public sealed partial class ReplicaFaultTests : IAsyncLifetime
+{
+    readonly List<ServiceProcess> processes = [];
+    ServiceProcess[] generators = [];
+    ServiceProcess gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        var model = $"--Generator:Model={Paths.Model}";
+        generators =
+        [
+            Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
+            Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
+        ];
+        gateway = Track(await ServiceProcess.StartService("Gateway", "Sprint.Gateway",
+            $"--Gateway:GeneratorAddresses:0={generators[0].Address}", $"--Gateway:GeneratorAddresses:1={generators[1].Address}",
+            "--Gateway:KeepAlive=00:00:01", "--Gateway:KeepAliveTimeout=00:00:01", "--Gateway:MaxReconnectBackoff=00:00:01"));
+    }
+
+    ServiceProcess Track(ServiceProcess p)
+    {
+        processes.Add(p);
+        return p;
+    }
+
+    static SolveRequest Request(int maxNew) => new() { Question = Rpc.Question, N = 4, Strategy = Strategy.Sampling, MaxNewTokens = maxNew, Seed = 7 };
+
+    static int Calls(ServiceProcess generator) => GroupCall().Matches(generator.Log).Count;
+
+    [GeneratedRegex("GeneratorService/GenerateGroup OK")]
+    private static partial Regex GroupCall();
+
+    [Fact]
+    public async Task Frozen_and_killed_replicas_cost_no_candidate_and_a_resumed_one_gets_traffic_again()
+    {
+        using var channel = GrpcChannel.ForAddress(gateway.Address);
+        var client = new GatewayService.GatewayServiceClient(channel);
+        Rpc.AssertWellFormed(await Rpc.Solve(client, Request(16)));   // warm: both replicas connected
+
+        // Frozen: the keepalive pings go unanswered, the connection is closed, its candidates start over on the other.
+        generators[1].Signal("STOP");
+        var clock = Stopwatch.StartNew();
+        var events = await Rpc.Solve(client, Request(16), DateTime.UtcNow.AddSeconds(60));
+        var (_, results, verdict) = Rpc.AssertWellFormed(events);
+        Assert.All(results, r => Assert.True(r.Error == "", r.Error + " | " + string.Join(" | ", events.Where(e => e.Restart is not null).Select(e => e.Restart.Reason))));
+        Assert.Empty(verdict.FailedCandidates);
+        Assert.Contains(events, e => e.EventCase == SolveResponse.EventOneofCase.Restart);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the frozen replica held the Solve for {clock.Elapsed}");
+
+        // Resumed: it gets GenerateGroup calls again within seconds (reconnection backoff of at most 1 s here).
+        generators[1].Signal("CONT");
+        int before = Calls(generators[1]);
+        for (var until = DateTime.UtcNow.AddSeconds(20); Calls(generators[1]) == before && DateTime.UtcNow < until;)
+            Rpc.AssertWellFormed(await Rpc.Solve(client, Request(8)));
+        Assert.True(Calls(generators[1]) > before, "the resumed replica got no call within 20 s");
+
+        // Killed mid-stream: a long Solve is under way on both replicas when one dies.
+        using var call = client.Solve(Request(400), deadline: DateTime.UtcNow.AddSeconds(120));
+        var streamed = new List<SolveResponse>();
+        var deltasFrom = new HashSet<int>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            streamed.Add(call.ResponseStream.Current);
+            if (call.ResponseStream.Current.Delta is { } d) deltasFrom.Add(d.Index);
+            if (deltasFrom.Count == 4) break;   // every candidate is decoding
+        }
+        generators[1].Kill();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None)) streamed.Add(call.ResponseStream.Current);
+        var after = Rpc.AssertWellFormed(streamed);
+        Assert.All(after.Results, r => Assert.Equal("", r.Error));
+        Assert.Contains(streamed, e => e.EventCase == SolveResponse.EventOneofCase.Restart);
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var p in processes) p.Dispose();
+        return Task.CompletedTask;
+    }
+}
