@@ -158,4 +158,31 @@ public sealed class ServeProcessTests
         }
         Assert.True(serve.Terminate(TimeSpan.FromSeconds(20)), "sprint serve did not stop on SIGTERM");
     }
+
+    [Fact]
+    public async Task On_sigterm_health_turns_not_serving_first_and_streams_in_flight_finish()
+    {
+        using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", "--Generator:Threads=1", "--Embedding:Threads=1",
+            "--Service:DrainDelay=00:00:02");
+        using var channel = GrpcChannel.ForAddress(serve.Address);
+        var generate = new GeneratorService.GeneratorServiceClient(channel).Generate(new GenerateRequest
+        {
+            Prompt = Rpc.Question,
+            Stopping = new StoppingParameters { MaxNewTokens = 400, IgnoreEos = true },
+        });
+        Assert.True(await generate.ResponseStream.MoveNext(CancellationToken.None));   // decoding
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", serve.Id.ToString()])) await kill.WaitForExitAsync();
+        var health = new Grpc.Health.V1.Health.HealthClient(channel);
+        var status = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving;
+        for (var until = DateTime.UtcNow.AddSeconds(2); status == Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving && DateTime.UtcNow < until;)
+            status = (await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "sprint.v1.GeneratorService" })).Status;
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing, status);
+
+        var last = generate.ResponseStream.Current;
+        while (await generate.ResponseStream.MoveNext(CancellationToken.None)) last = generate.ResponseStream.Current;
+        Assert.Equal(FinishReason.Length, last.Result.FinishReason);   // the stream in flight ran to its end
+        Assert.Equal(400, last.Result.TokenIds.Count);
+        Assert.True(serve.Terminate(TimeSpan.FromSeconds(20)), "sprint serve did not stop after draining");
+    }
 }

@@ -17,6 +17,10 @@ public sealed class ServiceOptions
     public AuthOptions Auth { get; set; } = new();
     /// <summary>Per-caller limits (see <see cref="RateLimitOptions"/>); off by default.</summary>
     public RateLimitOptions RateLimits { get; set; } = new();
+    /// <summary>On SIGTERM, how long health says NOT_SERVING while the service still serves (see <see cref="Drain"/>).</summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+    /// <summary>On SIGTERM, how long calls in flight may take to finish once the server stops accepting.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(30);
     public int MaxReceiveMessageBytes { get; set; } = 1024 * 1024;
     public int MaxSendMessageBytes { get; set; } = 4 * 1024 * 1024;
 }

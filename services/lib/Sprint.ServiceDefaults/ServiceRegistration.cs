@@ -24,7 +24,7 @@ public static class ServiceRegistration
         Func<IServiceProvider, IHealthCheck> check)
     {
         services.AddHealthChecks().Add(new(checkName, check, null, [serviceName, SprintServiceHost.ReadyTag]));
-        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName)));
+        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName) || r.Tags.Contains(Drain.Tag)));
     }
 
     /// <summary>
@@ -39,6 +39,6 @@ public static class ServiceRegistration
         services.AddHealthChecks()
             .Add(new(checkName, sp => sp.GetRequiredService<TLoader>(), null, [serviceName]))
             .Add(new(checkName + "-ready", sp => sp.GetRequiredService<TLoader>().Readiness, null, [SprintServiceHost.ReadyTag]));
-        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName)));
+        services.Configure<GrpcHealthChecksOptions>(o => o.Services.Map(serviceName, r => r.Tags.Contains(serviceName) || r.Tags.Contains(Drain.Tag)));
     }
 }

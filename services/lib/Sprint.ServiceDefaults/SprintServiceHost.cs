@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -135,11 +136,17 @@ public static class SprintServiceHost
 
     /// <summary>
     /// The gRPC health service: the overall ("") status from the checks tagged <see cref="ReadyTag"/>; each service
-    /// adds its own name (<see cref="ServiceRegistration.AddLoadedInBackground{TLoader, TValue}"/>).
+    /// adds its own name (<see cref="ServiceRegistration.AddLoadedInBackground{TLoader, TValue}"/>). On SIGTERM every
+    /// status turns NOT_SERVING first (<see cref="Drain"/>), and the host waits Service:DrainDelay + Service:ShutdownGrace at most.
     /// </summary>
     public static WebApplicationBuilder AddHealthDefaults(this WebApplicationBuilder builder)
     {
-        builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(ReadyTag)));
+        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(ReadyTag)))
+            .Add(new("drain", sp => sp.GetRequiredService<Drain>(), null, [ReadyTag, Drain.Tag]));
+        builder.Services.AddSingleton<Drain>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Drain>());
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainDelay + options.ShutdownGrace);
         return builder;
     }
 
