@@ -88,6 +88,15 @@ public sealed class AuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_python_and_node_clients_send_an_api_key()
+    {
+        var address = new Uri(app!.GrpcAddress()).Authority;
+        var key = new Dictionary<string, string> { ["SPRINT_API_KEY"] = ClientKey };
+        Clients.AssertSummary(await Clients.Python(address, 2, "sampling", key), 2);
+        Clients.AssertSummary(await Clients.Node(address, 2, "sampling", key), 2);
+    }
+
+    [Fact]
     public async Task A_jwt_is_accepted_for_the_services_its_scope_names()
     {
         using var channel = Channel(Jwt("generator selector", SigningKey));

@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Grpc.Net.Client;
-using Sprint.Answers;
 using Sprint.Contracts.V1;
 using StackExchange.Redis;
 
@@ -98,51 +96,10 @@ public sealed class EndToEndTests(DistributedSuite suite)
     }
 
     [Fact]
-    public async Task Python_client_streams_a_solve()
-    {
-        const string python = "/usr/bin/python3";
-        var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
-        try
-        {
-            var protos = Directory.GetFiles(Path.Combine(Paths.Protos, "sprint", "v1"), "*.proto").Select(p => Path.GetRelativePath(Paths.Protos, p));
-            await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
-                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
-            var json = await Tool.Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
-                $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "4", "sprint"], Paths.Root);
-            AssertSummary(json, 4);
-        }
-        finally { Directory.Delete(stubs, recursive: true); }
-    }
+    public async Task Python_client_streams_a_solve() => Clients.AssertSummary(await Clients.Python($"127.0.0.1:{suite.Gateway.Port}", 4, "sprint"), 4);
 
     [Fact]
-    public async Task Node_client_streams_a_solve()
-    {
-        var client = Path.Combine(Paths.Root, "tests", "clients", "node");
-        if (!Directory.Exists(Path.Combine(client, "node_modules", "@grpc", "grpc-js")))
-            throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
-        var json = await Tool.Run("node", [Path.Combine(client, "solve_client.mjs"), $"127.0.0.1:{suite.Gateway.Port}", Rpc.Question, "3", "sampling"], client);
-        AssertSummary(json, 3);
-    }
-
-    static void AssertSummary(string json, int n)
-    {
-        var s = JsonNode.Parse(json)!;
-        var events = s["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
-        Assert.Equal("plan", events[0]);
-        Assert.Equal("verdict", events[^1]);
-        Assert.Equal(n, events.Count(e => e == "candidate"));
-        Assert.Equal(n, s["plan"]!.AsArray().Count);
-        var candidates = s["candidates"]!.AsObject();
-        foreach (var (index, c) in candidates)
-        {
-            Assert.Equal("", c!["error"]!.GetValue<string>());
-            Assert.Equal(s["deltas"]![index]?.GetValue<string>() ?? "", c["text"]!.GetValue<string>());
-        }
-        var answers = candidates.Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
-            .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
-        var verdict = s["verdict"]!["answer"]!.GetValue<string>();
-        Assert.Equal(answers.Values.Max(), answers[verdict]);
-    }
+    public async Task Node_client_streams_a_solve() => Clients.AssertSummary(await Clients.Node($"127.0.0.1:{suite.Gateway.Port}", 3, "sampling"), 3);
 }
 
 public sealed class ServeProcessTests

@@ -69,6 +69,21 @@ public sealed class TlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_python_and_node_clients_solve_over_mutual_tls()
+    {
+        await SuiteFixture.WaitServingAsync(Channel(service), "");
+        var tls = new Dictionary<string, string>
+        {
+            ["SPRINT_CA_CERT"] = Path.Combine(dir, "ca.pem"),
+            ["SPRINT_CLIENT_CERT"] = Path.Combine(dir, "service.pem"),
+            ["SPRINT_CLIENT_KEY"] = Path.Combine(dir, "service.key"),
+        };
+        var address = new Uri(app!.GrpcAddress()).Authority;   // 127.0.0.1:port, named in the certificate
+        Clients.AssertSummary(await Clients.Python(address, 2, "sampling", tls), 2);
+        Clients.AssertSummary(await Clients.Node(address, 2, "sampling", tls), 2);
+    }
+
+    [Fact]
     public async Task Callers_without_a_trusted_certificate_in_plaintext_or_not_trusting_the_server_are_refused()
     {
         async Task AssertRefused(GrpcChannel channel)

@@ -1,6 +1,9 @@
 // Streams one Solve from the Sprint gateway and prints a JSON summary of the stream.
 // Usage: node solve_client.mjs ADDRESS QUESTION N STRATEGY   (host:port, e.g. 127.0.0.1:5000)
 // Loads the service definitions from protos/ at run time with @grpc/proto-loader.
+// A protected suite: SPRINT_CA_CERT (PEM CA: TLS), SPRINT_CLIENT_CERT and SPRINT_CLIENT_KEY (mutual TLS),
+// SPRINT_API_KEY (sent as authorization: Bearer).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
@@ -13,10 +16,16 @@ const definition = protoLoader.loadSync('sprint/v1/gateway.proto', {
 const sprint = grpc.loadPackageDefinition(definition).sprint.v1;
 
 const [address, question, n, strategy] = process.argv.slice(2);
-const client = new sprint.GatewayService(address, grpc.credentials.createInsecure());
+const read = (variable) => (process.env[variable] ? fs.readFileSync(process.env[variable]) : null);
+const credentials = process.env.SPRINT_CA_CERT
+  ? grpc.credentials.createSsl(read('SPRINT_CA_CERT'), read('SPRINT_CLIENT_KEY'), read('SPRINT_CLIENT_CERT'))
+  : grpc.credentials.createInsecure();
+const metadata = new grpc.Metadata();
+if (process.env.SPRINT_API_KEY) metadata.set('authorization', `Bearer ${process.env.SPRINT_API_KEY}`);
+const client = new sprint.GatewayService(address, credentials);
 const summary = { events: [], plan: [], candidates: {}, deltas: {}, verdict: null };
 const deadline = new Date(Date.now() + 120_000);
-const call = client.Solve({ question, n: Number(n), strategy: `STRATEGY_${strategy.toUpperCase()}`, max_new_tokens: 96 }, { deadline });
+const call = client.Solve({ question, n: Number(n), strategy: `STRATEGY_${strategy.toUpperCase()}`, max_new_tokens: 96 }, metadata, { deadline });
 
 call.on('data', (event) => {
   summary.events.push(event.event);

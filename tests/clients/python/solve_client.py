@@ -5,8 +5,11 @@ Usage: solve_client.py STUBS_DIR ADDRESS QUESTION N STRATEGY
 
 STUBS_DIR holds the modules protoc generated from protos/ (see README: Python client).
 Needs Debian's python3-grpcio and python3-protobuf (run with /usr/bin/python3).
+A protected suite: SPRINT_CA_CERT (PEM CA: TLS), SPRINT_CLIENT_CERT and SPRINT_CLIENT_KEY (mutual TLS),
+SPRINT_API_KEY (sent as authorization: Bearer).
 """
 import json
+import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -15,14 +18,32 @@ import grpc  # noqa: E402
 from sprint.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
 
 
+def channel_for(address):
+    """Plaintext, or TLS when SPRINT_CA_CERT names a CA (with a client certificate when one is given)."""
+    def read(variable):
+        path = os.environ.get(variable)
+        if not path:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+    ca = read("SPRINT_CA_CERT")
+    if ca is None:
+        return grpc.insecure_channel(address)
+    credentials = grpc.ssl_channel_credentials(root_certificates=ca, private_key=read("SPRINT_CLIENT_KEY"),
+                                               certificate_chain=read("SPRINT_CLIENT_CERT"))
+    return grpc.secure_channel(address, credentials)
+
+
 def main():
     _, _, address, question, n, strategy = sys.argv
     summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "verdict": None}
-    with grpc.insecure_channel(address) as channel:
+    key = os.environ.get("SPRINT_API_KEY")
+    metadata = [("authorization", "Bearer " + key)] if key else None
+    with channel_for(address) as channel:
         stub = gateway_pb2_grpc.GatewayServiceStub(channel)
         request = gateway_pb2.SolveRequest(question=question, n=int(n), strategy=gateway_pb2.Strategy.Value("STRATEGY_" + strategy.upper()),
                                             max_new_tokens=96)
-        for event in stub.Solve(request, timeout=120):
+        for event in stub.Solve(request, timeout=120, metadata=metadata):
             kind = event.WhichOneof("event")
             summary["events"].append(kind)
             if kind == "plan":

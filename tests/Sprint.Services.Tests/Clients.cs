@@ -1,0 +1,53 @@
+using System.Text.Json.Nodes;
+using Sprint.Answers;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>The Python (Debian grpcio, stubs from protoc) and Node (@grpc/grpc-js) clients in tests/clients, run as programs.</summary>
+static class Clients
+{
+    /// <summary>Runs the Python client; <paramref name="environment"/> carries SPRINT_CA_CERT, SPRINT_API_KEY, ... for a protected suite.</summary>
+    public static async Task<string> Python(string address, int n, string strategy, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        const string python = "/usr/bin/python3";
+        var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
+        try
+        {
+            var protos = Directory.GetFiles(Path.Combine(Paths.Protos, "sprint", "v1"), "*.proto").Select(p => Path.GetRelativePath(Paths.Protos, p));
+            await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
+                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
+            return await Tool.Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
+                address, Rpc.Question, n.ToString(), strategy], Paths.Root, environment);
+        }
+        finally { Directory.Delete(stubs, recursive: true); }
+    }
+
+    public static Task<string> Node(string address, int n, string strategy, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var client = Path.Combine(Paths.Root, "tests", "clients", "node");
+        if (!Directory.Exists(Path.Combine(client, "node_modules", "@grpc", "grpc-js")))
+            throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
+        return Tool.Run("node", [Path.Combine(client, "solve_client.mjs"), address, Rpc.Question, n.ToString(), strategy], client, environment);
+    }
+
+    /// <summary>The clients' JSON summary: plan first, verdict last, every candidate's streamed text equal to its result, the verdict a majority.</summary>
+    public static void AssertSummary(string json, int n)
+    {
+        var s = JsonNode.Parse(json)!;
+        var events = s["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+        Assert.Equal("plan", events[0]);
+        Assert.Equal("verdict", events[^1]);
+        Assert.Equal(n, events.Count(e => e == "candidate"));
+        Assert.Equal(n, s["plan"]!.AsArray().Count);
+        var candidates = s["candidates"]!.AsObject();
+        foreach (var (index, c) in candidates)
+        {
+            Assert.Equal("", c!["error"]!.GetValue<string>());
+            Assert.Equal(s["deltas"]![index]?.GetValue<string>() ?? "", c["text"]!.GetValue<string>());
+        }
+        var answers = candidates.Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
+            .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
+        var verdict = s["verdict"]!["answer"]!.GetValue<string>();
+        Assert.Equal(answers.Values.Max(), answers[verdict]);
+    }
+}
