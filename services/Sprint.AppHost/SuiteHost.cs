@@ -34,11 +34,33 @@ public static class SuiteHost
         if (quiet) settings["Logging:LogLevel:Default"] = "Warning";
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddCommandLine(args.ToArray());   // --Section:Key=value still overrides
+        AddInternalKey(builder.Configuration);
         builder.AddServiceDefaults("sprint", port).AddGenerator().AddEmbedding().AddHeadSelector().AddGateway();
         if (quiet) builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         app.MapGenerator().MapEmbedding().MapHeadSelector().MapGateway().MapServiceDefaults();
         return app;
+    }
+
+    /// <summary>
+    /// With authentication on and no service key given, the gateway's calls to the other services in this process
+    /// carry a key made for this process alone (random, accepted for every service, exempt from rate limits), so
+    /// that a user configures only the keys of callers.
+    /// </summary>
+    static void AddInternalKey(ConfigurationManager configuration)
+    {
+        var auth = configuration.GetSection("Service:Auth").Get<AuthOptions>() ?? new AuthOptions();
+        if (!auth.Enabled || !string.IsNullOrEmpty(auth.ServiceKey)) return;
+        var key = ApiKeyHandler.NewKey();
+        int index = configuration.GetSection("Service:Auth:ApiKeys").GetChildren().Count();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Service:Auth:ServiceKey"] = key,
+            [$"Service:Auth:ApiKeys:{index}:Name"] = "sprint-serve-internal",
+            [$"Service:Auth:ApiKeys:{index}:Sha256"] = ApiKeyHandler.Hash(key),
+            [$"Service:Auth:ApiKeys:{index}:Services:0"] = "*",
+            [$"Service:Auth:ApiKeys:{index}:Unlimited"] = "true",
+        });
     }
 
     /// <summary>

@@ -86,7 +86,7 @@ static class BenchCommand
                 }));
             return 0;
         });
-        return new Command("bench", "Benchmarks that print numbers") { decode, LoadBenchmark.Create() };
+        return new Command("bench", "Benchmarks that print numbers") { decode, LoadBenchmark.Create(), RobustnessBenchmarks.Fuzz(), RobustnessBenchmarks.Soak() };
     }
 
     /// <summary>Prefill, then <paramref name="steps"/> greedy steps with the KV cache; returns the decode steps' seconds.</summary>

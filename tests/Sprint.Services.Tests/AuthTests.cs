@@ -18,7 +18,7 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed class AuthTests : IAsyncLifetime
 {
-    const string ClientKey = "sk-test-client-0123456789", ServiceKey = "sk-test-internal-0123456789", BurstKey = "sk-test-burst-0123456789";
+    const string ClientKey = "sk-test-client-0123456789", BurstKey = "sk-test-burst-0123456789";
     static readonly byte[] SigningKey = Enumerable.Range(0, 32).Select(i => (byte)(i * 7 + 1)).ToArray();
     WebApplication? app;
 
@@ -28,10 +28,8 @@ public sealed class AuthTests : IAsyncLifetime
         [
             "--Generator:Threads=1", "--Embedding:Threads=1",
             "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
-            "--Service:Auth:ApiKeys:1:Name=internal", $"--Service:Auth:ApiKeys:1:Sha256={ApiKeyHandler.Hash(ServiceKey)}",
-            "--Service:Auth:ApiKeys:1:Services:0=*", "--Service:Auth:ApiKeys:1:Unlimited=true",
-            "--Service:Auth:ApiKeys:2:Name=burst", $"--Service:Auth:ApiKeys:2:Sha256={ApiKeyHandler.Hash(BurstKey)}", "--Service:Auth:ApiKeys:2:Services:0=generator",
-            $"--Service:Auth:ServiceKey={ServiceKey}",
+            "--Service:Auth:ApiKeys:1:Name=burst", $"--Service:Auth:ApiKeys:1:Sha256={ApiKeyHandler.Hash(BurstKey)}", "--Service:Auth:ApiKeys:1:Services:0=generator",
+            // No Service:Auth:ServiceKey: sprint serve's host makes one for the gateway's calls inside the process.
             $"--Service:Auth:Jwt:SigningKey={Convert.ToBase64String(SigningKey)}", "--Service:Auth:Jwt:Issuer=test-issuer",
             "--Service:RateLimits:Requests=5", "--Service:RateLimits:Window=00:01:00",
         ]);
@@ -81,7 +79,7 @@ public sealed class AuthTests : IAsyncLifetime
     {
         using var channel = Channel(ClientKey);
         var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 16 });
-        var (plan, results, _) = Rpc.AssertWellFormed(events);   // the gateway's own calls (embed, select, generate) carry the service key
+        var (plan, results, _) = Rpc.AssertWellFormed(events);   // the gateway's own calls (embed, select, generate) carry the internal key
         Assert.Equal(2, plan.Candidates.Count);
         Assert.All(results, r => Assert.Empty(r.Error));
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));

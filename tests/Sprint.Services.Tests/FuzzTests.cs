@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Sprint.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Sprint.Contracts.V1;
 
@@ -13,53 +14,15 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class FuzzTests(SuiteFixture suite)
 {
-    static readonly Marshaller<byte[]> Raw = Marshallers.Create(b => b, b => b);
+    static Method<byte[], byte[]> Unary(string service, string name) => RequestFuzzer.Unary(service, name);
+    static Method<byte[], byte[]> Streaming(string service, string name) => RequestFuzzer.Streaming(service, name);
 
-    static Method<byte[], byte[]> Unary(string service, string name) => new(MethodType.Unary, service, name, Raw, Raw);
-    static Method<byte[], byte[]> Streaming(string service, string name) => new(MethodType.ServerStreaming, service, name, Raw, Raw);
-
-    /// <summary>Every RPC with a valid request to mutate (small: a valid mutant runs for real until its first message).</summary>
-    static readonly (Method<byte[], byte[]> Method, byte[] Valid)[] Rpcs =
-    [
-        (Unary("sprint.v1.EmbeddingService", "Embed"), new EmbedRequest { Text = "What is 2 + 3?" }.ToByteArray()),
-        (Unary("sprint.v1.HeadSelectorService", "Select"), new SelectRequest { Vector = { 0.1f, -0.2f, 0.3f }, K = 2 }.ToByteArray()),
-        (Unary("sprint.v1.HeadSelectorService", "SelectorInfo"), new SelectorInfoRequest().ToByteArray()),
-        (Unary("sprint.v1.GeneratorService", "ModelInfo"), new ModelInfoRequest().ToByteArray()),
-        (Streaming("sprint.v1.GeneratorService", "Generate"), new GenerateRequest
-        {
-            Prompt = "What is 2 + 3?",
-            Stopping = new StoppingParameters { MaxNewTokens = 4 },
-        }.ToByteArray()),
-        (Streaming("sprint.v1.GeneratorService", "GenerateGroup"), new GenerateGroupRequest
-        {
-            Prompt = "What is 2 + 3?",
-            Stopping = new StoppingParameters { MaxNewTokens = 4 },
-            Candidates = { new GroupCandidate { Index = 0 }, new GroupCandidate { Index = 1, PrunedHeads = { new Contracts.V1.PrunedHead { Layer = 1, Head = 2 } } } },
-        }.ToByteArray()),
-        (Streaming("sprint.v1.GatewayService", "Solve"), new SolveRequest { Question = "What is 2 + 3?", N = 2, MaxNewTokens = 4 }.ToByteArray()),
-    ];
-
-    async Task<Status> Call(Method<byte[], byte[]> method, byte[] request)
-    {
-        var invoker = suite.Channel.CreateCallInvoker();
-        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30));
-        try
-        {
-            if (method.Type == MethodType.Unary) await invoker.AsyncUnaryCall(method, null, options, request);
-            else
-            {
-                // A request that passes validation streams; its first message is enough, the call is then cancelled.
-                using var call = invoker.AsyncServerStreamingCall(method, null, options, request);
-                await call.ResponseStream.MoveNext(CancellationToken.None);
-            }
-            return Status.DefaultSuccess;
-        }
-        catch (RpcException e) { return e.Status; }
-    }
+    Task<Status> Call(Method<byte[], byte[]> method, byte[] request) =>
+        RequestFuzzer.CallAsync(suite.Channel.CreateCallInvoker(), method, request, TimeSpan.FromSeconds(30));
 
     static void AssertProper(Status status, string what)
     {
-        Assert.False(status.StatusCode is StatusCode.Unknown or StatusCode.Internal, $"{what}: {status.StatusCode} \"{status.Detail}\"");
+        Assert.False(RequestFuzzer.IsServerFault(status), $"{what}: {status.StatusCode} \"{status.Detail}\"");
         Assert.True(status.Detail.Length <= 400, $"{what}: a {status.Detail.Length}-character detail");
     }
 
@@ -119,10 +82,10 @@ public sealed class FuzzTests(SuiteFixture suite)
         const int perRpc = 1000;
         var random = new Random(20261129);
         var counts = new Dictionary<StatusCode, int>();
-        foreach (var (method, valid) in Rpcs)
+        foreach (var (method, valid) in RequestFuzzer.Rpcs)
             for (int i = 0; i < perRpc; i++)
             {
-                var request = Mutate(valid, random);
+                var request = RequestFuzzer.Mutate(valid, random);
                 var status = await Call(method, request);
                 AssertProper(status, $"{method.FullName} with {Convert.ToHexString(request)}");
                 counts[status.StatusCode] = counts.GetValueOrDefault(status.StatusCode) + 1;
@@ -130,28 +93,5 @@ public sealed class FuzzTests(SuiteFixture suite)
         // Both kinds happened: requests refused for their content and requests that ran.
         Assert.True(counts.GetValueOrDefault(StatusCode.InvalidArgument) > perRpc, string.Join(", ", counts));
         Assert.True(counts.GetValueOrDefault(StatusCode.OK) > perRpc, string.Join(", ", counts));
-    }
-
-    /// <summary>One of: random bytes, bit flips, a truncation, an insertion, invalid UTF-8, a noncharacter or an extreme varint spliced in; or the valid request.</summary>
-    internal static byte[] Mutate(byte[] valid, Random random)
-    {
-        byte[] Bytes(int n) { var b = new byte[n]; random.NextBytes(b); return b; }
-        byte[] Splice(byte[] insert) { int at = random.Next(valid.Length + 1); return [.. valid[..at], .. insert, .. valid[at..]]; }
-        switch (random.Next(8))
-        {
-            case 0: return Bytes(random.Next(0, 48));
-            case 1:
-            {
-                var b = (byte[])valid.Clone();
-                for (int flips = random.Next(1, 4); flips > 0 && b.Length > 0; flips--) b[random.Next(b.Length)] ^= (byte)(1 << random.Next(8));
-                return b;
-            }
-            case 2: return valid[..random.Next(valid.Length + 1)];
-            case 3: return Splice(Bytes(random.Next(1, 8)));
-            case 4: return Splice([0x0a, 0x03, 0xed, 0xa0, 0x80]);                                            // field 1: a lone surrogate
-            case 6: return Splice([0x0a, 0x03, 0xef, 0xbf, 0xbe]);                                            // field 1: U+FFFE
-            case 5: return Splice([(byte)(random.Next(1, 16) << 3), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);   // a varint of 2^64 - 1
-            default: return valid;
-        }
     }
 }
