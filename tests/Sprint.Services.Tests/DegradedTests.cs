@@ -99,6 +99,30 @@ public sealed class DegradedTests
         return (call, Task.Run(async () => { while (await call.ResponseStream.MoveNext(CancellationToken.None)) { } }));
     }
 
+    /// <summary>A gateway whose only generator is <see cref="StartSmallGenerator"/>.</summary>
+    sealed class GatewayOverSmallGenerator : IAsyncDisposable
+    {
+        public WebApplication GeneratorApp { get; private init; } = null!;
+        public GrpcChannel GeneratorChannel { get; private init; } = null!;
+        public WebApplication GatewayApp { get; private init; } = null!;
+        public GrpcChannel GatewayChannel { get; private init; } = null!;
+
+        public static async Task<GatewayOverSmallGenerator> StartAsync()
+        {
+            var (generatorApp, generatorChannel) = await StartSmallGenerator();
+            var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
+            return new GatewayOverSmallGenerator { GeneratorApp = generatorApp, GeneratorChannel = generatorChannel, GatewayApp = gatewayApp, GatewayChannel = gatewayChannel };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            GatewayChannel.Dispose();
+            await GatewayApp.DisposeAsync();
+            GeneratorChannel.Dispose();
+            await GeneratorApp.DisposeAsync();
+        }
+    }
+
     static BatchScheduler Scheduler(WebApplication app) => app.Services.GetRequiredService<GeneratorEngine>().Scheduler!;
 
     [Fact]
@@ -121,12 +145,8 @@ public sealed class DegradedTests
     public async Task A_solve_on_full_generators_says_resource_exhausted_not_unavailable()
     {
         // Clients retry UNAVAILABLE at once; overload must read as RESOURCE_EXHAUSTED so that they back off.
-        var (generatorApp, generatorChannel) = await StartSmallGenerator();
-        await using var _ = generatorApp;
-        using var __ = generatorChannel;
-        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
-        await using var ___ = gatewayApp;
-        using var ____ = gatewayChannel;
+        await using var small = await GatewayOverSmallGenerator.StartAsync();
+        var (generatorApp, generatorChannel, gatewayChannel) = (small.GeneratorApp, small.GeneratorChannel, small.GatewayChannel);
         var (blocker, _) = await Block(generatorChannel);
         using var _____ = blocker;
         using var queued = new GeneratorService.GeneratorServiceClient(generatorChannel)
@@ -142,12 +162,8 @@ public sealed class DegradedTests
     [Fact]
     public async Task Candidates_of_an_expired_solve_leave_the_generator_queue()
     {
-        var (generatorApp, generatorChannel) = await StartSmallGenerator();
-        await using var _ = generatorApp;
-        using var __ = generatorChannel;
-        var (gatewayApp, gatewayChannel) = await Start(b => b.AddGateway(), a => a.MapGateway(), $"--Gateway:GeneratorAddresses:0={generatorApp.GrpcAddress()}");
-        await using var ___ = gatewayApp;
-        using var ____ = gatewayChannel;
+        await using var small = await GatewayOverSmallGenerator.StartAsync();
+        var (generatorApp, generatorChannel, gatewayChannel) = (small.GeneratorApp, small.GeneratorChannel, small.GatewayChannel);
         var request = new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 32 };
         await Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request);   // warm: connections and JIT
         var (blocker, blockerDone) = await Block(generatorChannel);
