@@ -133,7 +133,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         {
             Prompt = spec.Question,
             Format = PromptFormat.Chat,
-            Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens },
+            Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens, IgnoreEos = options.IgnoreEos },
         };
         foreach (var candidate in group)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.FileProviders;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Gateway;
@@ -9,20 +10,36 @@ public static class GatewayHost
 
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
-        builder.BindOptions<GatewayOptions>(GatewayOptions.Section);
+        var options = builder.BindOptions<GatewayOptions>(GatewayOptions.Section);
+        // gRPC-Web from a page on another origin: its calls are POSTs with gRPC headers, and the page reads the status
+        // and the invalid field from the response.
+        builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy.WithOrigins([.. options.CorsOrigins])
+            .AllowAnyHeader().WithMethods("POST")
+            .WithExposedHeaders("grpc-status", "grpc-message", "grpc-status-details-bin", ErrorInterceptor.FieldTrailer, ErrorInterceptor.ReasonTrailer)));
         builder.Services.AddSingleton<Upstreams>();
         // Nothing to load: serving as soon as it listens (upstream trouble shows per call, not as NOT_SERVING).
         builder.Services.AddServiceHealth(ServiceName, "gateway", _ => new AlwaysHealthy());
         return builder;
     }
 
-    /// <summary>Maps Solve, reachable over gRPC and (through the gRPC-Web middleware) from browsers.</summary>
+    /// <summary>
+    /// Maps Solve, reachable over gRPC and (through the gRPC-Web middleware) from browsers, and the Solve page at "/"
+    /// (embedded in this assembly). A page served from another origin calls Solve under the CORS policy
+    /// <see cref="GatewayOptions.CorsOrigins"/>.
+    /// </summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
+        var page = new ManifestEmbeddedFileProvider(typeof(GatewayHost).Assembly, "wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = page });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = page });
         app.UseGrpcWeb();
-        app.MapSprintService<GatewayGrpcService>("gateway").EnableGrpcWeb();
+        app.UseCors();
+        var solve = app.MapSprintService<GatewayGrpcService>("gateway").EnableGrpcWeb();
+        if (app.Services.GetRequiredService<GatewayOptions>().CorsOrigins.Count > 0) solve.RequireCors(CorsPolicy);
         return app;
     }
+
+    const string CorsPolicy = "sprint-web";
 
     sealed class AlwaysHealthy : IHealthCheck
     {

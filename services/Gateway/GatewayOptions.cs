@@ -41,6 +41,11 @@ public sealed class GatewayOptions
     /// <summary>Longest wait between reconnection attempts to a generator replica that went away (a restarted one gets traffic again within it).</summary>
     public TimeSpan MaxReconnectBackoff { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Origins whose pages may call Solve over gRPC-Web (CORS), e.g. "https://sprint.example.com"; the gateway's own page needs none.</summary>
+    public List<string> CorsOrigins { get; set; } = [];
+    /// <summary>Benchmarks only: candidates ignore the end-of-sequence token and always decode max_new_tokens.</summary>
+    public bool IgnoreEos { get; set; }
+
     public int MaxQuestionBytes { get; set; } = 8 * 1024;
     public int DefaultN { get; set; } = Sprint.Core.Defaults.N;
     public int MaxN { get; set; } = 64;

@@ -126,8 +126,11 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
     {
         var scheduler = engine.Require();
         var lm = scheduler.Model;
+        var stats = scheduler.Stats;
         return Task.FromResult(new ModelInfoResponse
         {
+            ActiveSequences = stats.ActiveSequences,
+            QueuedSequences = stats.QueuedSequences,
             ModelId = lm.Id,
             Layers = lm.Config.NumLayers,
             Heads = lm.Config.NumHeads,

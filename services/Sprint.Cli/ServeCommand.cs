@@ -21,23 +21,26 @@ static class ServeCommand
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "gRPC port on 127.0.0.1 (h2c)", DefaultValueFactory = _ => 5000 };
+        var webPort = new Option<int>("--web-port") { Description = "HTTP/1.1 port for the Solve page and gRPC-Web (0: none)", DefaultValueFactory = _ => 8080 };
         var model = ModelOption();
         var selector = SelectorOption();
         var redis = RedisOption();
         var loadFormat = CommonOptions.LoadFormat();
         var command = new Command("serve", "Host all four gRPC services on one loopback port (extra --Section:Key=value settings pass through)")
         {
-            port, model, selector, redis, loadFormat,
+            port, webPort, model, selector, redis, loadFormat,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, ct) =>
         {
             var modelDir = parse.GetValue(model)!;
             var format = parse.GetValue(loadFormat)!;
-            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector),
-                parse.GetValue(redis), quiet: false, [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", .. parse.UnmatchedTokens]);
+            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector), parse.GetValue(redis), quiet: false,
+                [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", $"--Service:WebPort={parse.GetValue(webPort)}", .. parse.UnmatchedTokens]);
             await app.StartAsync(ct);
-            parse.InvocationConfiguration.Output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
+            if (app.WebAddress() is { } web) output.WriteLine($"Solve page and gRPC-Web on {web}/");
             await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation
             return 0;
         });

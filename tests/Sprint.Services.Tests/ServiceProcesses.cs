@@ -44,6 +44,8 @@ public sealed partial class ServiceProcess : IDisposable
     public static async Task<ServiceProcess> StartService(string folder, string assembly, params string[] settings)
     {
         var dll = Paths.ServiceDll(folder, assembly);
+        // sprint serve opens its page on 8080 unless told otherwise: tests run several at once, so none unless asked.
+        if (settings is ["serve", ..] && !settings.Any(s => s.StartsWith("--web-port", StringComparison.Ordinal))) settings = ["serve", "--web-port=0", .. settings[1..]];
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution first (dotnet test Sprint.Grpc.sln does)");
         var service = new ServiceProcess("dotnet", [dll, .. settings, "--Service:Port=0", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"], 0);
         try

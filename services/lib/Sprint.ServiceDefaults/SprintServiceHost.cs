@@ -198,6 +198,15 @@ public static class SprintServiceHost
         return addresses.First();
     }
 
+    /// <summary>The HTTP/1.1 address (gRPC-Web, the gateway's page) when Service:WebPort is set, else null.</summary>
+    public static string? WebAddress(this WebApplication app)
+    {
+        int port = app.Services.GetRequiredService<ServiceOptions>().WebPort;
+        if (port <= 0) return null;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        return addresses.FirstOrDefault(a => new Uri(a).Port == port);
+    }
+
     static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Tls tls)
     {
         void Configure(ListenOptions l)

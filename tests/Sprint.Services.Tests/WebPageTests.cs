@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Grpc.Net.Client;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>
+/// The Solve page in a real headless Chromium (Debian's chromium, driven by puppeteer-core: web/test/solve-page.mjs)
+/// against two `sprint serve` processes, and the committed bundle against a rebuild. Skipped, saying why, where
+/// Chromium or web/node_modules is missing (.ci/run installs both).
+/// </summary>
+public sealed class WebPageTests
+{
+    static readonly string Web = Path.Combine(Paths.Root, "web");
+    const string Chromium = "/usr/bin/chromium";
+
+    static void SkipWithoutTools(bool browser)
+    {
+        Skip.If(!Directory.Exists(Path.Combine(Web, "node_modules", "esbuild")), $"run 'npm ci' in {Web} first (.ci/run does)");
+        Skip.If(browser && !File.Exists(Chromium), "Chromium is not installed (Debian: apt-get install chromium; .ci/run does)");
+    }
+
+    [SkippableFact]
+    public async Task The_page_streams_eight_candidates_shows_a_field_error_and_stop_empties_the_batch()
+    {
+        SkipWithoutTools(browser: true);
+        int webPort = SuiteFixture.FreePort(), longWebPort = SuiteFixture.FreePort();
+        using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={webPort}", "--Generator:Threads=1", "--Embedding:Threads=1");
+        using var longServe = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={longWebPort}", "--Generator:Threads=1",
+            "--Embedding:Threads=1", "--Gateway:IgnoreEos=true");
+        Assert.Contains($"Solve page and gRPC-Web on http://127.0.0.1:{webPort}/", serve.Log);
+        var screenshot = Path.Combine(Path.GetTempPath(), $"sprint-solve-page-{Environment.ProcessId}.png");
+
+        var start = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = Web, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (var a in new[] { Path.Combine("test", "solve-page.mjs"), $"http://127.0.0.1:{webPort}/", $"http://127.0.0.1:{longWebPort}/", Chromium, screenshot })
+            start.ArgumentList.Add(a);
+        using var node = Process.Start(start)!;
+        var stderr = node.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        async Task<JsonNode> Phase(string name)
+        {
+            var line = await node.StandardOutput.ReadLineAsync(timeout.Token)
+                ?? throw new InvalidOperationException($"the page script ended before '{name}': {await stderr}");
+            var json = JsonNode.Parse(line)!;
+            Assert.Equal(name, json["phase"]!.GetValue<string>());
+            return json;
+        }
+        try
+        {
+            // The README question, n = 8: eight panes, each with text before the verdict arrived (streamed, not one
+            // final blob), every candidate done, the verdict 52 in a live region.
+            var solved = await Phase("solved");
+            Assert.Equal(8, solved["panes"]!.GetValue<int>());
+            Assert.Equal(8, solved["done"]!.GetValue<int>());
+            var verdictAt = solved["verdictAt"]!.GetValue<double>();
+            var firstText = solved["firstText"]!.AsObject();
+            Assert.Equal(8, firstText.Count);
+            Assert.All(firstText, p => Assert.True(p.Value!.GetValue<double>() < verdictAt, $"{p.Key} showed text only with the verdict"));
+            Assert.Equal("52", solved["answer"]!.GetValue<string>());
+            Assert.Equal(1, solved["chosen"]!.GetValue<int>());
+            Assert.Equal("polite", solved["live"]!.GetValue<string>());
+            Assert.True(new FileInfo(screenshot).Length > 10_000, "no screenshot");
+
+            // An empty question: the gateway's INVALID_ARGUMENT shown under the question, which gets the focus.
+            var fieldError = await Phase("field-error");
+            Assert.StartsWith("question: must not be empty", fieldError["error"]!.GetValue<string>());
+            Assert.Equal("true", fieldError["invalid"]!.GetValue<string>());
+            Assert.Equal("question", fieldError["focused"]!.GetValue<string>());
+
+            // Stop: a Solve whose candidates ignore EOS is decoding on the generator; Stop cancels it from the browser
+            // and the generator's batch empties.
+            await Phase("streaming");
+            using var channel = GrpcChannel.ForAddress(longServe.Address);
+            var generator = new GeneratorService.GeneratorServiceClient(channel);
+            Assert.True((await generator.ModelInfoAsync(new ModelInfoRequest())).ActiveSequences > 0, "nothing was decoding before Stop");
+            await node.StandardInput.WriteLineAsync("stop");
+            await node.StandardInput.FlushAsync();
+            var stopped = await Phase("stopped");
+            Assert.Equal("", stopped["verdict"]!.GetValue<string>());
+            Assert.True(stopped["solveEnabled"]!.GetValue<bool>());
+            ModelInfoResponse info;
+            for (var until = DateTime.UtcNow.AddSeconds(20); ((info = await generator.ModelInfoAsync(new ModelInfoRequest())).ActiveSequences > 0
+                || info.QueuedSequences > 0) && DateTime.UtcNow < until;) await Task.Delay(50);
+            Assert.Equal(0, info.ActiveSequences + info.QueuedSequences);   // the page is still open: Stop, not closing, freed the rows
+            await node.StandardInput.WriteLineAsync("close");
+            node.StandardInput.Close();
+            await Phase("done");
+            await node.WaitForExitAsync(timeout.Token);
+            Assert.True(node.ExitCode == 0, await stderr);
+        }
+        finally
+        {
+            if (!node.HasExited) node.Kill(entireProcessTree: true);
+            File.Delete(screenshot);
+        }
+    }
+
+    [SkippableFact]
+    public async Task The_committed_bundle_is_what_the_web_sources_build()
+    {
+        SkipWithoutTools(browser: false);
+        var rebuilt = Path.Combine(Path.GetTempPath(), $"sprint-app-{Environment.ProcessId}.js");
+        try
+        {
+            await Tool.Run("npm", ["run", "build"], Web, new Dictionary<string, string> { ["OUT"] = rebuilt });
+            var committed = Path.Combine(Paths.Root, "services", "Gateway", "wwwroot", "app.js");
+            Assert.True(File.ReadAllBytes(committed).AsSpan().SequenceEqual(File.ReadAllBytes(rebuilt)),
+                "services/Gateway/wwwroot/app.js differs from a fresh build of web/: run 'npm run build' in web/ and commit the bundle");
+        }
+        finally { File.Delete(rebuilt); }
+    }
+}

@@ -1,0 +1,178 @@
+// The Solve page: one gRPC-Web call to the gateway (Connect's transport, messages generated from protos/ by
+// protoc-gen-es), rendered as it streams: the plan, one pane per candidate whose text grows with its deltas, each
+// candidate's answer, then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { GatewayService, SolveRequestSchema, Strategy, type Plan, type CandidateResult, type Verdict } from "./gen/sprint/v1/gateway_pb";
+
+const client = createClient(GatewayService, createGrpcWebTransport({ baseUrl: document.body.dataset.gateway || location.origin }));
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const form = $<HTMLFormElement>("solve");
+const solveButton = $<HTMLButtonElement>("solve-button");
+const stopButton = $<HTMLButtonElement>("stop-button");
+const status = $<HTMLParagraphElement>("status");
+const planSection = $<HTMLElement>("plan");
+const panes = $<HTMLElement>("candidates");
+const verdictSection = $<HTMLElement>("verdict");
+
+// Fields of SolveRequest as the gateway names them in INVALID_ARGUMENT, and the input each error shows under.
+const fieldInputs: Record<string, string> = { question: "question", n: "n", strategy: "strategy", max_new_tokens: "max-new-tokens", temperature: "temperature", seed: "seed" };
+
+let running: AbortController | null = null;
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void solve();
+});
+stopButton.addEventListener("click", () => running?.abort());
+
+function clearErrors() {
+  status.textContent = "";
+  status.className = "status";
+  for (const id of Object.values(fieldInputs)) {
+    $(`${id}-error`).textContent = "";
+    $(id).removeAttribute("aria-invalid");
+  }
+}
+
+function showError(error: unknown) {
+  if (error instanceof ConnectError && error.code === Code.Canceled) {
+    status.textContent = "Stopped.";
+    return;
+  }
+  const e = ConnectError.from(error);
+  // The gateway names the field in a trailer (and at the start of the message, "field: why").
+  const field = e.metadata.get("sprint-invalid-field") ?? (e.code === Code.InvalidArgument ? e.rawMessage.split(":")[0] : null);
+  const input = field ? fieldInputs[field] : undefined;
+  if (e.code === Code.InvalidArgument && input) {
+    status.textContent = "";
+    $(`${input}-error`).textContent = e.rawMessage;
+    $(input).setAttribute("aria-invalid", "true");
+    $(input).focus();
+  } else {
+    status.textContent = `${Code[e.code]}: ${e.rawMessage}`;
+    status.className = "status error";
+  }
+}
+
+function request() {
+  const value = (id: string) => ($(id) as HTMLInputElement).value.trim();
+  const r = create(SolveRequestSchema, {
+    question: value("question"),
+    n: Number(value("n") || 0),
+    strategy: Strategy[value("strategy") as keyof typeof Strategy],
+    maxNewTokens: Number(value("max-new-tokens") || 0),
+  });
+  if (value("temperature") !== "") r.temperature = Number(value("temperature"));
+  if (value("seed") !== "") r.seed = BigInt(value("seed"));
+  return r;
+}
+
+async function solve() {
+  clearErrors();
+  planSection.replaceChildren();
+  panes.replaceChildren();
+  verdictSection.replaceChildren();
+  running = new AbortController();
+  solveButton.disabled = true;
+  stopButton.disabled = false;
+  status.textContent = "Solving…";
+  const texts = new Map<number, HTMLElement>();
+  try {
+    for await (const response of client.solve(request(), { signal: running.signal })) {
+      const event = response.event;
+      switch (event.case) {
+        case "plan":
+          renderPlan(event.value, texts);
+          break;
+        case "delta": {
+          const pane = texts.get(event.value.index);
+          if (pane) {
+            pane.textContent += event.value.text;
+            pane.closest(".pane")?.setAttribute("data-state", "streaming");
+          }
+          break;
+        }
+        case "restart": {
+          const pane = texts.get(event.value.index);
+          if (pane) pane.textContent = "";
+          break;
+        }
+        case "candidate":
+          renderResult(event.value);
+          break;
+        case "verdict":
+          renderVerdict(event.value);
+          status.textContent = "Done.";
+          break;
+      }
+    }
+  } catch (error) {
+    showError(error);
+  } finally {
+    running = null;
+    solveButton.disabled = false;
+    stopButton.disabled = true;
+  }
+}
+
+function renderPlan(plan: Plan, texts: Map<number, HTMLElement>) {
+  const caption = document.createElement("h2");
+  caption.textContent = `Plan: ${Strategy[plan.strategy].toLowerCase()}, ${plan.candidates.length} candidates, seed ${plan.seed}`;
+  planSection.append(caption);
+  for (const c of plan.candidates) {
+    const pane = document.createElement("article");
+    pane.className = "pane";
+    pane.id = `candidate-${c.index}`;
+    pane.dataset.state = "waiting";
+    pane.setAttribute("aria-labelledby", `candidate-${c.index}-title`);
+    const title = document.createElement("h3");
+    title.id = `candidate-${c.index}-title`;
+    const heads = c.configuration?.name ?? "";
+    title.textContent = `#${c.index} ${heads}`;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = `score ${c.score.toFixed(3)} · temperature ${c.temperature}`;
+    const text = document.createElement("pre");
+    text.className = "text";
+    const answer = document.createElement("p");
+    answer.className = "answer";
+    pane.append(title, meta, text, answer);
+    panes.append(pane);
+    texts.set(c.index, text);
+  }
+}
+
+function renderResult(result: CandidateResult) {
+  const pane = $(`candidate-${result.index}`);
+  if (!pane) return;
+  pane.dataset.state = result.error ? "failed" : "done";
+  const answer = pane.querySelector(".answer")!;
+  answer.textContent = result.error ? `failed: ${result.error}` : `answer: ${result.answer || "none"} · ${result.tokens} tokens`;
+  if (!result.error) pane.querySelector(".text")!.textContent = result.text;
+}
+
+function renderVerdict(verdict: Verdict) {
+  const heading = document.createElement("h2");
+  heading.textContent = "Verdict";
+  const answer = document.createElement("p");
+  answer.className = "verdict-answer";
+  answer.id = "verdict-answer";
+  answer.textContent = verdict.answer || "no answer";
+  const votes = document.createElement("ul");
+  for (const v of verdict.votes) {
+    const item = document.createElement("li");
+    item.textContent = `${v.answer}: ${v.votes} vote${v.votes === 1 ? "" : "s"} (candidates ${v.candidates.join(", ")})`;
+    if (v.answer === verdict.answer) item.className = "chosen";
+    votes.append(item);
+  }
+  verdictSection.append(heading, answer, votes);
+  if (verdict.failedCandidates.length > 0) {
+    const failed = document.createElement("p");
+    failed.textContent = `failed: ${verdict.failedCandidates.join(", ")}`;
+    verdictSection.append(failed);
+  }
+  document.getElementById(`candidate-${verdict.chosenCandidate}`)?.classList.add("chosen");
+}
