@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Sprint.AppHost;
@@ -24,13 +25,26 @@ static class SolveCommand
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature (default: 0.7 for sampling, greedy otherwise)" };
         var seed = new Option<ulong?>("--seed") { Description = "Fixes random heads and samples" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
+        var web = new Option<int?>("--web")
+        {
+            Description = "Also serve the Solve page on this HTTP/1.1 port (default 8080 when given without a value), print its address with the question filled in, and keep serving after the answer until Ctrl+C",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => null,
+            CustomParser = r =>
+            {
+                if (r.Tokens.Count == 0) return 8080;
+                if (int.TryParse(r.Tokens[0].Value, out int port) && port is > 0 and < 65536) return port;
+                r.AddError($"--web takes a port number, got '{r.Tokens[0].Value}' (put the question before --web)");
+                return null;
+            },
+        };
         var model = ServeCommand.ModelOption();
         var selector = ServeCommand.SelectorOption();
         var redis = ServeCommand.RedisOption();
         var client = new ClientChannel();
         var command = new Command("solve", "Solve a question best-of-N through the gRPC suite, streaming every candidate and the verdict")
         {
-            question, n, strategy, gateway, maxNew, temperature, seed, plain, model, selector, redis,
+            question, n, strategy, gateway, maxNew, temperature, seed, plain, web, model, selector, redis,
         };
         foreach (var option in client.Options) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -47,8 +61,17 @@ static class SolveCommand
                 error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            await using var suite = parse.GetValue(gateway) is null ? await StartSuiteAsync(parse.GetValue(model)!, parse.GetValue(selector), parse.GetValue(redis), error, ct) : null;
+            if (parse.GetValue(web) is not null && parse.GetValue(gateway) is not null)
+            {
+                error.WriteLine("error: --web serves the page from the suite in this process; without --gateway, or open the gateway's own page");
+                return 2;
+            }
+            await using var suite = parse.GetValue(gateway) is null
+                ? await StartSuiteAsync(parse.GetValue(model)!, parse.GetValue(selector), parse.GetValue(redis), parse.GetValue(web), error, ct)
+                : null;
             if (parse.GetValue(gateway) is null && suite is null) return 1;
+            if (suite?.WebAddress() is { } page)
+                output.WriteLine($"Solve page: {page}/?question={Uri.EscapeDataString(request.Question)}&n={request.N}&strategy={parse.GetValue(strategy)}");
             var address = parse.GetValue(gateway) ?? suite!.GrpcAddress();
             using var channel = client.Create(parse, address);
 
@@ -57,8 +80,13 @@ static class SolveCommand
             ISolveView view = parse.GetValue(plain) || Console.IsOutputRedirected || output != Console.Out ? new PlainSolveView(output) : new LiveSolveView();
             try
             {
-                using var call = new GatewayService.GatewayServiceClient(channel).Solve(request, cancellationToken: ct);
-                await view.RunAsync(call.ResponseStream.ReadAllAsync(ct));
+                using (var call = new GatewayService.GatewayServiceClient(channel).Solve(request, cancellationToken: ct))
+                    await view.RunAsync(call.ResponseStream.ReadAllAsync(ct));
+                if (suite?.WebAddress() is not null)
+                {
+                    output.WriteLine("serving the page until Ctrl+C");
+                    await suite.WaitForShutdownAsync(ct);
+                }
                 return 0;
             }
             catch (RpcException e)
@@ -71,9 +99,10 @@ static class SolveCommand
     }
 
     /// <summary>The suite in this process, once every part it needs has loaded; null (after saying why) when a part failed.</summary>
-    static async Task<Microsoft.AspNetCore.Builder.WebApplication?> StartSuiteAsync(string modelDir, string? selector, string? redis, TextWriter error, CancellationToken ct)
+    static async Task<Microsoft.AspNetCore.Builder.WebApplication?> StartSuiteAsync(string modelDir, string? selector, string? redis, int? webPort,
+        TextWriter error, CancellationToken ct)
     {
-        var app = SuiteHost.Build(0, modelDir, selector, redis, quiet: true, []);
+        var app = SuiteHost.Build(0, modelDir, selector, redis, quiet: true, webPort is { } port ? [$"--Service:WebPort={port}"] : []);
         await app.StartAsync(ct);
         try
         {

@@ -22,6 +22,12 @@ const fieldInputs: Record<string, string> = { question: "question", n: "n", stra
 
 let running: AbortController | null = null;
 
+// ?question=…&n=…&strategy=… (sprint solve --web prints such a link) fills the form.
+const query = new URLSearchParams(location.search);
+if (query.get("question")) ($("question") as HTMLTextAreaElement).value = query.get("question")!;
+if (query.get("n")) ($("n") as HTMLInputElement).value = query.get("n")!;
+if (query.get("strategy")) ($("strategy") as HTMLSelectElement).value = query.get("strategy")!.toUpperCase();
+
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   void solve();
