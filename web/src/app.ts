@@ -140,7 +140,9 @@ function renderPlan(plan: Plan, texts: Map<number, HTMLElement>) {
     title.textContent = `#${c.index} ${heads}`;
     const meta = document.createElement("p");
     meta.className = "meta";
-    meta.textContent = `score ${c.score.toFixed(3)} · temperature ${c.temperature}`;
+    // Float32 on the wire: 0.7 arrives as 0.699999988…; a score only where the strategy has one.
+    meta.textContent = [c.score !== 0 ? `score ${c.score.toFixed(3)}` : "", c.temperature > 0 ? `temperature ${+c.temperature.toFixed(3)}` : "greedy"]
+      .filter((part) => part.length > 0).join(" · ");
     const text = document.createElement("pre");
     text.className = "text";
     const answer = document.createElement("p");
