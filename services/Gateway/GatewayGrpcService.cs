@@ -58,6 +58,9 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     "prompt" => "question",
                     var other => other,
                 }, invalid.Why);
+            // The caller's deadline passed while they ran or waited (the upstream calls carry it and may end first).
+            if (context.Deadline <= DateTime.UtcNow || failures.All(f => f?.StatusCode == StatusCode.DeadlineExceeded))
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the call's deadline passed before any candidate finished"));
             // Generators at capacity answer RESOURCE_EXHAUSTED, and so does the gateway then: clients retry UNAVAILABLE
             // at once, which would only add load.
             if (failures.Any(f => f?.StatusCode == StatusCode.ResourceExhausted))

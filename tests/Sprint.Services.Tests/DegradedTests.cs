@@ -15,7 +15,8 @@ namespace Sprint.Services.Tests;
 /// <summary>Single services hosted alone with settings that push them to their limits.</summary>
 public sealed class DegradedTests
 {
-    static async Task<(WebApplication App, GrpcChannel Channel)> Start(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
+    /// <summary>One or more services in this process on a free port, with the service defaults; returns once it is SERVING.</summary>
+    internal static async Task<(WebApplication App, GrpcChannel Channel)> Start(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--Logging:LogLevel:Default=Warning", .. args] });
         builder.AddServiceDefaults("test", 0);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Grpc.Net.Client;
+using Sprint.Gateway;
 using Sprint.Contracts.V1;
 
 namespace Sprint.Services.Tests;
@@ -97,6 +98,32 @@ public sealed class WebPageTests
             if (!node.HasExited) node.Kill(entireProcessTree: true);
             File.Delete(screenshot);
         }
+    }
+
+    [Fact]
+    public async Task A_page_on_a_listed_origin_may_call_solve_and_others_may_not()
+    {
+        int webPort = SuiteFixture.FreePort();
+        var (app, channel) = await DegradedTests.Start(b => b.AddGateway(), a => a.MapGateway(),
+            $"--Service:WebPort={webPort}", "--Gateway:CorsOrigins:0=https://page.example");
+        await using var _ = app;
+        using var __ = channel;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{webPort}") };
+        async Task<HttpResponseMessage> Preflight(string origin)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Options, "/sprint.v1.GatewayService/Solve");
+            request.Headers.Add("Origin", origin);
+            request.Headers.Add("Access-Control-Request-Method", "POST");
+            request.Headers.Add("Access-Control-Request-Headers", "content-type,x-grpc-web,x-user-agent");
+            return await http.SendAsync(request);
+        }
+        using var allowed = await Preflight("https://page.example");
+        Assert.Equal("https://page.example", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        using var other = await Preflight("https://elsewhere.example");
+        Assert.False(other.Headers.Contains("Access-Control-Allow-Origin"));
+        // The page itself is served on the same port.
+        var page = await http.GetStringAsync("/");
+        Assert.Contains("<script type=\"module\" src=\"app.js\">", page);
     }
 
     [SkippableFact]
