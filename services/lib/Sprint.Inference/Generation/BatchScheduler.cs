@@ -42,6 +42,7 @@ public sealed class BatchScheduler : IDisposable
     DecodeBatch? batch;
     volatile bool disposed;
     long steps, allocatedTokens, liveTensors;
+    bool trimmed = true;   // NativeHeap.Trim ran since the engine last had work
     long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in Stopwatch ticks
 
     public BatchScheduler(LanguageModel lm, EngineOptions? options = null)
@@ -152,9 +153,12 @@ public sealed class BatchScheduler : IDisposable
             }
             if (!busy)
             {
+                if (!trimmed) NativeHeap.Trim();   // idle: the batch's freed memory goes back to the OS, once per idle period
+                trimmed = true;
                 wake.Wait();
                 continue;
             }
+            trimmed = false;
             try
             {
                 using (inference_mode())
