@@ -17,5 +17,6 @@ public static class SprintCommand
         ServeCommand.Create(),
         SolveCommand.Create(),
         AuthCommand.Create(),
+        AnalyzeCommand.Create(),
     };
 }
