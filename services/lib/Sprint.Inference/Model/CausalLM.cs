@@ -61,6 +61,20 @@ public sealed class CausalLM : nn.Module
         return model.norm.Forward(h).MoveToOuterDisposeScope();   // [b, t, hidden]
     }
 
+    /// <summary>
+    /// Hugging Face's <c>output_hidden_states</c>: the embeddings and every layer's output, the last one after the final
+    /// norm — layers + 1 tensors [batch, seq, hidden], no cache, no pruning (for probing representations).
+    /// </summary>
+    public Tensor[] HiddenStates(Tensor inputIds, Tensor positions, Tensor attentionMask)
+    {
+        var (cos, sin, groupMask) = LayerInputs(positions, attentionMask);
+        var states = new List<Tensor> { model.embed_tokens.Forward(inputIds) };                  // [b, t, hidden]
+        for (int l = 0; l < Config.NumLayers; l++)
+            states.Add(model.layers[l].Forward(states[^1], cos, sin, groupMask, l, null, null)); // [b, t, hidden]
+        states[^1] = model.norm.Forward(states[^1]);
+        return [.. states];
+    }
+
     // The pieces of Forward, for a prompt pass that schedules its rows layer by layer (DecodeBatch's shared prefill).
 
     /// <summary>[b, t] ids → [b, t, hidden].</summary>

@@ -23,7 +23,7 @@ public sealed record Profile(string ModelId, string EncoderId, IReadOnlyList<str
                 q["id"]!.GetValue<string>(),
                 q["level"]?.GetValue<int?>(),
                 q["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray(),
-                candidates.Select(c => c!["correct"]!.GetValue<bool>()).ToArray()));
+                candidates.Select(c => c!["correct"]!.GetValue<bool>()).ToArray()) { Question = q["question"]?.GetValue<string>() ?? "" });
         }
         var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
         return new Profile(header["model"]!.GetValue<string>(), header["encoder"]!.GetValue<string>(), configs, questions, hash);
@@ -32,5 +32,8 @@ public sealed record Profile(string ModelId, string EncoderId, IReadOnlyList<str
 
 public sealed record ProfiledQuestion(string Id, int? Level, float[] Embedding, bool[] Correct)
 {
+    /// <summary>The question's text (empty where the profile does not carry it).</summary>
+    public string Question { get; init; } = "";
+
     public int Solved => Correct.Count(c => c);
 }
