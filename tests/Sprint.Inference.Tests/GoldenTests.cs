@@ -72,6 +72,26 @@ public sealed class GoldenTests(GoldenModelFixture fixture) : IClassFixture<Gold
         Assert.Equal(together[2].GreedyTokens, together[5].GreedyTokens);   // the same prompt and mask twice
     }
 
+    [Fact]
+    public void Hidden_states_and_attention_entropies_have_their_shapes_and_bounds()
+    {
+        using var _ = TorchSharp.torch.inference_mode();
+        var c = G.Cases["medium/none"];
+        var model = fixture.Model.Model;
+        var padded = PaddedPrompts.Left([c.InputIds], model.Device);
+        var states = model.HiddenStates(padded.Ids, padded.Positions, padded.Attend);
+        Assert.Equal(model.Config.NumLayers + 1, states.Length);
+        using (var final = model.Forward(padded.Ids, padded.Positions, padded.Attend))
+        using (var diff = (final - states[^1]).abs().max())
+            Assert.True(diff.item<float>() < 1e-5, "the last hidden state is the final norm's output");
+        using var entropies = model.AttentionEntropies(padded.Ids, padded.Positions, padded.Attend, padded.Valid(model.DType));
+        Assert.Equal(new long[] { 1, model.Config.NumLayers * model.Config.NumHeads }, entropies.shape);
+        var values = entropies.data<float>().ToArray();
+        Assert.All(values, v => Assert.InRange(v, 0f, (float)Math.Log(c.InputIds.Length) + 1e-4f));   // at most uniform over the keys
+        Assert.Contains(values, v => v > 0.1f);
+        foreach (var s in states) s.Dispose();
+    }
+
     internal static void AssertMatches(Golden.Case expected, ConformanceOutput actual)
     {
         AssertClose(expected.LastLogits, actual.LastLogits, $"{expected.Name} last_logits");

@@ -75,6 +75,27 @@ public sealed class CausalLM : nn.Module
         return [.. states];
     }
 
+    /// <summary>
+    /// The entropy of every head's attention distribution, averaged over the real query positions: [batch, layers ×
+    /// heads], layer-major (for probing representations; the attention is computed explicitly, not by SDPA).
+    /// </summary>
+    /// <param name="attentionMask">[batch, 1, seq, keys] bool, as for <see cref="Forward"/>.</param>
+    /// <param name="validQueries">[batch, seq] 1 on real tokens, 0 on padding.</param>
+    public Tensor AttentionEntropies(Tensor inputIds, Tensor positions, Tensor attentionMask, Tensor validQueries)
+    {
+        var (cos, sin) = Rotary(positions);
+        int group = Config.GroupSize;
+        var groupMask = group > 1 ? attentionMask.repeat(1, 1, group, 1) : attentionMask;
+        var h = model.embed_tokens.Forward(inputIds);
+        var entropies = new List<Tensor>();
+        for (int l = 0; l < Config.NumLayers; l++)
+        {
+            entropies.Add(model.layers[l].AttentionEntropy(h, cos, sin, attentionMask, validQueries));   // [b, heads]
+            h = model.layers[l].Forward(h, cos, sin, groupMask, l, null, null);
+        }
+        return cat(entropies, 1);   // [b, layers * heads]
+    }
+
     // The pieces of Forward, for a prompt pass that schedules its rows layer by layer (DecodeBatch's shared prefill).
 
     /// <summary>[b, t] ids → [b, t, hidden].</summary>
@@ -167,9 +188,13 @@ public sealed class CausalLM : nn.Module
             x = x + self_attn.Forward(input_layernorm.Forward(x), cos, sin, mask, layer, cache, headMask);   // [b, t, hidden]
             return x + mlp.Forward(post_attention_layernorm.Forward(x));                                   // [b, t, hidden]
         }
+
+        /// <summary>This layer's per-head attention entropy for input <paramref name="x"/>, mean over real queries: [b, heads].</summary>
+        public Tensor AttentionEntropy(Tensor x, Tensor cos, Tensor sin, Tensor mask, Tensor validQueries) =>
+            self_attn.Entropy(input_layernorm.Forward(x), cos, sin, mask, validQueries);
     }
 
-    sealed class Attention : nn.Module
+    sealed partial class Attention : nn.Module
     {
         readonly Dense q_proj, k_proj, v_proj, o_proj;
         readonly int heads, kvHeads, headDim;
@@ -201,6 +226,23 @@ public sealed class CausalLM : nn.Module
                 .view(b, heads, t, headDim).transpose(1, 2); // [b, t, heads, head_dim]
             if (headMask is not null) attn = attn * headMask.view(b, 1, heads, 1);   // SPRINT: zero the pruned heads' outputs
             return o_proj.Forward(attn.reshape(b, t, heads * headDim));               // [b, t, hidden]
+        }
+    }
+
+    sealed partial class Attention
+    {
+        /// <summary>Per head, the entropy of softmax(q·k/√d) over the allowed keys, averaged over real queries: [b, heads].</summary>
+        public Tensor Entropy(Tensor x, Tensor cos, Tensor sin, Tensor mask, Tensor validQueries)
+        {
+            long b = x.shape[0], t = x.shape[1];
+            var q = ApplyRotary(q_proj.Forward(x).view(b, t, heads, headDim).transpose(1, 2), cos, sin);     // [b, heads, t, head_dim]
+            var k = ApplyRotary(k_proj.Forward(x).view(b, t, kvHeads, headDim).transpose(1, 2), cos, sin);   // [b, kv_heads, t, head_dim]
+            k = k.repeat_interleave(heads / kvHeads, dim: 1);                                                 // [b, heads, t, head_dim]
+            var scores = q.matmul(k.transpose(2, 3)) / Math.Sqrt(headDim);                                   // [b, heads, t, t]
+            var p = scores.masked_fill(mask.logical_not(), double.NegativeInfinity).softmax(-1);
+            var entropy = -(p * p.clamp_min(1e-30).log()).sum(-1);                                           // [b, heads, t]
+            var valid = validQueries.view(b, 1, t).to(entropy.dtype);
+            return (entropy * valid).sum(-1) / valid.sum(-1);                                                 // [b, heads]
         }
     }
 

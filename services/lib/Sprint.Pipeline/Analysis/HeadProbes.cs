@@ -73,13 +73,13 @@ public static partial class HeadProbes
     /// <summary>
     /// Question representations from the model, in one pass per batch (the prompt as the generator sees it):
     /// the mean of the final hidden states (what the shipped encoder uses), the final state of the last prompt token,
-    /// the mean of a middle layer, and the means of every layer concatenated.
+    /// the mean of a middle layer, the means of every layer concatenated, and every head's attention entropy.
     /// </summary>
     public static Dictionary<string, float[][]> ModelRepresentations(LanguageModel lm, IReadOnlyList<string> questions, string? systemPrompt = null, int batchSize = 32)
     {
         var tokenizer = lm.Tokenizer ?? throw new ArgumentException($"{lm.Directory} has no tokenizer");
         int layers = lm.Config.NumLayers, middle = layers / 2;
-        var names = new[] { "mean of final hidden states", "last prompt token, final", $"mean of layer {middle}", "means of all layers, concatenated" };
+        var names = new[] { "mean of final hidden states", "last prompt token, final", $"mean of layer {middle}", "means of all layers, concatenated", "attention entropy per head" };
         var result = names.ToDictionary(n => n, _ => new List<float[]>());
         using var _ = inference_mode();
         foreach (var chunk in questions.Chunk(batchSize))
@@ -91,12 +91,14 @@ public static partial class HeadProbes
             var means = states.Skip(1).Select(s => ((s * valid).sum(1) / valid.sum(1)).cpu()).ToArray();                                // per layer [b, hidden]
             var last = states[^1][.., -1].cpu();                                                                                           // [b, hidden]: left-padded
             var concatenated = cat(means, 1);
+            var entropy = lm.Model.AttentionEntropies(padded.Ids, padded.Positions, padded.Attend, padded.Valid(ScalarType.Float32)).to(ScalarType.Float32).cpu();   // [b, layers * heads]
             for (int i = 0; i < chunk.Length; i++)
             {
                 result[names[0]].Add(means[^1][i].data<float>().ToArray());
                 result[names[1]].Add(last[i].data<float>().ToArray());
                 result[names[2]].Add(means[middle - 1][i].data<float>().ToArray());
                 result[names[3]].Add(concatenated[i].data<float>().ToArray());
+                result[names[4]].Add(entropy[i].data<float>().ToArray());
             }
         }
         return result.ToDictionary(r => r.Key, r => r.Value.ToArray());
