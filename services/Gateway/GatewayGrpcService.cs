@@ -19,9 +19,9 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
     : GatewayService.GatewayServiceBase
 {
     static readonly Meter Meter = new("Sprint.Gateway");
-    static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves");
-    static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates");
-    static readonly Histogram<double> SolveDuration = Meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms");
+    static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves", "{solve}", "Solves answered with a verdict, by strategy");
+    static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates", "{candidate}", "Candidates that failed (their Solve may still have a verdict)");
+    static readonly Histogram<double> SolveDuration = Meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
 
     public override async Task Solve(SolveRequest request, IServerStreamWriter<SolveResponse> responseStream, ServerCallContext context)
     {

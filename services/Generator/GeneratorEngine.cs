@@ -21,9 +21,9 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
         this.log = log;
         var meter = meters.Create("Sprint.Generator");
         tokens = meter.CreateCounter<long>("sprint.generator.tokens", description: "Tokens generated");
-        firstToken = meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms");
-        meter.CreateObservableGauge("sprint.generator.active_sequences", () => Scheduler?.Stats.ActiveSequences ?? 0);
-        meter.CreateObservableGauge("sprint.generator.queued_sequences", () => Scheduler?.Stats.QueuedSequences ?? 0);
+        firstToken = meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms", "Time from a sequence's submission to its first token");
+        meter.CreateObservableGauge("sprint.generator.active_sequences", () => Scheduler?.Stats.ActiveSequences ?? 0, "{sequence}", "Sequences decoding (rows of the batch)");
+        meter.CreateObservableGauge("sprint.generator.queued_sequences", () => Scheduler?.Stats.QueuedSequences ?? 0, "{sequence}", "Sequences waiting for a batch row");
     }
 
     /// <summary>Null while loading (or when loading failed).</summary>

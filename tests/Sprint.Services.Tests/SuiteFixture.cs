@@ -15,6 +15,8 @@ public sealed class SuiteFixture : IAsyncLifetime
     public GrpcChannel Channel { get; private set; } = null!;
     /// <summary>The HTTP/1.1 port for gRPC-Web.</summary>
     public string WebAddress { get; private set; } = "";
+    /// <summary>The HTTP/1.1 port serving Prometheus's /metrics.</summary>
+    public string MetricsAddress { get; private set; } = "";
     public WebApplication App => app!;
     public GatewayService.GatewayServiceClient Gateway => new(Channel);
     public GeneratorService.GeneratorServiceClient Generator => new(Channel);
@@ -23,12 +25,13 @@ public sealed class SuiteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        int webPort = FreePort();
+        int webPort = FreePort(), metricsPort = FreePort();
         app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
-            ["--Generator:Threads=1", "--Embedding:Threads=1", $"--Service:WebPort={webPort}"]);
+            ["--Generator:Threads=1", "--Embedding:Threads=1", $"--Service:WebPort={webPort}", $"--Service:MetricsPort={metricsPort}"]);
         await app.StartAsync();
         Channel = GrpcChannel.ForAddress(app.GrpcAddress());
         WebAddress = $"http://127.0.0.1:{webPort}";
+        MetricsAddress = $"http://127.0.0.1:{metricsPort}";
         await WaitServingAsync(Channel, "");
     }
 

@@ -9,6 +9,26 @@ namespace Sprint.Services.Tests;
 public sealed class TelemetryTests(SuiteFixture suite)
 {
     [Fact]
+    public async Task Prometheus_metrics_are_served_on_the_metrics_port_alone()
+    {
+        await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 16 });
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(suite.MetricsAddress + "/metrics");
+        foreach (var family in new[]
+        {
+            "# TYPE sprint_gateway_solves_total counter", "# TYPE sprint_gateway_solve_duration_milliseconds histogram",
+            "# TYPE sprint_generator_tokens_total counter", "# TYPE sprint_generator_time_to_first_token_milliseconds histogram",
+            "# TYPE sprint_generator_active_sequences gauge", "# TYPE sprint_generator_queued_sequences gauge",
+            "# TYPE sprint_embedding_batch_size histogram",
+        })
+            Assert.Contains(family, text);
+        Assert.Matches("sprint_gateway_solves_total\\{[^}]*strategy=\"sprint\"[^}]*\\} [1-9]", text);
+        // Not on the web port (the public one where a gateway is exposed).
+        using var web = await http.GetAsync(suite.WebAddress + "/metrics");
+        Assert.DoesNotContain("sprint_gateway_solves_total", await web.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Generate_records_tokens_and_time_to_first_token_and_a_server_span()
     {
         var factory = suite.App.Services.GetRequiredService<IMeterFactory>();

@@ -8,7 +8,7 @@ namespace Sprint.ServiceDefaults;
 /// <summary>
 /// Configuration section "Service:RateLimits": per caller (the authenticated name, else the peer's IP address),
 /// at most <see cref="Requests"/> calls per <see cref="Window"/> and <see cref="ConcurrentCalls"/> calls in flight
-/// (streams count until they end). Health checks and callers whose key is <see cref="ApiKey.Unlimited"/> are
+/// (streams count until they end). Health checks, Prometheus scrapes and callers whose key is <see cref="ApiKey.Unlimited"/> are
 /// exempt. Beyond a limit a call gets RESOURCE_EXHAUSTED with a retry hint. Off by default.
 /// </summary>
 public sealed class RateLimitOptions
@@ -52,7 +52,7 @@ static class RateLimits
     /// <summary>The caller's partition, or null for calls that are not limited (health checks, unlimited keys).</summary>
     static string? Partition(HttpContext http)
     {
-        if (http.Request.Path.StartsWithSegments("/grpc.health.v1.Health")) return null;
+        if (http.Request.Path.StartsWithSegments("/grpc.health.v1.Health") || http.Request.Path.StartsWithSegments("/metrics")) return null;
         if (http.User.HasClaim(SprintClaims.Unlimited, "true")) return null;
         return SprintClaims.Caller(http.User) is { } name ? "key:" + name : "peer:" + http.Connection.RemoteIpAddress;
     }

@@ -11,6 +11,11 @@ public sealed class ServiceOptions
     public int Port { get; set; }
     /// <summary>Optional second port speaking HTTP/1.1, for gRPC-Web from browsers; 0 disables it.</summary>
     public int WebPort { get; set; }
+    /// <summary>
+    /// Optional HTTP/1.1 port serving <c>/metrics</c> in Prometheus text format (and nothing else), so the metrics stay
+    /// off the public ports; 0 disables it.
+    /// </summary>
+    public int MetricsPort { get; set; }
     /// <summary>TLS for every port, optionally mutual (see <see cref="TlsOptions"/>); off without a certificate.</summary>
     public TlsOptions Tls { get; set; } = new();
     /// <summary>Who may call (API keys, JWT; see <see cref="AuthOptions"/>); off without keys or an issuer.</summary>

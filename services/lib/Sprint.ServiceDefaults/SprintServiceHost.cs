@@ -108,6 +108,7 @@ public static class SprintServiceHost
         {
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
             if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1, tls);
+            if (options.MetricsPort > 0) Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1, tls);
         });
         return builder;
     }
@@ -150,13 +151,16 @@ public static class SprintServiceHost
         return builder;
     }
 
-    /// <summary>OpenTelemetry traces and metrics of ASP.NET Core, HttpClient and the "Sprint.*" sources; OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    /// <summary>
+    /// OpenTelemetry traces and metrics of ASP.NET Core, HttpClient and the "Sprint.*" sources; OTLP export when
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set; the metrics in Prometheus format on Service:MetricsPort (<see cref="MapServiceDefaults"/>).
+    /// </summary>
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, string serviceName)
     {
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
             .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource(TelemetryPrefix + "*"))
-            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*"));
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*").AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) otel.UseOtlpExporter();
         return builder;
     }
@@ -178,15 +182,17 @@ public static class SprintServiceHost
     }
 
     /// <summary>
-    /// Maps the health service (always open) and reflection (behind authentication when Service:Auth is on), and
-    /// puts the rate limiter in the pipeline when limits are set. Call once per process, after the services' own maps.
+    /// Maps the health service (always open), reflection (behind authentication when Service:Auth is on) and, on
+    /// Service:MetricsPort alone, Prometheus's <c>/metrics</c>; puts the rate limiter in the pipeline when limits are set. Call once per process, after the services' own maps.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService();
         var reflection = app.MapGrpcReflectionService();
         if (app.Services.GetRequiredService<AuthOptions>().Enabled) reflection.RequireAuthorization(AnyService);
-        if (app.Services.GetRequiredService<ServiceOptions>().RateLimits.Enabled) app.UseRateLimiter();
+        var options = app.Services.GetRequiredService<ServiceOptions>();
+        if (options.RateLimits.Enabled) app.UseRateLimiter();
+        if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint().RequireHost($"*:{options.MetricsPort}");   // only on the metrics port
         return app;
     }
 
