@@ -24,6 +24,9 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
         firstToken = meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms", "Time from a sequence's submission to its first token");
         meter.CreateObservableGauge("sprint.generator.active_sequences", () => Scheduler?.Stats.ActiveSequences ?? 0, "{sequence}", "Sequences decoding (rows of the batch)");
         meter.CreateObservableGauge("sprint.generator.queued_sequences", () => Scheduler?.Stats.QueuedSequences ?? 0, "{sequence}", "Sequences waiting for a batch row");
+        meter.CreateObservableCounter("sprint.generator.steps", () => Scheduler?.Stats.Steps ?? 0, "{step}", "Decode steps of the batch");
+        meter.CreateObservableCounter("sprint.generator.decode_time", () => Scheduler?.Stats.Decoding.TotalSeconds ?? 0, "s", "Decode thread time spent in decode steps");
+        meter.CreateObservableCounter("sprint.generator.prefill_time", () => Scheduler?.Stats.Joining.TotalSeconds ?? 0, "s", "Decode thread time spent prefilling joining sequences");
     }
 
     /// <summary>Null while loading (or when loading failed).</summary>

@@ -19,10 +19,13 @@ public sealed class TelemetryTests(SuiteFixture suite)
             "# TYPE sprint_gateway_solves_total counter", "# TYPE sprint_gateway_solve_duration_milliseconds histogram",
             "# TYPE sprint_generator_tokens_total counter", "# TYPE sprint_generator_time_to_first_token_milliseconds histogram",
             "# TYPE sprint_generator_active_sequences gauge", "# TYPE sprint_generator_queued_sequences gauge",
-            "# TYPE sprint_embedding_batch_size histogram",
+            "# TYPE sprint_embedding_batch_size histogram", "# TYPE sprint_embedding_cache_lookups_total counter",
+            "# TYPE sprint_generator_steps_total counter", "# TYPE sprint_generator_decode_time_seconds_total counter",
+            "# TYPE sprint_generator_prefill_time_seconds_total counter", "# TYPE rpc_server_duration_milliseconds histogram",
         })
             Assert.Contains(family, text);
         Assert.Matches("sprint_gateway_solves_total\\{[^}]*strategy=\"sprint\"[^}]*\\} [1-9]", text);
+        Assert.Matches("rpc_server_duration_milliseconds_count\\{[^}]*rpc_method=\"Solve\"[^}]*rpc_service=\"sprint.v1.GatewayService\"[^}]*\\} [1-9]", text);
         // Not on the web port (the public one where a gateway is exposed).
         using var web = await http.GetAsync(suite.WebAddress + "/metrics");
         Assert.DoesNotContain("sprint_gateway_solves_total", await web.Content.ReadAsStringAsync());

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
@@ -6,12 +7,16 @@ using Microsoft.Extensions.Logging;
 namespace Sprint.ServiceDefaults;
 
 /// <summary>
-/// One log line per call, at its end: method, status and duration (never the request's content). The framework's
-/// own per-request lines (four per call) are filtered to warnings in <see cref="SprintServiceHost.AddLogging"/>.
-/// Outermost interceptor: it sees the status <see cref="ErrorInterceptor"/> mapped.
+/// Each call observed at its end: one log line (method, status, duration, peer; never the request's content) and the
+/// OpenTelemetry <c>rpc.server.duration</c> histogram (rpc.system, rpc.service, rpc.method, rpc.grpc.status_code).
+/// The framework's own per-request lines (four per call) are filtered to warnings in
+/// <see cref="SprintServiceHost.AddLogging"/>. Outermost interceptor: it sees the status <see cref="ErrorInterceptor"/> mapped.
 /// </summary>
 public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log) : Interceptor
 {
+    static readonly Histogram<double> Duration = new Meter(SprintServiceHost.TelemetryPrefix + "Rpc")
+        .CreateHistogram<double>("rpc.server.duration", "ms", "Duration of gRPC calls served, by service, method and status");
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -37,6 +42,12 @@ public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log) : Interc
         catch (RpcException e) { Log(context, e.StatusCode, start); throw; }
     }
 
-    void Log(ServerCallContext context, StatusCode status, long start) =>
-        log.LogInformation("{Method} {Status} {ElapsedMs:F0} ms {Peer}", context.Method, status, Stopwatch.GetElapsedTime(start).TotalMilliseconds, context.Peer);
+    void Log(ServerCallContext context, StatusCode status, long start)
+    {
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        log.LogInformation("{Method} {Status} {ElapsedMs:F0} ms {Peer}", context.Method, status, ms, context.Peer);
+        var parts = context.Method.Split('/', StringSplitOptions.RemoveEmptyEntries);   // "/package.Service/Method"
+        Duration.Record(ms, new("rpc.system", "grpc"), new("rpc.service", parts.ElementAtOrDefault(0)), new("rpc.method", parts.ElementAtOrDefault(1)),
+            new("rpc.grpc.status_code", (int)status));
+    }
 }
