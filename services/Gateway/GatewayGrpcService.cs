@@ -19,6 +19,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
     : GatewayService.GatewayServiceBase
 {
     static readonly Meter Meter = new("Sprint.Gateway");
+    static readonly ActivitySource Traces = new("Sprint.Gateway");
     static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves", "{solve}", "Solves answered with a verdict, by strategy");
     static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates", "{candidate}", "Candidates that failed (their Solve may still have a verdict)");
     static readonly Histogram<double> SolveDuration = Meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
@@ -146,6 +147,10 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
             member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
             request.Candidates.Add(member);
         }
+        // One span per GenerateGroup call, the parent of the generator's server span (W3C trace context in the headers).
+        using var span = Traces.StartActivity("sprint.gateway.candidates", ActivityKind.Internal);
+        span?.SetTag("sprint.candidate.indices", string.Join(",", group.Select(c => c.Index)));
+        span?.SetTag("sprint.candidate.configurations", string.Join(",", group.Select(c => c.Config.Name)));
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         stall.CancelAfter(options.CandidateProgressTimeout);
         try
@@ -170,6 +175,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     events.TryWrite(new SolveResponse { Candidate = result });
                 }
             }
+            span?.SetTag("sprint.candidate.tokens", string.Join(",", group.Select(c => results[c.Index].Tokens)));
             return group.Any(c => results[c.Index].FinishReason == FinishReason.Unspecified)
                 ? new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result"))
                 : null;

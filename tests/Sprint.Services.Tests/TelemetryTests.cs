@@ -61,4 +61,45 @@ public sealed class TelemetryTests(SuiteFixture suite)
         Assert.Single(firstToken);
         lock (spans) Assert.Contains(spans, s => s.Contains("sprint.v1.GeneratorService/Generate"));
     }
+
+    [Fact]
+    public async Task One_solve_is_one_trace_across_the_gateways_upstream_calls()
+    {
+        // The suite's own processes are one here, but every hop is a real gRPC call over loopback: the W3C trace
+        // context travels in the request headers as it would between processes.
+        var stopped = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "System.Net.Http" or "Grpc.Net.Client" or "Sprint.Gateway",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = a => { lock (stopped) stopped.Add(a); },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var question = $"Ava has {Random.Shared.Next(10, 99)} pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?";
+        await Rpc.Solve(suite.Gateway, new SolveRequest { Question = question, N = 2, MaxNewTokens = 16 });
+        await Task.Delay(200);   // the last server spans stop after the response
+
+        List<Activity> spans;
+        lock (stopped) spans = [.. stopped];
+        Activity Server(string method) => spans.Last(a => a.Kind == ActivityKind.Server && a.DisplayName.Contains(method));
+        var solve = Server("GatewayService/Solve");
+        var byId = spans.GroupBy(a => a.SpanId).ToDictionary(g => g.Key, g => g.First());
+        bool Under(Activity span, Activity root)
+        {
+            for (var parent = span.ParentSpanId; parent != default; parent = byId.TryGetValue(parent, out var p) ? p.ParentSpanId : default)
+                if (parent == root.SpanId) return true;
+            return false;
+        }
+        foreach (var method in new[] { "EmbeddingService/Embed", "HeadSelectorService/Select", "GeneratorService/GenerateGroup" })
+        {
+            var upstream = spans.Where(a => a.Kind == ActivityKind.Server && a.DisplayName.Contains(method) && a.TraceId == solve.TraceId).ToList();
+            Assert.True(upstream.Count > 0, $"no {method} span in the Solve's trace");
+            Assert.All(upstream, u => Assert.True(Under(u, solve), $"{method}'s span is not below the Solve's"));
+        }
+        // The candidates' span: their indices, configurations and token counts, the parent of GenerateGroup's server span.
+        var candidates = spans.Single(a => a.OperationName == "sprint.gateway.candidates" && a.TraceId == solve.TraceId);
+        Assert.Equal("0,1", candidates.GetTagItem("sprint.candidate.indices"));
+        Assert.Equal(2, ((string)candidates.GetTagItem("sprint.candidate.tokens")!).Split(',').Count(t => int.Parse(t) > 0));
+        Assert.True(Under(Server("GeneratorService/GenerateGroup"), candidates));
+    }
 }
