@@ -62,6 +62,8 @@ public sealed class TelemetryTests(SuiteFixture suite)
         lock (spans) Assert.Contains(spans, s => s.Contains("sprint.v1.GeneratorService/Generate"));
     }
 
+    static readonly ActivitySource Source = new("Sprint.Tests");
+
     [Fact]
     public async Task One_solve_is_one_trace_across_the_gateways_upstream_calls()
     {
@@ -70,18 +72,24 @@ public sealed class TelemetryTests(SuiteFixture suite)
         var stopped = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "System.Net.Http" or "Grpc.Net.Client" or "Sprint.Gateway",
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "System.Net.Http" or "Grpc.Net.Client" or "Sprint.Gateway" or "Sprint.Tests",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             ActivityStopped = a => { lock (stopped) stopped.Add(a); },
         };
         ActivitySource.AddActivityListener(listener);
         var question = $"Ava has {Random.Shared.Next(10, 99)} pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?";
-        await Rpc.Solve(suite.Gateway, new SolveRequest { Question = question, N = 2, MaxNewTokens = 16 });
+        // The client's own span: its trace id tells this Solve's spans from those of other tests running meanwhile.
+        ActivityTraceId trace;
+        using (var client = Source.StartActivity("client", ActivityKind.Client)!)
+        {
+            trace = client.TraceId;
+            await Rpc.Solve(suite.Gateway, new SolveRequest { Question = question, N = 2, MaxNewTokens = 16 });
+        }
         await Task.Delay(200);   // the last server spans stop after the response
 
         List<Activity> spans;
-        lock (stopped) spans = [.. stopped];
-        Activity Server(string method) => spans.Last(a => a.Kind == ActivityKind.Server && a.DisplayName.Contains(method));
+        lock (stopped) spans = stopped.Where(a => a.TraceId == trace).ToList();
+        Activity Server(string method) => spans.Single(a => a.Kind == ActivityKind.Server && a.DisplayName.Contains(method));
         var solve = Server("GatewayService/Solve");
         var byId = spans.GroupBy(a => a.SpanId).ToDictionary(g => g.Key, g => g.First());
         bool Under(Activity span, Activity root)
