@@ -166,7 +166,7 @@ public static class SprintServiceHost
     }
 
     /// <summary>
-    /// Single-line console logs, one line per call at Information (<see cref="CallLogInterceptor"/>; request bodies
+    /// Single-line console logs with the trace and span ids of the call they belong to, one line per call at Information (<see cref="CallLogInterceptor"/>; request bodies
     /// are never logged). ASP.NET Core's and grpc-dotnet's per-request lines (four a call) log warnings only; a
     /// more specific category in configuration (e.g. <c>Logging:LogLevel:Microsoft.AspNetCore.Hosting=Information</c>)
     /// brings them back. The health-check service's own per-check log lines are off: every probe would repeat them
@@ -174,7 +174,9 @@ public static class SprintServiceHost
     /// </summary>
     public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
     {
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        // Each line inside a traced call carries its trace and span ids (as a scope), so logs join traces.
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
