@@ -19,7 +19,11 @@ sealed class ClientChannel
     readonly Option<string?> clientCert = new("--client-cert") { Description = "PEM client certificate, for a suite that requires mutual TLS" };
     readonly Option<string?> clientKey = new("--client-key") { Description = "PEM key of --client-cert" };
 
-    public IEnumerable<Option> Options => [apiKey, caCert, clientCert, clientKey];
+    /// <summary>Adds the options to a client command.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { apiKey, caCert, clientCert, clientKey }) command.Options.Add(option);
+    }
 
     public GrpcChannel Create(ParseResult parse, string address)
     {

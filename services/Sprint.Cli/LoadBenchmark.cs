@@ -36,7 +36,7 @@ static class LoadBenchmark
         {
             target, rpc, concurrency, requests, n, strategy, maxNew,
         };
-        foreach (var option in client.Options) command.Options.Add(option);
+        client.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;

@@ -37,7 +37,7 @@ static class RobustnessBenchmarks
         {
             target, perRpc, seed,
         };
-        foreach (var option in client.Options) command.Options.Add(option);
+        client.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -79,7 +79,7 @@ static class RobustnessBenchmarks
         {
             target, pid, minutes, concurrency, every,
         };
-        foreach (var option in client.Options) command.Options.Add(option);
+        client.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;

@@ -46,7 +46,7 @@ static class SolveCommand
         {
             question, n, strategy, gateway, maxNew, temperature, seed, plain, web, model, selector, redis,
         };
-        foreach (var option in client.Options) command.Options.Add(option);
+        client.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
