@@ -13,7 +13,9 @@ static class Clients
         var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
         try
         {
-            var protos = Directory.GetFiles(Path.Combine(Paths.Protos, "sprint", "v1"), "*.proto").Select(p => Path.GetRelativePath(Paths.Protos, p));
+            // sprint/v1 and the google/api annotations it imports (vendored in protos/google).
+            var protos = new[] { Path.Combine("sprint", "v1"), Path.Combine("google", "api") }
+                .SelectMany(d => Directory.GetFiles(Path.Combine(Paths.Protos, d), "*.proto")).Select(p => Path.GetRelativePath(Paths.Protos, p));
             await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
                 "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
             return await Tool.Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,

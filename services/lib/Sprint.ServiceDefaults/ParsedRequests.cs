@@ -4,6 +4,8 @@ using Google.Protobuf;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace Sprint.ServiceDefaults;
@@ -17,6 +19,21 @@ namespace Sprint.ServiceDefaults;
 /// failure into INVALID_ARGUMENT "request: the message could not be parsed (…)" and one short log line.
 /// <see cref="SprintServiceHost.AddGrpcDefaults"/> puts it in place of grpc-dotnet's binder.
 /// </summary>
+public static class ParsedRequests
+{
+    /// <summary>
+    /// Puts <see cref="ParsedRequestsMethodProvider{TService}"/> in place of grpc-dotnet's binder. Call it after every
+    /// <c>AddGrpc()</c> of the process: each one (Swagger's <c>AddGrpcSwagger</c> makes one too) adds the binder back,
+    /// and with both every method would be mapped twice (an ambiguous route on every call).
+    /// </summary>
+    public static void ReplaceBinder(IServiceCollection services)
+    {
+        foreach (var binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>) && d.ImplementationType?.Name == "BinderServiceMethodProvider`1").ToList())
+            services.Remove(binder);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IServiceMethodProvider<>), typeof(ParsedRequestsMethodProvider<>)));
+    }
+}
+
 public sealed class ParsedRequestsMethodProvider<TService>(ILogger<ParsedRequestsMethodProvider<TService>> log)
     : IServiceMethodProvider<TService> where TService : class
 {

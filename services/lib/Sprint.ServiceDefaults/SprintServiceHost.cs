@@ -29,11 +29,11 @@ public static class SprintServiceHost
 
     /// <summary>
     /// Everything a Sprint service process needs, one extension per concern (as eShop's ServiceDefaults):
-    /// <see cref="AddKestrelEndpoints"/>, <see cref="AddGrpcDefaults"/>, <see cref="AddAccessControl"/>,
+    /// <see cref="AddKestrelEndpoints"/>, <see cref="AddGrpcDefaults"/>, <see cref="HttpJson.AddHttpJson"/>, <see cref="AddAccessControl"/>,
     /// <see cref="AddHealthDefaults"/>, <see cref="AddTelemetry"/> and <see cref="AddLogging"/>.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort) =>
-        builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
+        builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHttpJson().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
 
     /// <summary>Authorization policy of each Sprint service ("gateway", "generator", "embedding", "selector").</summary>
     public static string PolicyFor(string service) => "sprint:" + service;
@@ -104,6 +104,7 @@ public static class SprintServiceHost
         builder.Services.AddSingleton(options);
         var tls = new Tls(options.Tls);
         builder.Services.AddSingleton(tls);
+        builder.Services.AddTransient<IStartupFilter, HttpJson.MetricsPortOnly>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
@@ -116,7 +117,7 @@ public static class SprintServiceHost
     /// <summary>
     /// gRPC with the message limits of <see cref="ServiceOptions"/>, the <see cref="ErrorInterceptor"/>, requests that do
     /// not parse answered INVALID_ARGUMENT (<see cref="ParsedRequestsMethodProvider{TService}"/> in place of grpc-dotnet's
-    /// binder), and reflection.
+    /// binder), JSON transcoding of the annotated RPCs (<see cref="HttpJson"/>), and reflection.
     /// </summary>
     public static WebApplicationBuilder AddGrpcDefaults(this WebApplicationBuilder builder)
     {
@@ -127,10 +128,8 @@ public static class SprintServiceHost
             grpc.MaxSendMessageSize = options.MaxSendMessageBytes;
             grpc.Interceptors.Add<CallLogInterceptor>();   // outermost: logs the status the error interceptor mapped
             grpc.Interceptors.Add<ErrorInterceptor>();
-        });
-        var binder = builder.Services.Single(d => d.ServiceType == typeof(IServiceMethodProvider<>) && d.ImplementationType?.Name == "BinderServiceMethodProvider`1");
-        builder.Services.Remove(binder);
-        builder.Services.AddSingleton(typeof(IServiceMethodProvider<>), typeof(ParsedRequestsMethodProvider<>));
+        }).AddJsonTranscoding();   // the RPCs with a google.api.http rule also as HTTP/JSON (see HttpJson)
+        ParsedRequests.ReplaceBinder(builder.Services);
         builder.Services.AddGrpcReflection();
         return builder;
     }
@@ -184,13 +183,15 @@ public static class SprintServiceHost
     }
 
     /// <summary>
-    /// Maps the health service (always open), reflection (behind authentication when Service:Auth is on) and, on
+    /// Maps the health service (always open), reflection (behind authentication when Service:Auth is on), the OpenAPI
+    /// document (<see cref="HttpJson.MapHttpJson"/>) and, on
     /// Service:MetricsPort alone, Prometheus's <c>/metrics</c>; puts the rate limiter in the pipeline when limits are set. Call once per process, after the services' own maps.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.MapGrpcHealthChecksService();
         var reflection = app.MapGrpcReflectionService();
+        app.MapHttpJson();
         if (app.Services.GetRequiredService<AuthOptions>().Enabled) reflection.RequireAuthorization(AnyService);
         var options = app.Services.GetRequiredService<ServiceOptions>();
         if (options.RateLimits.Enabled) app.UseRateLimiter();
