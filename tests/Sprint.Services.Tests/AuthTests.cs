@@ -117,6 +117,46 @@ public sealed class AuthTests : IAsyncLifetime
         await Rpc.Solve(new GatewayService.GatewayServiceClient(other), new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 8 });
     }
 
+    [Fact]
+    public async Task Http_json_callers_get_http_statuses_for_the_same_refusals()
+    {
+        // JSON transcoding on the gRPC port (HTTP/2 with prior knowledge, as curl --http2-prior-knowledge).
+        using var http = new HttpClient
+        {
+            BaseAddress = new Uri(app!.GrpcAddress()), DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        async Task<(System.Net.HttpStatusCode Status, int Code, HttpResponseMessage Response)> Call(string method, string path, string? bearer, string? json = null)
+        {
+            var request = new HttpRequestMessage(new HttpMethod(method), path) { Version = http.DefaultRequestVersion, VersionPolicy = http.DefaultVersionPolicy };
+            if (json is not null) request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+            if (bearer is not null) request.Headers.Authorization = new("Bearer", bearer);
+            var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            int code = response.IsSuccessStatusCode ? 0 : System.Text.Json.Nodes.JsonNode.Parse(body)!["code"]!.GetValue<int>();
+            return (response.StatusCode, code, response);
+        }
+        const string solve = """{"question":"What is 2 + 3?","n":1,"strategy":"STRATEGY_GREEDY","maxNewTokens":4}""";
+        var anonymous = await Call("POST", "/v1/solve", null, solve);
+        Assert.Equal((System.Net.HttpStatusCode.Unauthorized, (int)StatusCode.Unauthenticated), (anonymous.Status, anonymous.Code));
+        var generatorOnly = await Call("POST", "/v1/solve", BurstKey, solve);
+        Assert.Equal((System.Net.HttpStatusCode.Forbidden, (int)StatusCode.PermissionDenied), (generatorOnly.Status, generatorOnly.Code));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await Call("POST", "/v1/solve", ClientKey, solve)).Status);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await Call("GET", "/openapi/v1.json", null)).Status);   // the document is open, as health is
+
+        long rejections = 0;
+        using var meters = new System.Diagnostics.Metrics.MeterListener();
+        meters.InstrumentPublished = (instrument, listener) => { if (instrument.Name == "sprint.rate_limit.rejections") listener.EnableMeasurementEvents(instrument); };
+        meters.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref rejections, value));
+        meters.Start();
+        // The burst key's 5 calls a minute (authorization refuses before the limiter counts).
+        for (int i = 0; i < 5; i++) Assert.Equal(System.Net.HttpStatusCode.OK, (await Call("GET", "/v1/model", BurstKey)).Status);
+        var (status, code, limited) = await Call("GET", "/v1/model", BurstKey);
+        Assert.Equal((System.Net.HttpStatusCode.TooManyRequests, (int)StatusCode.ResourceExhausted), (status, code));
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(1, Interlocked.Read(ref rejections));   // the rate-limit rejection counter the dashboard charts
+    }
+
     public async Task DisposeAsync()
     {
         if (app is not null) await app.DisposeAsync();

@@ -38,7 +38,14 @@ public static class HttpJson
             });
             // The protos' comments, which Grpc.Tools writes into Sprint.Contracts' XML documentation.
             var comments = Path.Combine(AppContext.BaseDirectory, "Sprint.Contracts.xml");
-            if (File.Exists(comments)) swagger.IncludeGrpcXmlComments(comments, includeControllerXmlComments: true);
+            if (File.Exists(comments))
+            {
+                swagger.IncludeXmlComments(comments);   // messages and fields
+                swagger.IncludeGrpcXmlComments(comments, includeControllerXmlComments: true);   // services and methods
+            }
+            // "sprint.v1.GatewayService.Solve": the gRPC method, so generated clients name their calls as gRPC does.
+            swagger.CustomOperationIds(api => api.ActionDescriptor.EndpointMetadata.OfType<Grpc.AspNetCore.Server.GrpcMethodMetadata>()
+                .Select(m => m.Method.FullName.TrimStart('/').Replace('/', '.')).FirstOrDefault());
         });
         return builder;
     }
@@ -95,38 +102,55 @@ public static class HttpJson
             await next(context);
             return;
         }
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        // The shape transcoding writes its own errors in (google.rpc.Status as JSON).
-        await context.Response.WriteAsJsonAsync(new { code = (int)Grpc.Core.StatusCode.InvalidArgument, message = problem, details = Array.Empty<object>() });
+        await GrpcStatusResponse.WriteAsync(context, Grpc.Core.StatusCode.InvalidArgument, problem!);
     }
 
     static readonly JsonParser StrictParser = new(JsonParser.Settings.Default);   // unknown fields are errors
 
     /// <summary>
-    /// <paramref name="body"/> as a <paramref name="message"/>, or null with "field: why" for the first top-level field
-    /// that is not valid on its own (each is parsed alone to find it).
+    /// <paramref name="body"/> as a <paramref name="message"/>, or null with "field: why" for the first field that is
+    /// not valid on its own (each is parsed alone to find it; nested messages by their path, e.g.
+    /// <c>stopping.max_new_tokens</c>, <c>pruned_heads[1].layer</c>).
     /// </summary>
     static IMessage? Parse(JsonElement body, MessageDescriptor message, out string? problem)
     {
-        problem = null;
-        if (body.ValueKind != JsonValueKind.Object)
-        {
-            problem = $"request: the body must be a JSON object ({message.Name}), got {body.ValueKind}";
-            return null;
-        }
-        foreach (var property in body.EnumerateObject())
-        {
-            var field = message.FindFieldByName(property.Name) ?? message.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name);
-            if (field is null) problem = $"{Core.Quote.Short(property.Name)}: not a field of {message.Name}";
-            else if (Rejects($"{{{JsonSerializer.Serialize(property.Name)}:{property.Value.GetRawText()}}}", message) is { } why) problem = $"{field.Name}: {why}";
-            if (problem is not null) return null;
-        }
+        problem = body.ValueKind == JsonValueKind.Object
+            ? FirstBadField(body, message, "")
+            : $"request: the body must be a JSON object ({message.Name}), got {body.ValueKind}";
+        if (problem is not null) return null;
         try { return StrictParser.Parse(body.GetRawText(), message); }
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException)
         {
             problem = $"request: {Core.Quote.Short(e.Message)}";   // e.g. a field given twice, once by each of its names
             return null;
         }
+    }
+
+    static string? FirstBadField(JsonElement json, MessageDescriptor message, string path)
+    {
+        foreach (var property in json.EnumerateObject())
+        {
+            var field = message.FindFieldByName(property.Name) ?? message.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name);
+            if (field is null) return $"{path}{Core.Quote.Short(property.Name)}: not a field of {message.Name}";
+            string name = path + field.Name;
+            bool nested = field.FieldType == FieldType.Message && !field.IsMap && field.MessageType.File.Package != "google.protobuf";
+            if (nested && !field.IsRepeated && property.Value.ValueKind == JsonValueKind.Object)
+            {
+                if (FirstBadField(property.Value, field.MessageType, name + ".") is { } inner) return inner;
+                continue;
+            }
+            if (nested && field.IsRepeated && property.Value.ValueKind == JsonValueKind.Array)
+            {
+                int i = 0;
+                foreach (var item in property.Value.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.Object && FirstBadField(item, field.MessageType, $"{name}[{i}].") is { } inner) return inner;
+                    i++;
+                }
+            }
+            if (Rejects($"{{{JsonSerializer.Serialize(property.Name)}:{property.Value.GetRawText()}}}", message) is { } why) return $"{name}: {why}";
+        }
+        return null;
     }
 
     static string? Rejects(string json, MessageDescriptor message)

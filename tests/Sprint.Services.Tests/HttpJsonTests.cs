@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Google.Api;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>
+/// The RPCs as HTTP/JSON (gRPC JSON transcoding on the suite's HTTP/1.1 port): a Solve streamed to curl, one JSON
+/// object per line, equal to the same Solve over gRPC; bad JSON and bad fields answered 400 naming the field; the
+/// OpenAPI document listing exactly the routes the protos declare; the metrics port serving nothing else.
+/// </summary>
+[Collection(SuiteCollection.Name)]
+public sealed class HttpJsonTests(SuiteFixture suite)
+{
+    static readonly FileDescriptor[] Protos =
+        [GatewayReflection.Descriptor, GeneratorReflection.Descriptor, EmbeddingReflection.Descriptor, SelectorReflection.Descriptor];
+
+    /// <summary>Every RPC's google.api.http rule: (verb, path, "sprint.v1.Service.Method").</summary>
+    static List<(string Verb, string Path, string Method)> Routes() =>
+    [
+        .. Protos.SelectMany(f => f.Services).SelectMany(s => s.Methods).Select(m =>
+        {
+            var rule = m.GetOptions()?.GetExtension(AnnotationsExtensions.Http) ?? throw new Xunit.Sdk.XunitException($"{m.FullName} has no google.api.http rule");
+            return rule.PatternCase switch
+            {
+                HttpRule.PatternOneofCase.Post => ("post", rule.Post, m.FullName),
+                HttpRule.PatternOneofCase.Get => ("get", rule.Get, m.FullName),
+                var other => throw new Xunit.Sdk.XunitException($"{m.FullName}: unexpected verb {other}"),
+            };
+        }),
+    ];
+
+    [Fact]
+    public async Task Solve_posted_as_JSON_streams_to_curl_the_events_the_same_solve_gets_over_grpc()
+    {
+        var request = new SolveRequest { Question = Rpc.Question, N = 3, MaxNewTokens = 24, Seed = 7 };
+        string stdout = await Tool.Run("curl", ["-sS", "-N", "--fail-with-body", "--json", JsonFormatter.Default.Format(request), suite.WebAddress + "/v1/solve"], Paths.Root);
+
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var events = lines.Select(l => JsonParser.Default.Parse<SolveResponse>(l)).ToList();   // each line one SolveResponse
+        var (plan, results, verdict) = Rpc.AssertWellFormed(events);
+        foreach (var r in results)
+            Assert.Equal(r.Text, string.Concat(events.Where(e => e.Delta?.Index == r.Index).Select(e => e.Delta.Text)));
+
+        var (grpcPlan, grpcResults, grpcVerdict) = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
+        Assert.Equal(grpcPlan.Candidates.Select(c => c.Configuration.Name), plan.Candidates.Select(c => c.Configuration.Name));
+        Assert.Equal(grpcResults.OrderBy(r => r.Index).Select(r => r.Text), results.OrderBy(r => r.Index).Select(r => r.Text));
+        Assert.Equal(grpcVerdict.Answer, verdict.Answer);
+    }
+
+    [Theory]
+    [InlineData("/v1/solve", """{"question":""}""", "question: must not be empty")]
+    [InlineData("/v1/solve", """{"question":"q","n":1.5}""", "n: ")]
+    [InlineData("/v1/solve", """{"question":"q","n":"many"}""", "n: ")]
+    [InlineData("/v1/solve", """{"question":"q","n":-1}""", "n: must be in")]
+    [InlineData("/v1/solve", """{"question":"q","strategy":"STRATEGY_BEST"}""", "strategy: ")]
+    [InlineData("/v1/solve", """{"question":"q","max_tokens":5}""", "max_tokens: not a field of SolveRequest")]
+    [InlineData("/v1/solve", """{"question":"q",""", "request: the body is not valid JSON (line 1, byte 16)")]
+    [InlineData("/v1/solve", "[1]", "request: the body must be a JSON object")]
+    [InlineData("/v1/solve", "", "request: the body is not valid JSON")]
+    [InlineData("/v1/generate", """{"prompt":"p","stopping":{"maxNewTokens":"lots"}}""", "stopping.max_new_tokens: ")]
+    [InlineData("/v1/generate", """{"prompt":"p","prunedHeads":[{"layer":0,"head":1},{"layer":1,"hed":2}]}""", "pruned_heads[1].hed: not a field of PrunedHead")]
+    [InlineData("/v1/generate", """{"prompt":"p","prunedHeads":[{"layer":9,"head":1}]}""", "pruned_heads[0].layer: 9 is outside")]
+    [InlineData("/v1/embed", """{"text":"   "}""", "text: ")]
+    public async Task Bad_json_and_bad_fields_get_400_naming_the_field(string path, string body, string message)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        using var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(3, error["code"]!.GetValue<int>());   // INVALID_ARGUMENT
+        Assert.StartsWith(message, error["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_body_in_another_spelling_of_proto3_JSON_is_read_as_protobuf_reads_it()
+    {
+        // Proto field names, an int32 as a string, an enum by number: all proto3 JSON; transcoding alone refuses the string.
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        using var response = await http.PostAsync("/v1/solve", new StringContent(
+            """{"question":"What is 2 + 3?","n":"2","strategy":2,"max_new_tokens":4,"temperature":0,"seed":"5"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var plan = JsonParser.Default.Parse<SolveResponse>((await response.Content.ReadAsStringAsync()).Split('\n')[0]).Plan;
+        Assert.Equal(Strategy.Sampling, plan.Strategy);
+        Assert.Equal(5ul, plan.Seed);
+        Assert.All(plan.Candidates, c => Assert.Equal(0f, c.Temperature));   // an explicit 0 is kept (unset would be 0.7)
+        Assert.Equal(2, plan.Candidates.Count);
+    }
+
+    [Fact]
+    public async Task Unary_routes_answer_json()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        var model = JsonParser.Default.Parse<ModelInfoResponse>(await http.GetStringAsync("/v1/model"));
+        Assert.Equal("sprint-tiny-math", model.ModelId);
+        var selector = JsonParser.Default.Parse<SelectorInfoResponse>(await http.GetStringAsync("/v1/selector"));
+        using var embedded = await http.PostAsJsonAsync("/v1/embed", new { text = Rpc.Question });
+        var vector = JsonParser.Default.Parse<EmbedResponse>(await embedded.Content.ReadAsStringAsync());
+        Assert.Equal(selector.InputDim, vector.Vector.Count);
+        using var selected = await http.PostAsync("/v1/select", new StringContent(
+            JsonFormatter.Default.Format(new SelectRequest { Vector = { vector.Vector }, EncoderId = vector.EncoderId, K = 3 }), Encoding.UTF8, "application/json"));
+        Assert.Equal(3, JsonParser.Default.Parse<SelectResponse>(await selected.Content.ReadAsStringAsync()).Configurations.Count);
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_lists_every_route_the_protos_declare()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        var document = JsonNode.Parse(await http.GetStringAsync("/openapi/v1.json"))!;
+        var listed = document["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(op => (Verb: op.Key, Path: p.Key, Method: op.Value!["operationId"]!.GetValue<string>())))
+            .OrderBy(r => r.Path).ToList();
+        var declared = Routes().OrderBy(r => r.Path).ToList();
+        Assert.Equal(declared, listed);
+        Assert.Equal(7, declared.Count);
+        // The protos' comments reach the document.
+        Assert.Contains("Streams the plan", document["paths"]!["/v1/solve"]!["post"]!["summary"]!.GetValue<string>());
+        Assert.Contains("Candidates", document["components"]!["schemas"]!["SolveRequest"]!["properties"]!["n"]!["description"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_metrics_port_serves_metrics_and_nothing_else()
+    {
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.MetricsAddress + "/metrics")).StatusCode);
+        foreach (var path in new[] { "/", "/v1/model", "/openapi/v1.json", "/swagger/index.html" })
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(suite.MetricsAddress + path)).StatusCode);
+        using var solve = await http.PostAsJsonAsync(suite.MetricsAddress + "/v1/solve", new { question = "q" });
+        Assert.Equal(HttpStatusCode.NotFound, solve.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.WebAddress + "/v1/model")).StatusCode);
+    }
+}
