@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Sprint.Inference;
 using Sprint.Inference.Generation;
@@ -12,7 +13,11 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
     readonly ModelCatalog catalog;
     readonly ILogger<GeneratorEngine> log;
     readonly Counter<long> tokens;
-    readonly Histogram<double> firstToken;
+    readonly Histogram<double> firstToken, perOutputToken, requestDuration;
+    readonly Histogram<int> batchSize;
+
+    /// <summary>The generator's spans: each sequence's queue wait, prefill and decode under the call's server span.</summary>
+    static readonly ActivitySource Traces = new("Sprint.Generator");
 
     public GeneratorEngine(GeneratorOptions options, ModelCatalog catalog, IMeterFactory meters, ILogger<GeneratorEngine> log) : base(log)
     {
@@ -20,8 +25,16 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
         this.catalog = catalog;
         this.log = log;
         var meter = meters.Create("Sprint.Generator");
-        tokens = meter.CreateCounter<long>("sprint.generator.tokens", description: "Tokens generated");
-        firstToken = meter.CreateHistogram<double>("sprint.generator.time_to_first_token", "ms", "Time from a sequence's submission to its first token");
+        // Names and buckets of the OpenTelemetry GenAI semantic conventions where they define one (gen_ai.server.*).
+        tokens = meter.CreateCounter<long>("sprint.generator.tokens", "{token}", "Tokens processed, by gen_ai.token.type: input (prompt) or output (generated)");
+        firstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time from a sequence's request to its first token",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0] });
+        perOutputToken = meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "A sequence's mean time per output token after the first (inter-token latency)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5] });
+        requestDuration = meter.CreateHistogram("gen_ai.server.request.duration", "s", "Time from a sequence's request to its last token",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+        batchSize = meter.CreateHistogram("sprint.generator.batch_size", "{sequence}", "Rows decoded by each decode step",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         meter.CreateObservableGauge("sprint.generator.active_sequences", () => Scheduler?.Stats.ActiveSequences ?? 0, "{sequence}", "Sequences decoding (rows of the batch)");
         meter.CreateObservableGauge("sprint.generator.queued_sequences", () => Scheduler?.Stats.QueuedSequences ?? 0, "{sequence}", "Sequences waiting for a batch row");
         meter.CreateObservableCounter("sprint.generator.steps", () => Scheduler?.Stats.Steps ?? 0, "{step}", "Decode steps of the batch");
@@ -46,14 +59,40 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
             MaxBatchTokens = options.MaxBatchTokens > 0 ? options.MaxBatchTokens : (long)options.MaxConcurrentSequences * lm.Config.MaxPositionEmbeddings,
             MaxQueuedSequences = options.MaxQueuedSequences,
         });
+        scheduler.Stepped += rows => batchSize.Record(rows);
         log.LogInformation("model {Model} loaded: {Layers} layers x {Heads} heads, context {Context}", lm.Id, lm.Config.NumLayers,
             lm.Config.NumHeads, lm.Config.MaxPositionEmbeddings);
         return scheduler;
     }
 
-    public void Record(int generated, double firstTokenMs)
+    /// <summary>
+    /// A finished sequence: its tokens, latencies and, under the current (server) span, a span per stage —
+    /// sprint.generator.queue, .prefill (prompt pass and first token) and .decode — at the times the scheduler saw them.
+    /// </summary>
+    public void Finished(GenerationRequest generation, int? candidate, int generated, double firstTokenMs, double totalMs, SequenceTimes? times)
     {
-        tokens.Add(generated);
-        if (generated > 0) firstToken.Record(firstTokenMs);
+        string model = Scheduler?.Model.Id ?? "";
+        var modelTag = new KeyValuePair<string, object?>("gen_ai.request.model", model);
+        tokens.Add(generation.PromptIds.Count, modelTag, new("gen_ai.token.type", "input"));
+        tokens.Add(generated, modelTag, new("gen_ai.token.type", "output"));
+        requestDuration.Record(totalMs / 1000, modelTag);
+        if (generated > 0) firstToken.Record(firstTokenMs / 1000, modelTag);
+        if (generated > 1) perOutputToken.Record((totalMs - firstTokenMs) / 1000 / (generated - 1), modelTag);
+        if (times is null || Activity.Current is null) return;
+        DateTime At(long timestamp) => DateTime.UtcNow - Stopwatch.GetElapsedTime(timestamp);
+        void Span(string name, long start, long end, params (string Key, object? Value)[] tags)
+        {
+            using var span = Traces.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: At(start));
+            if (span is null) return;
+            if (candidate is int index) span.SetTag("sprint.candidate.index", index);
+            span.SetTag("sprint.configuration", generation.PrunedHeads.Count == 0 ? Core.HeadConfig.UnprunedName : string.Join(",", generation.PrunedHeads));
+            foreach (var (key, value) in tags) span.SetTag(key, value);
+            span.SetEndTime(At(end));
+        }
+        bool scheduled = times.Scheduled != 0;
+        Span("sprint.generator.queue", times.Submitted, scheduled ? times.Scheduled : times.Finished);
+        if (!scheduled || times.FirstToken == 0) return;
+        Span("sprint.generator.prefill", times.Scheduled, times.FirstToken, ("gen_ai.usage.input_tokens", generation.PromptIds.Count));
+        Span("sprint.generator.decode", times.FirstToken, times.Finished, ("gen_ai.usage.output_tokens", generated));
     }
 }

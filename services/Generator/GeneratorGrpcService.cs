@@ -23,7 +23,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
         try { events = scheduler.Submit(generation, context.CancellationToken); }
         catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
 
-        await StreamAsync(events, generation, received,
+        await StreamAsync(events, generation, null, received,
             delta => responseStream.WriteAsync(new GenerateResponse { Delta = delta }, context.CancellationToken),
             result => responseStream.WriteAsync(new GenerateResponse { Result = result }, context.CancellationToken)).ConfigureAwait(false);
     }
@@ -59,7 +59,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
         var readers = streams.Select((events, i) =>
         {
             int index = request.Candidates[i].Index;
-            return StreamAsync(events, generations[i], received,
+            return StreamAsync(events, generations[i], index, received,
                 delta => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Delta = delta }).AsTask(),
                 result => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Result = result }).AsTask());
         }).ToArray();
@@ -76,7 +76,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
     /// at once; later ones wait until the interval since the last message has passed (checked as tokens arrive) or
     /// the sequence ends.
     /// </summary>
-    async Task StreamAsync(IAsyncEnumerable<GenerationEvent> events, GenerationRequest generation, Stopwatch received,
+    async Task StreamAsync(IAsyncEnumerable<GenerationEvent> events, GenerationRequest generation, int? candidate, Stopwatch received,
         Func<TokenDelta, Task> writeDelta, Func<GenerationResult, Task> writeResult)
     {
         var text = new System.Text.StringBuilder();
@@ -107,7 +107,7 @@ public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorServ
             if (pending.TokenIds.Count > 0 || pending.Text.Length > 0)   // a final event without a token may still complete held-back text
                 await writeDelta(pending).ConfigureAwait(false);
             double totalMs = received.Elapsed.TotalMilliseconds;
-            engine.Record(tokens.Count, firstTokenMs);
+            engine.Finished(generation, candidate, tokens.Count, firstTokenMs, totalMs, e.Times);
             var result = new GenerationResult
             {
                 Text = text.ToString(),

@@ -19,7 +19,9 @@ namespace Sprint.AppHost;
 public static class SuiteHost
 {
     /// <param name="selectorArtifact">Null: MODEL/selector.safetensors.</param>
-    public static WebApplication Build(int port, string modelDir, string? selectorArtifact, string? redis, bool quiet, IEnumerable<string> args)
+    /// <param name="configure">Extra wiring before the host is built (e.g. a test's telemetry exporter).</param>
+    public static WebApplication Build(int port, string modelDir, string? selectorArtifact, string? redis, bool quiet, IEnumerable<string> args,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args.ToArray() });
         var settings = new Dictionary<string, string?>
@@ -37,6 +39,7 @@ public static class SuiteHost
         AddInternalKey(builder.Configuration);
         builder.AddServiceDefaults("sprint", port).AddGenerator().AddEmbedding().AddHeadSelector().AddGateway();
         if (quiet) builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure?.Invoke(builder);
         var app = builder.Build();
         app.MapGenerator().MapEmbedding().MapHeadSelector().MapGateway().MapServiceDefaults();
         return app;

@@ -10,6 +10,8 @@ public sealed class DistributedSuite : IAsyncLifetime
     readonly List<ServiceProcess> processes = [];
 
     public ServiceProcess Redis { get; private set; } = null!;
+    public ServiceProcess Embedding { get; private set; } = null!;
+    public ServiceProcess Selector { get; private set; } = null!;
     public ServiceProcess[] Generators { get; private set; } = [];
     public ServiceProcess Gateway { get; private set; } = null!;
 
@@ -19,9 +21,9 @@ public sealed class DistributedSuite : IAsyncLifetime
         {
             Redis = Track(await ServiceProcess.StartRedis());
             var model = $"--Generator:Model={Paths.Model}";
-            var embedding = Track(await ServiceProcess.StartService("Embedding", "Sprint.Embedding", $"--Embedding:Model={Paths.Model}",
+            var embedding = Embedding = Track(await ServiceProcess.StartService("Embedding", "Sprint.Embedding", $"--Embedding:Model={Paths.Model}",
                 "--Embedding:Threads=1", $"--Redis:Configuration=127.0.0.1:{Redis.Port}", "--Embedding:LocalCacheTtl=00:00:00"));
-            var selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector"));   // the default artifact
+            var selector = Selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector"));   // the default artifact
             Generators = [
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
@@ -93,6 +95,32 @@ public sealed class EndToEndTests(DistributedSuite suite)
             Assert.All(after.Results, r => Assert.Equal("", r.Error));
             Assert.Empty(after.Verdict.FailedCandidates);
         }
+    }
+
+    [Fact]
+    public async Task One_solve_is_one_trace_across_the_processes_and_their_log_lines_carry_it()
+    {
+        // The W3C trace context crosses four process boundaries in the gRPC headers; each process's one log line per
+        // call names the trace (what an operator greps for, or a log pipeline joins to the trace).
+        using var channel = GrpcChannel.ForAddress(suite.Gateway.Address);
+        var question = $"Iris has {Random.Shared.Next(10, 99)} marbles. Then Mia gives Iris 3 marbles. How many marbles does Iris have now?";
+        System.Diagnostics.ActivityTraceId trace;
+        using (var caller = TelemetryTests.CallerSpan())
+        {
+            trace = caller.TraceId;
+            Rpc.AssertWellFormed(await Rpc.Solve(Client(channel), new SolveRequest { Question = question, N = 2, MaxNewTokens = 16 }));
+        }
+        string id = $"TraceId:{trace.ToHexString()}";
+        bool Logged(ServiceProcess p, string call) => p.Log.Split('\n').Any(line => line.Contains(id) && line.Contains(call + " OK"));
+        var expected = new (string What, Func<bool> Seen)[]
+        {
+            ("gateway Solve", () => Logged(suite.Gateway, "sprint.v1.GatewayService/Solve")),
+            ("embedding Embed", () => Logged(suite.Embedding, "sprint.v1.EmbeddingService/Embed")),
+            ("selector Select", () => Logged(suite.Selector, "sprint.v1.HeadSelectorService/Select")),
+            ("a generator's GenerateGroup", () => suite.Generators.Any(g => Logged(g, "sprint.v1.GeneratorService/GenerateGroup"))),
+        };
+        for (var until = DateTime.UtcNow.AddSeconds(10); expected.Any(e => !e.Seen()) && DateTime.UtcNow < until;) await Task.Delay(100);   // logs flush asynchronously
+        Assert.All(expected, e => Assert.True(e.Seen(), $"no {e.What} log line with {id}"));
     }
 
     [Fact]

@@ -158,7 +158,10 @@ public static class SprintServiceHost
     {
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource(TelemetryPrefix + "*"))
+            .WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddSource(TelemetryPrefix + "*")
+                // grpc-dotnet's client span of each upstream call (Grpc.Net.Client.GrpcOut) sits between the caller's
+                // span and the HTTP request: without it the HTTP span's parent is missing from the exported trace.
+                .AddSource("Grpc.Net.Client"))
             .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*").AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) otel.UseOtlpExporter();
         return builder;

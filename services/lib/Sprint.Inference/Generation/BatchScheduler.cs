@@ -57,6 +57,12 @@ public sealed class BatchScheduler : IDisposable
 
     public LanguageModel Model => lm;
 
+    /// <summary>
+    /// Raised on the decode thread after every decode step with the rows it decoded (the generator's batch-size
+    /// histogram). Handlers must be quick: the next step waits for them.
+    /// </summary>
+    public event Action<int>? Stepped;
+
     public EngineStats Stats
     {
         get
@@ -228,6 +234,7 @@ public sealed class BatchScheduler : IDisposable
             joining.AddRange(admitted);
         }
         if (admitted.Count == 0) return;
+        foreach (var s in admitted) s.Scheduled();
         try { Join(admitted); }
         finally { lock (gate) joining.Clear(); }
     }
@@ -264,8 +271,10 @@ public sealed class BatchScheduler : IDisposable
     void DecodeStep()
     {
         long t0 = Stopwatch.GetTimestamp();
+        int rows = running.Count;
         using (var logits = batch!.Step(running.Select(s => s.LastToken).ToList())) Emit(running, logits);
         Interlocked.Increment(ref steps);
+        Stepped?.Invoke(rows);
         long t1 = Stopwatch.GetTimestamp();
         KeepRows(Enumerable.Range(0, running.Count).Where(i => !running[i].Done).ToList());
         Interlocked.Add(ref decodeTicks, t1 - t0);

@@ -26,6 +26,22 @@ public enum FinishReason
 /// <summary>
 /// One step of a sequence: the token chosen (null on a final event that carries none), the text it completed (may be
 /// empty while a UTF-8 character or a possible stop string is held back), its log-probability under the model
-/// (temperature 1, before any filtering), and on the last event the finish reason.
+/// (temperature 1, before any filtering), and on the last event the finish reason and the sequence's
+/// <see cref="SequenceTimes"/>.
 /// </summary>
-public sealed record GenerationEvent(int? TokenId, string Text, float LogProb, FinishReason? Finish);
+public sealed record GenerationEvent(int? TokenId, string Text, float LogProb, FinishReason? Finish, SequenceTimes? Times = null);
+
+/// <summary>
+/// When a sequence reached each stage, as <see cref="System.Diagnostics.Stopwatch"/> timestamps (vLLM's request
+/// metrics): submitted (queued), scheduled (its prompt pass began), its first token, finished. A sequence cancelled
+/// while queued has Scheduled and FirstToken 0.
+/// </summary>
+public sealed record SequenceTimes(long Submitted, long Scheduled, long FirstToken, long Finished)
+{
+    /// <summary>Waiting in the admission queue.</summary>
+    public TimeSpan Queued => Scheduled == 0 ? System.Diagnostics.Stopwatch.GetElapsedTime(Submitted, Finished) : System.Diagnostics.Stopwatch.GetElapsedTime(Submitted, Scheduled);
+    /// <summary>The prompt pass and the first token (zero when never scheduled).</summary>
+    public TimeSpan Prefill => FirstToken == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(Scheduled, FirstToken);
+    /// <summary>From the first token to the last (zero when never scheduled).</summary>
+    public TimeSpan Decode => FirstToken == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(FirstToken, Finished);
+}

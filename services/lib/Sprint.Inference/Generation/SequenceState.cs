@@ -17,6 +17,8 @@ sealed class SequenceState
     readonly StopStringMatcher stops;
     int generated;
     volatile bool done;
+    readonly long submitted = System.Diagnostics.Stopwatch.GetTimestamp();
+    long scheduled, firstToken;
 
     public SequenceState(GenerationRequest request, HfTokenizer? tokenizer)
     {
@@ -42,11 +44,14 @@ sealed class SequenceState
     public bool Done => done;
     public int Reservation => Request.Reservation;
 
+    /// <summary>Called by the decode thread when the sequence's prompt pass begins.</summary>
+    public void Scheduled() => scheduled = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>Takes the token the sampler chose: streams it, or finishes at EOS, a stop string or the token limit.</summary>
     public void Accept(int token, float logProb, IReadOnlySet<int> eos)
     {
         LastToken = token;
-        generated++;
+        if (generated++ == 0) firstToken = System.Diagnostics.Stopwatch.GetTimestamp();
         var stopping = Request.Stopping;
         if (!stopping.IgnoreEos && eos.Contains(token))
         {
@@ -65,7 +70,8 @@ sealed class SequenceState
     {
         if (done) return;
         done = true;
-        Events.Writer.TryWrite(new GenerationEvent(token, text, logProb, reason));
+        Events.Writer.TryWrite(new GenerationEvent(token, text, logProb, reason,
+            new SequenceTimes(submitted, scheduled, firstToken, System.Diagnostics.Stopwatch.GetTimestamp())));
         Events.Writer.TryComplete();
         Generator?.Dispose();
     }
