@@ -40,7 +40,8 @@ static class ServeCommand
             await app.StartAsync(ct);
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
-            if (app.WebAddress() is { } web) output.WriteLine($"Solve page and gRPC-Web on {web}/");
+            if (app.WebAddress() is { } web)
+                output.WriteLine($"Solve page, gRPC-Web and HTTP/JSON on {web}/ (e.g. POST {web}/v1/solve; OpenAPI: {web}{HttpJson.OpenApiPath})");
             await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation
             return 0;
         });

@@ -30,7 +30,7 @@ public sealed class WebPageTests
         using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={webPort}", "--Generator:Threads=1", "--Embedding:Threads=1");
         using var longServe = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={longWebPort}", "--Generator:Threads=1",
             "--Embedding:Threads=1", "--Gateway:IgnoreEos=true");
-        Assert.Contains($"Solve page and gRPC-Web on http://127.0.0.1:{webPort}/", serve.Log);
+        Assert.Contains($"Solve page, gRPC-Web and HTTP/JSON on http://127.0.0.1:{webPort}/", serve.Log);
         var screenshot = Path.Combine(Path.GetTempPath(), $"sprint-solve-page-{Environment.ProcessId}.png");
 
         var start = new ProcessStartInfo("node")
