@@ -13,7 +13,7 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
     readonly ModelCatalog catalog;
     readonly ILogger<GeneratorEngine> log;
     readonly Counter<long> tokens;
-    readonly Histogram<double> firstToken, perOutputToken, requestDuration;
+    readonly Histogram<double> firstToken, perOutputToken, requestDuration, queueDuration, prefillDuration, decodeDuration;
     readonly Histogram<int> batchSize;
 
     /// <summary>The generator's spans: each sequence's queue wait, prefill and decode under the call's server span.</summary>
@@ -33,6 +33,11 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5] });
         requestDuration = meter.CreateHistogram("gen_ai.server.request.duration", "s", "Time from a sequence's request to its last token",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+        // Each sequence's stages as the scheduler saw them (vLLM's request queue, prefill and decode times).
+        InstrumentAdvice<double> stageBuckets = new() { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0] };
+        queueDuration = meter.CreateHistogram("sprint.generator.sequence.queue_duration", "s", "Time a sequence waited for a batch row", advice: stageBuckets);
+        prefillDuration = meter.CreateHistogram("sprint.generator.sequence.prefill_duration", "s", "A sequence's prompt pass and first token", advice: stageBuckets);
+        decodeDuration = meter.CreateHistogram("sprint.generator.sequence.decode_duration", "s", "A sequence's time from its first token to its last", advice: stageBuckets);
         batchSize = meter.CreateHistogram("sprint.generator.batch_size", "{sequence}", "Rows decoded by each decode step",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         meter.CreateObservableGauge("sprint.generator.active_sequences", () => Scheduler?.Stats.ActiveSequences ?? 0, "{sequence}", "Sequences decoding (rows of the batch)");
@@ -66,7 +71,7 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
     }
 
     /// <summary>
-    /// A finished sequence: its tokens, latencies and, under the current (server) span, a span per stage —
+    /// A finished sequence: its tokens, latencies, stage durations and, under the current (server) span, a span per stage —
     /// sprint.generator.queue, .prefill (prompt pass and first token) and .decode — at the times the scheduler saw them.
     /// </summary>
     public void Finished(GenerationRequest generation, int? candidate, int generated, double firstTokenMs, double totalMs, SequenceTimes? times)
@@ -78,7 +83,14 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
         requestDuration.Record(totalMs / 1000, modelTag);
         if (generated > 0) firstToken.Record(firstTokenMs / 1000, modelTag);
         if (generated > 1) perOutputToken.Record((totalMs - firstTokenMs) / 1000 / (generated - 1), modelTag);
-        if (times is null || Activity.Current is null) return;
+        if (times is null) return;
+        queueDuration.Record(times.Queued.TotalSeconds, modelTag);
+        if (times.FirstToken != 0)
+        {
+            prefillDuration.Record(times.Prefill.TotalSeconds, modelTag);
+            decodeDuration.Record(times.Decode.TotalSeconds, modelTag);
+        }
+        if (Activity.Current is null) return;
         DateTime At(long timestamp) => DateTime.UtcNow - Stopwatch.GetElapsedTime(timestamp);
         void Span(string name, long start, long end, params (string Key, object? Value)[] tags)
         {

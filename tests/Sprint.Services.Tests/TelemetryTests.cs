@@ -25,7 +25,7 @@ public sealed class TelemetryTests(SuiteFixture suite)
             "# TYPE sprint_gateway_solves_total counter", "# TYPE sprint_gateway_solve_duration_milliseconds histogram",
             "# TYPE sprint_generator_tokens_total counter", "# TYPE gen_ai_server_time_to_first_token_seconds histogram",
             "# TYPE gen_ai_server_time_per_output_token_seconds histogram", "# TYPE gen_ai_server_request_duration_seconds histogram",
-            "# TYPE sprint_generator_batch_size histogram",
+            "# TYPE sprint_generator_batch_size histogram", "# TYPE sprint_generator_sequence_prefill_duration_seconds histogram",
             "# TYPE sprint_generator_active_sequences gauge", "# TYPE sprint_generator_queued_sequences gauge",
             "# TYPE sprint_embedding_batch_size histogram", "# TYPE sprint_embedding_cache_lookups_total counter",
             "# TYPE sprint_generator_steps_total counter", "# TYPE sprint_generator_decode_time_seconds_total counter",
@@ -80,7 +80,10 @@ public sealed class TelemetryTests(SuiteFixture suite)
         {
             Assert.Equal(result.TimeToFirstTokenMs / 1000, Assert.Single(latencies["gen_ai.server.time_to_first_token"]), 6);
             Assert.Equal(result.TimePerTokenMs / 1000, Assert.Single(latencies["gen_ai.server.time_per_output_token"]), 6);
-            Assert.True(Assert.Single(latencies["gen_ai.server.request.duration"]) >= result.TimeToFirstTokenMs / 1000);
+            double total = Assert.Single(latencies["gen_ai.server.request.duration"]);
+            Assert.True(total >= result.TimeToFirstTokenMs / 1000);
+            double stages = new[] { "queue", "prefill", "decode" }.Sum(stage => Assert.Single(latencies[$"sprint.generator.sequence.{stage}_duration"]));
+            Assert.InRange(stages, 0.0, total);   // the scheduler's stages lie within the call's own time
         }
         // Every token after the first comes from a decode step (other tests' steps may count too: at least these).
         Assert.True(Interlocked.Read(ref steps) >= result.TokenIds.Count - 1);
