@@ -125,6 +125,34 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
     }
 
     [Fact]
+    public async Task Held_admission_keeps_the_queue_waiting_while_running_rows_go_on_then_admits_it()
+    {
+        using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 2 });
+        var running = engine.Submit(Greedy(G.Cases["long/none"], 12)).GetAsyncEnumerator();
+        Assert.True(await running.MoveNextAsync());
+        var cases = G.Cases.Values.Take(3).ToList();
+        List<Task<List<GenerationEvent>>> held;
+        var hold = engine.HoldAdmission();
+        held = cases.Select(c => Collect(engine.Submit(Greedy(c)))).ToList();
+        while (await running.MoveNextAsync()) { }   // the row already decoding finishes under the hold
+        await Settled(engine);
+        await Task.Delay(100);
+        Assert.Equal(cases.Count, engine.Stats.QueuedSequences);   // nothing joined, though rows were free
+        Assert.All(held, t => Assert.False(t.IsCompleted));
+        hold.Dispose();
+        hold.Dispose();   // a second release is a no-op, not a second hold released
+
+        var results = await Task.WhenAll(held).WaitAsync(Timeout);
+        for (int i = 0; i < cases.Count; i++)
+        {
+            Assert.Equal(cases[i].GreedyTokens, Tokens(results[i]));
+            var times = results[i][^1].Times!;   // the final event's stage times: queued through the hold
+            Assert.True(times.Queued >= TimeSpan.FromMilliseconds(100), $"queued {times.Queued}");
+            Assert.True(times.Prefill > TimeSpan.Zero && times.Decode > TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
     public async Task Sequences_joining_a_running_batch_match_their_single_rows()
     {
         using var engine = new BatchScheduler(fixture.Model);

@@ -18,6 +18,9 @@ namespace Sprint.Inference.Generation;
 //               copy), and their first token is sampled;
 //   3. decode — one step for every row: logits [rows, vocab] → each row's SequenceState picks and streams a token.
 // Submissions never touch the batch: they validate, then queue (Wait) or fail at once (Reject / queue full).
+// Determinism: which rows share a step depends only on the queue's order and on when rows finish (token counts), not
+// on timing, once the work is queued before the loop can admit any of it — offline runs queue each chunk under
+// HoldAdmission, so the same command batches the same rows (and rounds the same logits) in every process.
 // Cancellation marks the sequence; a queued one leaves the queue immediately, a running one before the next step.
 // A failed prefill fails only the sequences it admitted; a failure inside the running batch fails everything.
 // The time spent in each phase is counted for EngineStats.
@@ -42,6 +45,7 @@ public sealed class BatchScheduler : IDisposable
     DecodeBatch? batch;
     volatile bool disposed;
     long steps, allocatedTokens, liveTensors;
+    int holds;   // HoldAdmission scopes open (under gate)
     bool trimmed = true;   // NativeHeap.Trim ran since the engine last had work
     long decodeTicks, joinTicks, leaveTicks;   // decode-thread time per phase, in Stopwatch ticks
 
@@ -56,6 +60,28 @@ public sealed class BatchScheduler : IDisposable
     }
 
     public LanguageModel Model => lm;
+
+    /// <summary>
+    /// Until disposed, queued sequences wait and rows already decoding go on: an offline run queues a whole chunk of
+    /// work under a hold, so the rows the loop admits first do not depend on how far the submitting thread got.
+    /// </summary>
+    public IDisposable HoldAdmission()
+    {
+        lock (gate) holds++;
+        return new AdmissionHold(this);
+    }
+
+    sealed class AdmissionHold(BatchScheduler scheduler) : IDisposable
+    {
+        int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 1) return;
+            lock (scheduler.gate) scheduler.holds--;
+            scheduler.wake.Release();
+        }
+    }
 
     /// <summary>
     /// Raised on the decode thread after every decode step with the rows it decoded (the generator's batch-size
@@ -230,7 +256,7 @@ public sealed class BatchScheduler : IDisposable
         List<SequenceState> admitted;
         lock (gate)
         {
-            admitted = admission.TakeFitting(running);
+            admitted = holds > 0 ? [] : admission.TakeFitting(running);
             joining.AddRange(admitted);
         }
         if (admitted.Count == 0) return;

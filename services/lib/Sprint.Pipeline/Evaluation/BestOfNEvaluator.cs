@@ -54,6 +54,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
             var sources = new EvaluationPlanSources(lm, selector, encoder, chunk.Select(p => p.Question).ToList());
             var greedyCache = new ConcurrentDictionary<(Problem, string), Task<Candidate>>();
             var tasks = new List<Task<QuestionResult>>();
+            using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
             foreach (var problem in chunk)
             {
                 var prompt = CandidateDecoder.Prompt(lm, problem, settings.Decoding);

@@ -32,13 +32,15 @@ public static class GreedyEvaluator
         if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer: it cannot be evaluated on text questions");
         using var engine = new BatchScheduler(lm, settings.EngineOptions(lm));
         int done = 0;
-        var tasks = problems.Select(async p =>
-        {
-            var (output, candidate) = await CandidateDecoder.DecodeAsync(engine, lm, CandidateDecoder.Prompt(lm, p, settings), p,
-                new HeadConfig(null), SamplingParams.Greedy, settings, ct).ConfigureAwait(false);
-            progress?.Report(Interlocked.Increment(ref done));
-            return new GradedAnswer(p, output, candidate.Answer, candidate.Correct);
-        }).ToList();
+        List<Task<GradedAnswer>> tasks;
+        using (engine.HoldAdmission())   // everything queued first: the same batches in every run
+            tasks = problems.Select(async p =>
+            {
+                var (output, candidate) = await CandidateDecoder.DecodeAsync(engine, lm, CandidateDecoder.Prompt(lm, p, settings), p,
+                    new HeadConfig(null), SamplingParams.Greedy, settings, ct).ConfigureAwait(false);
+                progress?.Report(Interlocked.Increment(ref done));
+                return new GradedAnswer(p, output, candidate.Answer, candidate.Correct);
+            }).ToList();
         return await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 }

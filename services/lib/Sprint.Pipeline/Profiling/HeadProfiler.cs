@@ -47,11 +47,14 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         {
             ct.ThrowIfCancellationRequested();
             var embeddings = encoder.Encode(chunk.Select(p => p.Question).ToList());
-            var results = await Task.WhenAll(chunk.SelectMany(p =>
-            {
-                var prompt = CandidateDecoder.Prompt(lm, p, settings);
-                return configs.Select(async c => (await CandidateDecoder.DecodeAsync(engine, lm, prompt, p, c, SamplingParams.Greedy, settings, ct)).Candidate);
-            }));
+            List<Task<Candidate>> decodes;
+            using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
+                decodes = chunk.SelectMany(p =>
+                {
+                    var prompt = CandidateDecoder.Prompt(lm, p, settings);
+                    return configs.Select(async c => (await CandidateDecoder.DecodeAsync(engine, lm, prompt, p, c, SamplingParams.Greedy, settings, ct)).Candidate);
+                }).ToList();
+            var results = await Task.WhenAll(decodes);
             await using (var writer = File.AppendText(path))
                 for (int q = 0; q < chunk.Length; q++)
                     await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count)));
