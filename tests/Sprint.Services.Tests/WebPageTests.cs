@@ -8,7 +8,7 @@ namespace Sprint.Services.Tests;
 
 /// <summary>
 /// The Solve page in a real headless Chromium (Debian's chromium, driven by puppeteer-core: web/test/solve-page.mjs)
-/// against two `sprint serve` processes, and the committed bundle against a rebuild. Skipped, saying why, where
+/// against two `sprint serve` processes (the second asks for an API key), and the committed bundle against a rebuild. Skipped, saying why, where
 /// Chromium or web/node_modules is missing (.ci/run installs both).
 /// </summary>
 public sealed class WebPageTests
@@ -28,8 +28,11 @@ public sealed class WebPageTests
         SkipWithoutTools(browser: true);
         int webPort = SuiteFixture.FreePort(), longWebPort = SuiteFixture.FreePort();
         using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={webPort}", "--Generator:Threads=1", "--Embedding:Threads=1");
+        // The long one asks for an API key (allowed every service, so this test may read the generator's batch too).
+        const string apiKey = "sk-web-page-test-0123456789";
         using var longServe = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", $"--web-port={longWebPort}", "--Generator:Threads=1",
-            "--Embedding:Threads=1", "--Gateway:IgnoreEos=true");
+            "--Embedding:Threads=1", "--Gateway:IgnoreEos=true", "--Service:Auth:ApiKeys:0:Name=web",
+            $"--Service:Auth:ApiKeys:0:Sha256={Sprint.ServiceDefaults.ApiKeyHandler.Hash(apiKey)}", "--Service:Auth:ApiKeys:0:Services:0=*");
         Assert.Contains($"Solve page, gRPC-Web and HTTP/JSON on http://127.0.0.1:{webPort}/", serve.Log);
         var screenshot = Path.Combine(Path.GetTempPath(), $"sprint-solve-page-{Environment.ProcessId}.png");
 
@@ -37,7 +40,7 @@ public sealed class WebPageTests
         {
             WorkingDirectory = Web, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };
-        foreach (var a in new[] { Path.Combine("test", "solve-page.mjs"), $"http://127.0.0.1:{webPort}/", $"http://127.0.0.1:{longWebPort}/", Chromium, screenshot })
+        foreach (var a in new[] { Path.Combine("test", "solve-page.mjs"), $"http://127.0.0.1:{webPort}/", $"http://127.0.0.1:{longWebPort}/", Chromium, screenshot, apiKey })
             start.ArgumentList.Add(a);
         using var node = Process.Start(start)!;
         var stderr = node.StandardError.ReadToEndAsync();
@@ -72,10 +75,20 @@ public sealed class WebPageTests
             Assert.Equal("true", fieldError["invalid"]!.GetValue<string>());
             Assert.Equal("question", fieldError["focused"]!.GetValue<string>());
 
-            // Stop: a Solve whose candidates ignore EOS is decoding on the generator; Stop cancels it from the browser
-            // and the generator's batch empties.
+            // Without the key the gateway says UNAUTHENTICATED: shown under the API key field (unfolded, focused).
+            var credential = await Phase("credential-error");
+            Assert.StartsWith("a valid credential is required", credential["error"]!.GetValue<string>());
+            Assert.Equal("true", credential["invalid"]!.GetValue<string>());
+            Assert.Equal("api-key", credential["focused"]!.GetValue<string>());
+            Assert.True(credential["open"]!.GetValue<bool>());
+
+            // With it — Stop: a Solve whose candidates ignore EOS is decoding on the generator; Stop cancels it from
+            // the browser and the generator's batch empties.
             await Phase("streaming");
-            using var channel = GrpcChannel.ForAddress(longServe.Address);
+            using var channel = GrpcChannel.ForAddress(longServe.Address, new GrpcChannelOptions
+            {
+                HttpHandler = new Sprint.ServiceDefaults.ServiceKeyHandler(apiKey, new SocketsHttpHandler()),
+            });
             var generator = new GeneratorService.GeneratorServiceClient(channel);
             Assert.True((await generator.ModelInfoAsync(new ModelInfoRequest())).ActiveSequences > 0, "nothing was decoding before Stop");
             await node.StandardInput.WriteLineAsync("stop");
@@ -83,12 +96,14 @@ public sealed class WebPageTests
             var stopped = await Phase("stopped");
             Assert.Equal("", stopped["verdict"]!.GetValue<string>());
             Assert.True(stopped["solveEnabled"]!.GetValue<bool>());
+            Assert.Equal("", stopped["keyError"]!.GetValue<string>());
             ModelInfoResponse info;
             for (var until = DateTime.UtcNow.AddSeconds(20); ((info = await generator.ModelInfoAsync(new ModelInfoRequest())).ActiveSequences > 0
                 || info.QueuedSequences > 0) && DateTime.UtcNow < until;) await Task.Delay(50);
             Assert.Equal(0, info.ActiveSequences + info.QueuedSequences);   // the page is still open: Stop, not closing, freed the rows
             await node.StandardInput.WriteLineAsync("close");
             node.StandardInput.Close();
+            Assert.Equal(apiKey, (await Phase("kept"))["key"]!.GetValue<string>());   // kept for the tab across a reload
             await Phase("done");
             await node.WaitForExitAsync(timeout.Token);
             Assert.True(node.ExitCode == 0, await stderr);

@@ -2,11 +2,22 @@
 // protoc-gen-es), rendered as it streams: the plan, one pane per candidate whose text grows with its deltas, each
 // candidate's answer, then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GatewayService, SolveRequestSchema, Strategy, type Plan, type CandidateResult, type Verdict } from "./gen/sprint/v1/gateway_pb";
 
-const client = createClient(GatewayService, createGrpcWebTransport({ baseUrl: document.body.dataset.gateway || location.origin }));
+// An API key (Service:Auth on the gateway) goes with every call as "authorization: Bearer …"; it is kept for this
+// tab only (sessionStorage), never in the URL.
+const apiKeyStore = "sprint-api-key";
+const withApiKey: Interceptor = (next) => async (req) => {
+  const key = ($("api-key") as HTMLInputElement).value.trim();
+  if (key) req.header.set("authorization", `Bearer ${key}`);
+  return await next(req);
+};
+const client = createClient(GatewayService, createGrpcWebTransport({
+  baseUrl: document.body.dataset.gateway || location.origin,
+  interceptors: [withApiKey],
+}));
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = $<HTMLFormElement>("solve");
@@ -22,6 +33,15 @@ const fieldInputs: Record<string, string> = { question: "question", n: "n", stra
 
 let running: AbortController | null = null;
 
+const apiKeyInput = $<HTMLInputElement>("api-key");
+apiKeyInput.value = sessionStorage.getItem(apiKeyStore) ?? "";
+apiKeyInput.addEventListener("change", () => {
+  const key = apiKeyInput.value.trim();
+  if (key) sessionStorage.setItem(apiKeyStore, key);
+  else sessionStorage.removeItem(apiKeyStore);
+});
+if (apiKeyInput.value) apiKeyInput.closest("details")?.setAttribute("open", "");
+
 // ?question=…&n=…&strategy=… (sprint solve --web prints such a link) fills the form.
 const query = new URLSearchParams(location.search);
 if (query.get("question")) ($("question") as HTMLTextAreaElement).value = query.get("question")!;
@@ -34,10 +54,13 @@ form.addEventListener("submit", (event) => {
 });
 stopButton.addEventListener("click", () => running?.abort());
 
+// A refused credential is shown under the API key field (opened if folded away).
+const credentialCodes = [Code.Unauthenticated, Code.PermissionDenied];
+
 function clearErrors() {
   status.textContent = "";
   status.className = "status";
-  for (const id of Object.values(fieldInputs)) {
+  for (const id of [...Object.values(fieldInputs), "api-key"]) {
     $(`${id}-error`).textContent = "";
     $(id).removeAttribute("aria-invalid");
   }
@@ -51,8 +74,9 @@ function showError(error: unknown) {
   const e = ConnectError.from(error);
   // The gateway names the field in a trailer (and at the start of the message, "field: why").
   const field = e.metadata.get("sprint-invalid-field") ?? (e.code === Code.InvalidArgument ? e.rawMessage.split(":")[0] : null);
-  const input = field ? fieldInputs[field] : undefined;
-  if (e.code === Code.InvalidArgument && input) {
+  const input = credentialCodes.includes(e.code) ? "api-key" : field ? fieldInputs[field] : undefined;
+  if ((e.code === Code.InvalidArgument || credentialCodes.includes(e.code)) && input) {
+    $(input).closest("details")?.setAttribute("open", "");
     status.textContent = "";
     $(`${input}-error`).textContent = e.rawMessage;
     $(input).setAttribute("aria-invalid", "true");

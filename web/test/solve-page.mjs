@@ -1,13 +1,14 @@
 // Drives the Solve page in a real headless Chromium (puppeteer-core with the system browser) and reports each phase
 // as one JSON line on stdout; the .NET test (WebPageTests) checks them and, between phases, the generator.
-// Usage: node test/solve-page.mjs PAGE_URL LONG_PAGE_URL CHROMIUM SCREENSHOT
+// Usage: node test/solve-page.mjs PAGE_URL LONG_PAGE_URL CHROMIUM SCREENSHOT API_KEY
 //   PAGE_URL       a sprint serve page: the README question with n = 8, then an empty question
-//   LONG_PAGE_URL  a sprint serve page whose candidates ignore EOS (Gateway:IgnoreEos): a Solve long enough to Stop
-// After "streaming" it waits for the line "stop" on stdin, after "stopped" for "close".
+//   LONG_PAGE_URL  a sprint serve page whose candidates ignore EOS (Gateway:IgnoreEos) and that asks for API_KEY:
+//                  first a Solve without the key, then with it, long enough to Stop
+// After "streaming" it waits for the line "stop" on stdin, after "stopped" for "close" (then reports "kept").
 import readline from 'node:readline';
 import puppeteer from 'puppeteer-core';
 
-const [pageUrl, longPageUrl, chromium, screenshot] = process.argv.slice(2);
+const [pageUrl, longPageUrl, chromium, screenshot, apiKey] = process.argv.slice(2);
 const input = readline.createInterface({ input: process.stdin });
 const lines = input[Symbol.asyncIterator]();
 const report = (phase, data = {}) => console.log(JSON.stringify({ phase, ...data }));
@@ -70,16 +71,30 @@ try {
   await long.$eval('#n', (n) => { n.value = '8'; });
   await long.$eval('#max-new-tokens', (m) => { m.value = '400'; });
   await long.click('#solve-button');
+  await long.waitForFunction(() => document.getElementById('api-key-error').textContent.length > 0, { timeout: 30_000 });
+  report('credential-error', await long.evaluate(() => ({
+    error: document.getElementById('api-key-error').textContent,
+    invalid: document.getElementById('api-key').getAttribute('aria-invalid'),
+    focused: document.activeElement?.id,
+    open: document.getElementById('api-key').closest('details').open,
+  })));
+  await long.type('#api-key', apiKey);
+  await long.click('#solve-button');
   await long.waitForFunction(() => [...document.querySelectorAll('.pane .text')].some((t) => t.textContent.length > 0), { timeout: 60_000 });
   report('streaming');
   await waitFor('stop');
   await long.click('#stop-button');
   await long.waitForFunction(() => document.getElementById('status').textContent === 'Stopped.', { timeout: 30_000 });
-  report('stopped', await long.evaluate(() => ({
+  const stopped = await long.evaluate(() => ({
     verdict: document.getElementById('verdict').textContent,
     solveEnabled: !document.getElementById('solve-button').disabled,
-  })));
+    keyError: document.getElementById('api-key-error').textContent,
+  }));
+  report('stopped', stopped);
   await waitFor('close');
+  // After the test has seen the batch empty with the page open: a reload keeps the key (this tab's sessionStorage).
+  await long.reload({ waitUntil: 'load' });
+  report('kept', { key: await long.$eval('#api-key', (k) => k.value) });
 } finally {
   await browser.close();
   input.close();
