@@ -26,7 +26,8 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
         this.log = log;
         var meter = meters.Create("Sprint.Generator");
         // Names and buckets of the OpenTelemetry GenAI semantic conventions where they define one (gen_ai.server.*).
-        tokens = meter.CreateCounter<long>("sprint.generator.tokens", "{token}", "Tokens processed, by gen_ai.token.type: input (prompt) or output (generated)");
+        tokens = meter.CreateCounter<long>("sprint.generator.tokens", "{token}",
+            "Tokens per sequence, by gen_ai.token.type: input (its prompt; a group's shared prompt counts for each candidate) or output (generated)");
         firstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time from a sequence's request to its first token",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0] });
         perOutputToken = meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "A sequence's mean time per output token after the first (inter-token latency)",
@@ -91,7 +92,8 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
             decodeDuration.Record(times.Decode.TotalSeconds, modelTag);
         }
         if (Activity.Current is null) return;
-        DateTime At(long timestamp) => DateTime.UtcNow - Stopwatch.GetElapsedTime(timestamp);
+        (DateTime now, long nowTimestamp) = (DateTime.UtcNow, Stopwatch.GetTimestamp());   // one clock reading for all three spans
+        DateTime At(long timestamp) => now - Stopwatch.GetElapsedTime(timestamp, nowTimestamp);
         void Span(string name, long start, long end, params (string Key, object? Value)[] tags)
         {
             using var span = Traces.StartActivity(name, ActivityKind.Internal, parentContext: default, startTime: At(start));

@@ -155,6 +155,9 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal((System.Net.HttpStatusCode.TooManyRequests, (int)StatusCode.ResourceExhausted), (status, code));
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal(1, Interlocked.Read(ref rejections));   // the rate-limit rejection counter the dashboard charts
+        // The limiter refuses before the body is even read: a malformed one beyond the limit is 429, not 400.
+        var beyond = await Call("POST", "/v1/generate", BurstKey, "{\"prompt\":");
+        Assert.Equal((System.Net.HttpStatusCode.TooManyRequests, (int)StatusCode.ResourceExhausted), (beyond.Status, beyond.Code));
     }
 
     public async Task DisposeAsync()

@@ -162,7 +162,10 @@ public static class SprintServiceHost
                 // grpc-dotnet's client span of each upstream call (Grpc.Net.Client.GrpcOut) sits between the caller's
                 // span and the HTTP request: without it the HTTP span's parent is missing from the exported trace.
                 .AddSource("Grpc.Net.Client"))
-            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*").AddPrometheusExporter());
+            .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddMeter(TelemetryPrefix + "*")
+                // .NET's own runtime meter: GC heap and collections, working set, thread pool, exceptions (dotnet.*).
+                .AddMeter("System.Runtime")
+                .AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) otel.UseOtlpExporter();
         return builder;
     }
@@ -194,10 +197,10 @@ public static class SprintServiceHost
     {
         app.MapGrpcHealthChecksService();
         var reflection = app.MapGrpcReflectionService();
-        app.MapHttpJson();
         if (app.Services.GetRequiredService<AuthOptions>().Enabled) reflection.RequireAuthorization(AnyService);
         var options = app.Services.GetRequiredService<ServiceOptions>();
         if (options.RateLimits.Enabled) app.UseRateLimiter();
+        app.MapHttpJson();   // after the limiter: a refused caller's JSON body is not parsed
         if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint().RequireHost($"*:{options.MetricsPort}");   // only on the metrics port
         return app;
     }
