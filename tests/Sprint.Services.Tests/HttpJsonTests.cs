@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Google.Api;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using Microsoft.Extensions.DependencyInjection;
 using Sprint.Contracts.V1;
 
 namespace Sprint.Services.Tests;
@@ -78,6 +79,16 @@ public sealed class HttpJsonTests(SuiteFixture suite)
     }
 
     [Fact]
+    public async Task A_body_that_is_not_json_is_refused_naming_the_content_type()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        using var response = await http.PostAsync("/v1/solve", new StringContent("question=q", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("request: the body must be JSON (content-type: application/json), got application/x-www-form-urlencoded",
+            JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_body_in_another_spelling_of_proto3_JSON_is_read_as_protobuf_reads_it()
     {
         // Proto field names, an int32 as a string, an enum by number: all proto3 JSON; transcoding alone refuses the string.
@@ -121,6 +132,30 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         // The protos' comments reach the document.
         Assert.Contains("Streams the plan", document["paths"]!["/v1/solve"]!["post"]!["summary"]!.GetValue<string>());
         Assert.Contains("Candidates", document["components"]!["schemas"]!["SolveRequest"]!["properties"]!["n"]!["description"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_client_hanging_up_on_a_streamed_json_call_frees_its_rows()
+    {
+        var engine = suite.App.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>().Scheduler!;
+        // No draining of the rest of the body on dispose (HttpClient's default, to reuse the connection): hang up as curl's Ctrl+C does.
+        using var http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(suite.WebAddress) };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generate")
+        {
+            Content = new StringContent("""{"prompt":"Count to a thousand.","stopping":{"maxNewTokens":400,"ignoreEos":true}}""", Encoding.UTF8, "application/json"),
+        };
+        long stepsAtHangUp;
+        using (var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.StartsWith("{\"delta\"", await reader.ReadLineAsync());
+            Assert.True(engine.Stats.ActiveSequences > 0, "nothing was decoding");
+            stepsAtHangUp = engine.Stats.Steps;
+        }   // hung up mid-stream: the HTTP/1.1 connection closes with the body unfinished
+        await Rpc.AssertBatchDrains(suite);
+        // Freed by the hang-up, not by running out its 400 tokens (one step a token; this collection runs one test at a time).
+        Assert.True(engine.Stats.Steps - stepsAtHangUp < 300, $"{engine.Stats.Steps - stepsAtHangUp} steps after the hang-up");
     }
 
     [Fact]

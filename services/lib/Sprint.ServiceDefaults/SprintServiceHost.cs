@@ -174,7 +174,7 @@ public static class SprintServiceHost
     /// Single-line console logs with the trace and span ids of the call they belong to, one line per call at Information (<see cref="CallLogInterceptor"/>; request bodies
     /// are never logged). ASP.NET Core's and grpc-dotnet's per-request lines (four a call) log warnings only; a
     /// more specific category in configuration (e.g. <c>Logging:LogLevel:Microsoft.AspNetCore.Hosting=Information</c>)
-    /// brings them back. The health-check service's own per-check log lines are off: every probe would repeat them
+    /// brings them back; JSON transcoding's per-call lines likewise. The health-check service's own per-check log lines are off: every probe would repeat them
     /// (ten a second while a client waits for SERVING); the loaders say once what is loading, missing or failed.
     /// </summary>
     public static WebApplicationBuilder AddLogging(this WebApplicationBuilder builder)
@@ -184,6 +184,7 @@ public static class SprintServiceHost
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Grpc.AspNetCore.Server", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc.AspNetCore.Grpc.JsonTranscoding", LogLevel.Warning);   // its per-call lines repeat the call log's status
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None);
         return builder;
     }
