@@ -26,7 +26,9 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
         ];
         gateway = Track(await ServiceProcess.StartService("Gateway", "Sprint.Gateway",
             $"--Gateway:GeneratorAddresses:0={generators[0].Address}", $"--Gateway:GeneratorAddresses:1={generators[1].Address}",
-            "--Gateway:KeepAlive=00:00:01", "--Gateway:KeepAliveTimeout=00:00:01", "--Gateway:MaxReconnectBackoff=00:00:01"));
+            "--Gateway:KeepAlive=00:00:01", "--Gateway:KeepAliveTimeout=00:00:01", "--Gateway:MaxReconnectBackoff=00:00:01",
+            // Every candidate decodes its full max_new_tokens, so "mid-stream" below is mid-stream however fast EOS would come.
+            "--Gateway:IgnoreEos=true"));
     }
 
     ServiceProcess Track(ServiceProcess p)
@@ -74,7 +76,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
         Assert.True(Calls(generators[1]) > before, "the resumed replica got no call within 20 s");
 
         // Killed mid-stream: a long Solve is under way on both replicas when one dies.
-        using var call = client.Solve(Request(400), deadline: DateTime.UtcNow.AddSeconds(120));
+        using var call = client.Solve(Request(200), deadline: DateTime.UtcNow.AddSeconds(120));
         var streamed = new List<SolveResponse>();
         var deltasFrom = new HashSet<int>();
         while (await call.ResponseStream.MoveNext(CancellationToken.None))
@@ -83,6 +85,9 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
             if (call.ResponseStream.Current.Delta is { } d) deltasFrom.Add(d.Index);
             if (deltasFrom.Count == 4) break;   // every candidate is decoding
         }
+        using (var replica = GrpcChannel.ForAddress(generators[1].Address))   // and the replica about to die holds some of them
+            Assert.True((await new GeneratorService.GeneratorServiceClient(replica).ModelInfoAsync(new ModelInfoRequest())).ActiveSequences > 0,
+                "the long Solve has no candidate on the replica to kill");
         generators[1].Kill();
         while (await call.ResponseStream.MoveNext(CancellationToken.None)) streamed.Add(call.ResponseStream.Current);
         var after = Rpc.AssertWellFormed(streamed);
