@@ -36,9 +36,36 @@ public static class GrpcStatusResponse
             await response.WriteAsJsonAsync(new { code = (int)code, message, details = Array.Empty<object>() });
             return;
         }
+        await DrainRequestAsync(http);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = contentType.StartsWith("application/grpc-web", StringComparison.OrdinalIgnoreCase) ? contentType : "application/grpc";
         response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+    }
+
+    /// <summary>
+    /// Reads what the caller sends (its one message and half-close, for the unary and server-streaming RPCs here)
+    /// before the refusal completes the response. Answering with the request body unread makes Kestrel reset the
+    /// HTTP/2 stream (RST_STREAM NO_ERROR), and a .NET client still sending can then report CANCELLED instead of the
+    /// status (dotnet/runtime#57617; seen once as CANCELLED for UNAUTHENTICATED in a loaded test run). Bounded: at most
+    /// Service:MaxReceiveMessageBytes and 250 ms, so a streaming caller that keeps its request open is answered anyway.
+    /// </summary>
+    static async Task DrainRequestAsync(HttpContext http)
+    {
+        long limit = (http.RequestServices.GetService(typeof(ServiceOptions)) as ServiceOptions)?.MaxReceiveMessageBytes ?? 1024 * 1024;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(250));
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            for (long read = 0; read <= limit;)
+            {
+                int n = await http.Request.Body.ReadAsync(buffer, timeout.Token);
+                if (n == 0) return;
+                read += n;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException) { }   // answered anyway
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
     }
 }
