@@ -52,7 +52,7 @@ public static class GrpcStatusResponse
     /// </summary>
     static async Task DrainRequestAsync(HttpContext http)
     {
-        long limit = (http.RequestServices.GetService(typeof(ServiceOptions)) as ServiceOptions)?.MaxReceiveMessageBytes ?? 1024 * 1024;
+        long limit = ((http.RequestServices.GetService(typeof(ServiceOptions)) as ServiceOptions) ?? new ServiceOptions()).MaxReceiveMessageBytes;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(250));
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);

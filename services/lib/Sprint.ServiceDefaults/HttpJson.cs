@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Grpc.JsonTranscoding;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -171,23 +170,5 @@ public static class HttpJson
     {
         try { StrictParser.Parse(json, message); return null; }
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException) { return Core.Quote.Short(e.Message); }
-    }
-
-    /// <summary>
-    /// Keeps Service:MetricsPort to <c>/metrics</c>: it speaks HTTP/1.1, so without this the JSON routes, the page and
-    /// gRPC-Web would answer there too, past a network policy that opens it to the monitoring namespace only.
-    /// Runs first, ahead of every middleware the services add.
-    /// </summary>
-    internal sealed class MetricsPortOnly(ServiceOptions options) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            if (options.MetricsPort > 0)
-                app.Use((context, nextMiddleware) =>
-                    context.Connection.LocalPort == options.MetricsPort && context.Request.Path != "/metrics"
-                        ? Results.NotFound().ExecuteAsync(context)
-                        : nextMiddleware(context));
-            next(app);
-        };
     }
 }

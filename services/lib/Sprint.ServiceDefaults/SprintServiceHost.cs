@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -104,7 +105,7 @@ public static class SprintServiceHost
         builder.Services.AddSingleton(options);
         var tls = new Tls(options.Tls);
         builder.Services.AddSingleton(tls);
-        builder.Services.AddTransient<IStartupFilter, HttpJson.MetricsPortOnly>();
+        builder.Services.AddTransient<IStartupFilter, MetricsPortOnly>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
@@ -233,5 +234,23 @@ public static class SprintServiceHost
         if (host is "localhost") kestrel.ListenLocalhost(port, Configure);
         else if (host is "0.0.0.0" or "*") kestrel.ListenAnyIP(port, Configure);
         else kestrel.Listen(IPAddress.Parse(host), port, Configure);
+    }
+
+    /// <summary>
+    /// Keeps Service:MetricsPort to <c>/metrics</c>: it speaks HTTP/1.1, so without this the JSON routes, the page and
+    /// gRPC-Web would answer there too, past a network policy that opens it to the monitoring namespace only.
+    /// Runs first, ahead of every middleware the services add.
+    /// </summary>
+    sealed class MetricsPortOnly(ServiceOptions options) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            if (options.MetricsPort > 0)
+                app.Use((context, nextMiddleware) =>
+                    context.Connection.LocalPort == options.MetricsPort && context.Request.Path != "/metrics"
+                        ? Results.NotFound().ExecuteAsync(context)
+                        : nextMiddleware(context));
+            next(app);
+        };
     }
 }
