@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Sprint.Answers;
 using Sprint.Core;
 using Sprint.Pipeline.Evaluation;
 using Sprint.Problems;
@@ -23,9 +24,15 @@ static class EvalCommand
         var ns = new Option<string?>("--n") { Description = "Comma list of candidate counts N, e.g. 1,2,4,8,16 (best-of-N mode)" };
         var selectorPath = new Option<string?>("--selector") { Description = "Selector weights (default: MODEL/selector.safetensors)" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampling strategy", DefaultValueFactory = _ => Defaults.SamplingTemperature };
+        var prunedTemperature = new Option<double?>("--pruned-temperature") { Description = "Temperature of sprint, random_heads and global_top (default: greedy; the paper samples at 0.9)" };
+        var topK = new Option<int>("--top-k") { Description = "Top-k of every sampled candidate (0: off; the paper uses 40)" };
+        var topP = new Option<double>("--top-p") { Description = "Top-p of every sampled candidate (1: off; the paper uses 0.95)", DefaultValueFactory = _ => 1.0 };
+        var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold)", DefaultValueFactory = _ => "majority" };
+        var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 4:4:2), replayed on the decoded candidates with the verified vote" };
+        var resume = new Option<bool>("--resume") { Description = "Read the questions already in --candidates and decode only the rest (a finished log is re-reported without decoding)" };
         var seed = new Option<ulong>("--seed") { Description = "Fixes sampling, random heads and the bootstrap (the same derivation as Solve's seed)", DefaultValueFactory = _ => 1 };
         var markdown = new Option<string?>("--markdown") { Description = "Write the best-of-N table to this Markdown file" };
-        var candidatesPath = new Option<string?>("--candidates") { Description = "Write every decoded candidate to this JSONL file (one line per question and strategy)" };
+        var candidatesPath = new Option<string?>("--candidates") { Description = "Log every decoded candidate to this JSONL file as it goes (one line per question and strategy; --resume reads it back)" };
         var plotPath = new Option<string?>("--plot") { Description = "Write accuracy against N to this PNG file" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N questions only" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => Defaults.MaxNewTokens };
@@ -36,7 +43,8 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
         {
-            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, seed, markdown, candidatesPath, plotPath, limit, maxNew, batch, system, json, dtype, threads,
+            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, prunedTemperature, topK, topP, aggregation, adaptive, resume, seed, markdown,
+            candidatesPath, plotPath, limit, maxNew, batch, system, json, dtype, threads,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -44,8 +52,13 @@ static class EvalCommand
             var output = parse.InvocationConfiguration.Output;
             IReadOnlyList<Strategy> strategies;
             IReadOnlyList<int>? nList;
+            IReadOnlyList<Aggregation> aggregations;
+            IReadOnlyList<AdaptivePolicy> policies;
             try
             {
+                aggregations = parse.GetValue(aggregation)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => Vote.Parse(x, "--aggregation")).Distinct().ToList();
+                policies = (parse.GetValue(adaptive) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(AdaptivePolicy.Parse).ToList();
+                if (parse.GetValue(resume) && parse.GetValue(candidatesPath) is null) throw new ArgumentException("--resume needs --candidates FILE");
                 strategies = parse.GetValue(strategy)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => StrategyNames.Parse(x, "--strategy")).Distinct().ToList();
                 nList = parse.GetValue(ns) is { } nText ? CommonOptions.ParseIntList(nText, "--n") : null;
                 if (nList is not null && nList.Any(n => n < 1)) throw new ArgumentException("--n: every N must be at least 1");
@@ -75,7 +88,7 @@ static class EvalCommand
             if (lm is null) return 2;
             bool quiet = parse.GetValue(json);
             if (nList is not null || strategies.Any(x => x != Strategy.Greedy))
-                return await BestOfN(parse, lm, problems, name, strategies, nList ?? [1], quiet, ct);
+                return await BestOfN(parse, lm, problems, name, strategies, nList ?? [1], aggregations, policies, quiet, ct);
             var progress = new Progress<int>(done =>
             {
                 if (!quiet && (done % 50 == 0 || done == problems.Count)) error.WriteLine($"  {done}/{problems.Count} questions");
@@ -118,7 +131,8 @@ static class EvalCommand
         return command;
 
         async Task<int> BestOfN(ParseResult parse, Sprint.Inference.LanguageModel lm, IReadOnlyList<Problem> problems, string name,
-            IReadOnlyList<Strategy> strategies, IReadOnlyList<int> nList, bool quiet, CancellationToken ct)
+            IReadOnlyList<Strategy> strategies, IReadOnlyList<int> nList, IReadOnlyList<Aggregation> aggregations, IReadOnlyList<AdaptivePolicy> policies,
+            bool quiet, CancellationToken ct)
         {
             var error = parse.InvocationConfiguration.Error;
             var output = parse.InvocationConfiguration.Output;
@@ -129,21 +143,30 @@ static class EvalCommand
                 Strategies = strategies,
                 MaxN = nList.Max(),
                 Temperature = parse.GetValue(temperature),
+                PrunedTemperature = parse.GetValue(prunedTemperature),
+                TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP),
                 Seed = parse.GetValue(seed),
                 Decoding = new EvalSettings { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew), SystemPrompt = parse.GetValue(system) },
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             IReadOnlyList<QuestionResult> results;
-            try { results = await new BestOfNEvaluator(lm, selector, settings, quiet ? TextWriter.Null : error).RunAsync(problems, ct); }
-            catch (ArgumentException e)
+            var logPath = parse.GetValue(candidatesPath);
+            var done = logPath is not null && parse.GetValue(resume) ? CandidateLog.Load(logPath, problems) : null;
+            using var log = logPath is null ? null : new CandidateLog(logPath, append: parse.GetValue(resume));
+            try
+            {
+                new SamplingParams { Temperature = settings.PrunedTemperature ?? 0, TopK = settings.TopK, TopP = settings.TopP }.Validate();
+                results = await new BestOfNEvaluator(lm, selector, settings, quiet ? TextWriter.Null : error).RunAsync(problems, ct, done, log is null ? null : log.Write);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidFieldException)
             {
                 error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed);
+            var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed, aggregations, policies);
             var table = BestOfNReport.Markdown(rows);
             if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
-            if (parse.GetValue(candidatesPath) is { } jsonl) BestOfNReport.WriteCandidates(results, jsonl);
             if (parse.GetValue(plotPath) is { } png) EvalPlot.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
             if (quiet)
                 output.WriteLine(JsonSerializer.Serialize(new
@@ -153,11 +176,18 @@ static class EvalCommand
                     questions = problems.Count,
                     seed = settings.Seed,
                     temperature = settings.Temperature,
+                    pruned_temperature = settings.PrunedTemperature ?? 0,
+                    top_k = settings.TopK,
+                    top_p = settings.TopP,
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
                     rows = rows.Select(r => new
                     {
                         strategy = r.Strategy,
                         n = r.N,
+                        aggregation = r.Aggregation.Name(),
+                        adaptive = r.Adaptive?.ToString(),
+                        mean_generated_tokens = r.MeanGeneratedTokens,
+                        mean_candidates = r.MeanCandidates,
                         majority_accuracy = r.Majority.Value,
                         majority_ci95 = new[] { r.Majority.Low, r.Majority.High },
                         pass_at_n = r.PassAtN.Value,

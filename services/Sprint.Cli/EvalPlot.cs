@@ -1,4 +1,3 @@
-using System.Globalization;
 using Sprint.Pipeline.Evaluation;
 
 namespace Sprint.Cli;
@@ -6,28 +5,32 @@ namespace Sprint.Cli;
 /// <summary>The plot of <c>sprint eval --plot</c> (ScottPlot lives in the CLI, not in the pipeline the services load).</summary>
 static class EvalPlot
 {
-    /// <summary>Majority accuracy against N (log scale), one line per strategy, with the intervals as error bars.</summary>
+    /// <summary>
+    /// Vote accuracy against generated tokens per question (log scale): one line per strategy and rule through its N,
+    /// adaptive rows as markers, the 95 % intervals as error bars.
+    /// </summary>
     public static void Plot(IReadOnlyList<BestOfNRow> rows, string path, string title)
     {
         var plot = new ScottPlot.Plot();
-        foreach (var group in rows.GroupBy(r => r.Strategy))
+        foreach (var group in rows.GroupBy(r => (r.Strategy, r.Rule)))
         {
             var points = group.OrderBy(r => r.N).ToList();
-            var xs = points.Select(r => Math.Log2(r.N)).ToArray();
+            var xs = points.Select(r => Math.Log10(Math.Max(1, r.MeanGeneratedTokens))).ToArray();
             var ys = points.Select(r => 100 * r.Majority.Value).ToArray();
             var line = plot.Add.Scatter(xs, ys);
-            line.LegendText = group.Key;
+            line.LegendText = $"{group.Key.Strategy} ({group.Key.Rule})";
+            if (group.First().Adaptive is not null) line.LineWidth = 0;
             var bars = new ScottPlot.Plottables.ErrorBar(xs, ys, null, null,
                 points.Select(r => 100 * (r.Majority.High - r.Majority.Value)).ToArray(),
                 points.Select(r => 100 * (r.Majority.Value - r.Majority.Low)).ToArray()) { Color = line.Color };
             plot.Add.Plottable(bars);
         }
-        var ns = rows.Select(r => r.N).Distinct().Order().ToArray();
-        plot.Axes.Bottom.SetTicks(ns.Select(n => Math.Log2(n)).ToArray(), ns.Select(n => n.ToString(CultureInfo.InvariantCulture)).ToArray());
-        plot.XLabel("N (candidates)");
-        plot.YLabel("majority-vote accuracy (%)");
+        var ticks = new[] { 30, 100, 300, 1000, 3000, 10000 };
+        plot.Axes.Bottom.SetTicks(ticks.Select(t => Math.Log10(t)).ToArray(), ticks.Select(t => t.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        plot.XLabel("generated tokens per question (log scale; points: N = 1, 4, 8, 16)");
+        plot.YLabel("vote accuracy (%)");
         plot.Title(title);
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
-        plot.SavePng(path, 800, 500);
+        plot.SavePng(path, 1000, 640);
     }
 }

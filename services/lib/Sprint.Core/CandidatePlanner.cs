@@ -3,7 +3,8 @@ namespace Sprint.Core;
 /// <summary>What to plan: a question, how many candidates, which strategy, and the seed every random choice derives from.</summary>
 /// <param name="Temperature">Null: <see cref="Defaults.SamplingTemperature"/> for sampling, 0 (greedy) for the others.</param>
 /// <param name="TopP">Nucleus filtering of sampled candidates; 1 disables it.</param>
-public sealed record PlanRequest(string Question, int N, Strategy Strategy, ulong Seed, double? Temperature = null, double TopP = 1.0);
+/// <param name="TopK">Top-k filtering of sampled candidates; 0 disables it.</param>
+public sealed record PlanRequest(string Question, int N, Strategy Strategy, ulong Seed, double? Temperature = null, double TopP = 1.0, int TopK = 0);
 
 /// <summary>One candidate to decode: its index, configuration, the selector's score ("sprint" only) and its sampling.</summary>
 public sealed record PlannedCandidate(int Index, HeadConfig Config, float Score, SamplingParams Sampling);
@@ -90,6 +91,7 @@ public static class CandidatePlanner
         {
             Temperature = temperature,
             TopP = request.TopP,
+            TopK = request.TopK,
             Seed = StableSeed.Derive(request.Seed, "sample", question, i),
         }.Validate())).ToList();
         return new CandidatePlan(request.Strategy, request.Seed, candidates);

@@ -12,8 +12,12 @@ public sealed record BestOfNSettings
 {
     public required IReadOnlyList<Strategy> Strategies { get; init; }
     public required int MaxN { get; init; }
-    /// <summary>Temperature of the sampling strategy (the others decode greedily, as Solve does by default).</summary>
+    /// <summary>Temperature of the sampling strategy.</summary>
     public double Temperature { get; init; } = Defaults.SamplingTemperature;
+    /// <summary>Temperature of the pruned strategies (sprint, random_heads, global_top); null: greedy, as Solve by default.</summary>
+    public double? PrunedTemperature { get; init; }
+    /// <summary>Top-k and top-p of every sampled candidate (0 and 1 disable them).</summary>
+    public int TopK { get; init; }
     public double TopP { get; init; } = 1.0;
     /// <summary>Every random choice derives from it (<see cref="StableSeed"/>): samples, random heads, the bootstrap.</summary>
     public ulong Seed { get; init; } = 1;
@@ -32,8 +36,23 @@ public sealed record QuestionResult(Problem Problem, Strategy Strategy, IReadOnl
 /// </summary>
 public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selector, BestOfNSettings settings, TextWriter log)
 {
-    public async Task<IReadOnlyList<QuestionResult>> RunAsync(IReadOnlyList<Problem> problems, CancellationToken ct)
+    /// <param name="done">Results already decoded (a resumed run's log): questions with every strategy there are not decoded again.</param>
+    /// <param name="chunkDone">Called with each chunk's new results as it finishes (the candidate log).</param>
+    public async Task<IReadOnlyList<QuestionResult>> RunAsync(IReadOnlyList<Problem> problems, CancellationToken ct,
+        IReadOnlyDictionary<(string Id, Strategy Strategy), QuestionResult>? done = null, Action<IReadOnlyList<QuestionResult>>? chunkDone = null)
     {
+        done ??= new Dictionary<(string, Strategy), QuestionResult>();
+        bool Done(Problem p) => settings.Strategies.All(s => done.ContainsKey((p.Id, s)));
+        var previous = problems.Where(Done).SelectMany(p => settings.Strategies.Select(s => done[(p.Id, s)])).ToList();
+        if (previous.Count > 0) log.WriteLine($"  {previous.Count / settings.Strategies.Count} questions read from the candidate log");
+        var results = await DecodeAsync(problems.Where(p => !Done(p)).ToList(), chunkDone, ct).ConfigureAwait(false);
+        var byKey = previous.Concat(results).ToDictionary(r => (r.Problem.Id, r.Strategy));
+        return problems.SelectMany(p => settings.Strategies.Select(s => byKey[(p.Id, s)])).ToList();
+    }
+
+    async Task<IReadOnlyList<QuestionResult>> DecodeAsync(IReadOnlyList<Problem> problems, Action<IReadOnlyList<QuestionResult>>? chunkDone, CancellationToken ct)
+    {
+        if (problems.Count == 0) return [];
         if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
         if (settings.Strategies.Any(s => s.NeedsSelector()) && selector is null)
             throw new ArgumentException("strategies sprint and global_top need a selector (--selector)");
@@ -68,7 +87,9 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
                         TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
                 }
             }
-            results.AddRange(await Task.WhenAll(tasks));
+            var chunkResults = await Task.WhenAll(tasks);
+            chunkDone?.Invoke(chunkResults);
+            results.AddRange(chunkResults);
             done += chunk.Length;
             var eta = TimeSpan.FromSeconds((problems.Count - done) * clock.Elapsed.TotalSeconds / done);
             log.WriteLine($"  {done}/{problems.Count} questions  elapsed {clock.Elapsed:hh\\:mm\\:ss}  ETA {eta:hh\\:mm\\:ss}");
@@ -79,7 +100,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
     /// <summary>The candidates a strategy decodes for a question: what a Solve with the same question, n = MaxN, strategy and seed plans.</summary>
     public Task<CandidatePlan> PlanAsync(Problem problem, Strategy strategy, IPlanSources sources, CancellationToken ct = default) =>
         CandidatePlanner.PlanAsync(new PlanRequest(problem.Question, settings.MaxN, strategy, settings.Seed,
-            strategy == Strategy.Sampling ? settings.Temperature : null, settings.TopP), sources, ct);
+            strategy == Strategy.Sampling ? settings.Temperature : settings.PrunedTemperature, settings.TopP, settings.TopK), sources, ct);
 
     async Task<Candidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct) =>
         (await CandidateDecoder.DecodeAsync(engine, lm, prompt, problem, config, sampling, settings.Decoding, ct)).Candidate;

@@ -7,7 +7,7 @@ using Sprint.Problems;
 
 namespace Sprint.Pipeline.Evaluation;
 
-/// <summary>Decodes and grades one candidate answer to a question: the step every offline run shares.</summary>
+/// <summary>Decodes, grades and step-checks one candidate answer to a question: the step every offline run shares.</summary>
 public static class CandidateDecoder
 {
     /// <summary>The question as the model is prompted with it (ChatML user turn, optional system turn).</summary>
@@ -36,7 +36,13 @@ public static class CandidateDecoder
             if (e.TokenId is not null) { sum += e.LogProb; n++; }
         }
         var output = text.ToString();
+        return (output, Grade(problem, config.Name, output, n == 0 ? double.NegativeInfinity : sum / n, n));
+    }
+
+    /// <summary>A decoded text graded against the problem and step-checked (also for candidates read back from a log).</summary>
+    public static Candidate Grade(Problem problem, string config, string output, double meanLogProb, int tokens)
+    {
         var answer = AnswerExtractor.Extract(output);
-        return (output, new Candidate(config.Name, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), n == 0 ? double.NegativeInfinity : sum / n));
+        return new Candidate(config, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), meanLogProb, tokens, output, StepChecker.Check(output));
     }
 }

@@ -2,18 +2,25 @@ using Sprint.Answers;
 
 namespace Sprint.Pipeline.Evaluation;
 
-/// <summary>One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token log-probability.</summary>
-public sealed record Candidate(string Config, string? Answer, bool Correct, double MeanLogProb);
+/// <summary>
+/// One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token
+/// log-probability, the tokens it generated, its text and its step check (<see cref="StepChecker"/>).
+/// </summary>
+public sealed record Candidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null)
+{
+    public Ballot<Candidate> Ballot => new(this, Answer, MeanLogProb, Check);
+}
 
 /// <summary>
-/// Best-of-N aggregation: the most frequent normalised answer among candidates that have one. A tie is broken by
-/// the highest mean log-probability of any candidate giving that answer, then ordinally by the answer text.
-/// Candidates without an answer never win; when no candidate has one, there is no answer.
+/// Best-of-N aggregation through <see cref="Vote"/>, the rule the gateway's verdict uses: the most frequent normalised
+/// answer among the candidates that vote (all with an answer, or under the verified rule those whose steps hold). A
+/// tie is broken by the highest mean log-probability of any candidate giving that answer, then ordinally by the answer
+/// text. Candidates without an answer never win; when no candidate has one, there is no answer.
 /// </summary>
 public static class MajorityVote
 {
-    public static Candidate? Winner(IEnumerable<Candidate> candidates) =>
-        AnswerTally.Rank(candidates, c => c.Answer, c => c.MeanLogProb).FirstOrDefault()?.Members[0];
+    public static Candidate? Winner(IEnumerable<Candidate> candidates, Aggregation rule = Aggregation.Majority) =>
+        Vote.Cast(candidates.Select(c => c.Ballot), rule).Winner?.Members[0].Item;
 
     public static int DistinctAnswers(IEnumerable<Candidate> candidates) =>
         candidates.Where(c => c.Answer is not null).Select(c => AnswerNormalizer.Normalize(c.Answer!)).Distinct().Count();
