@@ -12,8 +12,11 @@ namespace Sprint.Gateway;
 
 /// <summary>
 /// Solve: validate (<see cref="SolveSpec"/>), plan (<see cref="CandidatePlanner"/>, the same code as sprint eval), send
-/// the candidates as one GenerateGroup call per generator replica (each carrying the caller's deadline and
-/// cancellation), funnel their events through one channel into the response stream (the only writer), then vote. A verdict comes whenever at least one candidate ran; UNAVAILABLE only when none could.
+/// the candidates — all at once or in adaptive waves — as one GenerateGroup call per generator replica (each carrying
+/// the caller's deadline and cancellation), check each finished candidate with the Verifier while the others decode
+/// (<see cref="CandidateChecks"/>), funnel every event through one channel into the response stream (the only
+/// writer), then vote (<see cref="SolveVerdict"/>). A verdict comes whenever at least one candidate ran; when none
+/// could, the status says why (the request's field, the deadline, capacity, or UNAVAILABLE).
 /// </summary>
 public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions options, ILogger<GatewayGrpcService> log)
     : GatewayService.GatewayServiceBase
@@ -22,6 +25,8 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
     static readonly ActivitySource Traces = new("Sprint.Gateway");
     static readonly Counter<long> Solves = Meter.CreateCounter<long>("sprint.gateway.solves", "{solve}", "Solves answered with a verdict, by strategy");
     static readonly Counter<long> FailedCandidates = Meter.CreateCounter<long>("sprint.gateway.failed_candidates", "{candidate}", "Candidates that failed (their Solve may still have a verdict)");
+    static readonly Counter<long> VerifierFallbacks = Meter.CreateCounter<long>("sprint.gateway.verifier_fallbacks", "{solve}", "Verified Solves that voted by plain majority because the Verifier failed or was slow");
+    static readonly Counter<long> UnneededCandidates = Meter.CreateCounter<long>("sprint.gateway.unneeded_candidates", "{candidate}", "Candidates an adaptive Solve never started");
     static readonly Histogram<double> SolveDuration = Meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
 
     public override async Task Solve(SolveRequest request, IServerStreamWriter<SolveResponse> responseStream, ServerCallContext context)
@@ -31,24 +36,24 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         var ct = context.CancellationToken;
         var sources = new GatewayPlanSources(upstreams, context.Deadline);
         var plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false);
-        await responseStream.WriteAsync(new SolveResponse { Plan = ToProto(plan, sources) }, ct).ConfigureAwait(false);
+        await responseStream.WriteAsync(new SolveResponse { Plan = ToProto(plan, sources, spec) }, ct).ConfigureAwait(false);
 
         var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
         var results = new CandidateResult[plan.Candidates.Count];
         var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
-        // The candidates in one GenerateGroup call per generator replica (round robin sends each call to the next
-        // replica): each replica tokenizes and prefills the prompt once for all of its candidates.
-        int groups = Math.Clamp(options.CandidateGroups > 0 ? options.CandidateGroups : await upstreams.GeneratorReplicasAsync(ct).ConfigureAwait(false),
-            1, plan.Candidates.Count);
-        var runs = plan.Candidates.GroupBy(c => c.Index % groups)
-            .Select(g => RunGroupAsync(g.ToList(), spec, results, failures, events.Writer, context)).ToArray();
-        _ = Task.WhenAll(runs).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        var checks = spec.Checks
+            ? new CandidateChecks(upstreams.Verifier, spec.Question, options.VerifierTimeout, context.Deadline, events.Writer, ct)
+            : null;
+        var waves = RunWavesAsync(plan, spec, results, failures, checks, events.Writer, context);
+        _ = waves.ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
         await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
+        int ranCount = await waves.ConfigureAwait(false);
 
-        var failed = results.Where(r => r.Error.Length > 0).Select(r => r.Index).ToList();
+        var ran = results.Take(ranCount).ToList();
+        var failed = ran.Where(r => r.Error.Length > 0).Select(r => r.Index).ToList();
         FailedCandidates.Add(failed.Count);
-        if (failed.Count == results.Length)
+        if (failed.Count == ran.Count)
         {
             // The same bad argument fails every candidate (e.g. max_new_tokens beyond the model's context): say so, in
             // the fields of this request (the generator's field and reason travel as trailers, not inside the text).
@@ -69,14 +74,52 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
             throw new RpcException(new Status(StatusCode.Unavailable, $"no candidate could run: {Quote.Short(results[0].Error)}"));
         }
 
-        await responseStream.WriteAsync(new SolveResponse { Verdict = SolveVerdict.Vote(results, failed) }, ct).ConfigureAwait(false);
+        if (checks?.Failure is { } why && spec.Aggregation == Answers.Aggregation.VerifiedMajority)
+        {
+            log.LogWarning("the verifier could not check every candidate ({Reason}): this Solve votes by plain majority", why);
+            VerifierFallbacks.Add(1);
+        }
+        var unneeded = Enumerable.Range(ranCount, plan.Candidates.Count - ranCount).ToList();
+        UnneededCandidates.Add(unneeded.Count);
+        var verdict = SolveVerdict.Vote(ran, failed, i => checks?.Of(i), spec.Aggregation, checks?.Failure, unneeded);
+        await responseStream.WriteAsync(new SolveResponse { Verdict = verdict }, ct).ConfigureAwait(false);
         Solves.Add(1, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
         SolveDuration.Record(started.Elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("strategy", spec.Strategy.Name()));
     }
 
-    static Plan ToProto(CandidatePlan plan, GatewayPlanSources sources)
+    /// <summary>
+    /// Runs the plan's candidates: all at once, or (adaptive) in waves while the answer is undecided — a wave starts
+    /// only when every candidate of the last one has finished and been checked, so the same seed gives the same waves.
+    /// Each wave goes out as one GenerateGroup call per generator replica. Returns how many candidates were started.
+    /// </summary>
+    async Task<int> RunWavesAsync(CandidatePlan plan, SolveSpec spec, CandidateResult[] results, RpcException?[] failures, CandidateChecks? checks,
+        ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
-        var message = new Plan { Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = sources.EncoderId, EmbeddingCached = sources.EmbeddingCached };
+        int n = plan.Candidates.Count, started = 0;
+        int replicas = options.CandidateGroups > 0 ? options.CandidateGroups : await upstreams.GeneratorReplicasAsync(context.CancellationToken).ConfigureAwait(false);
+        while (started < n)
+        {
+            int next = spec.Adaptive?.NextCount(started, n) ?? n;
+            var wave = plan.Candidates.Skip(started).Take(next - started).ToList();
+            started = next;
+            // Round robin sends each call to the next replica: each replica tokenizes and prefills the prompt once for its candidates.
+            int groups = Math.Clamp(replicas, 1, wave.Count);
+            await Task.WhenAll(wave.GroupBy(c => c.Index % groups).Select(g => RunGroupAsync(g.ToList(), spec, results, failures, checks, events, context))).ConfigureAwait(false);
+            if (checks is not null) await checks.WhenAll().ConfigureAwait(false);
+            if (spec.Adaptive is not { } policy || context.CancellationToken.IsCancellationRequested) break;
+            if (policy.Decided(results.Take(started).Where(r => r.Error.Length == 0)
+                .Select(r => new Ballot<CandidateResult>(r, r.Answer.Length > 0 ? r.Answer : null, r.MeanLogProb, checks?.Of(r.Index))))) break;
+        }
+        return started;
+    }
+
+    static Plan ToProto(CandidatePlan plan, GatewayPlanSources sources, SolveSpec spec)
+    {
+        var message = new Plan
+        {
+            Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = sources.EncoderId, EmbeddingCached = sources.EmbeddingCached,
+            Aggregation = spec.Aggregation.ToProto(), Adaptive = spec.Adaptive?.ToProto(),
+        };
         message.Candidates.AddRange(plan.Candidates.Select(c => new PlannedCandidate
         {
             Index = c.Index,
@@ -96,13 +139,13 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
     /// discard their text so far (same configuration, sampling and seed). Other failures are the candidates' results.
     /// </summary>
     async Task RunGroupAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
-        ChannelWriter<SolveResponse> events, ServerCallContext context)
+        CandidateChecks? checks, ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
         foreach (var candidate in group) results[candidate.Index] = new CandidateResult { Index = candidate.Index, Configuration = candidate.Config.Name };
         var pending = group.ToList();
         for (int attempt = 0; ; attempt++)
         {
-            var failure = await RunOnceAsync(pending, spec, results, events, context).ConfigureAwait(false);
+            var failure = await RunOnceAsync(pending, spec, results, checks, events, context).ConfigureAwait(false);
             pending = pending.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified).ToList();
             if (failure is null || pending.Count == 0) return;
             bool restartable = failure.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
@@ -131,7 +174,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
 
     /// <summary>One GenerateGroup call; null when it ended normally, else why it failed (a stall reads as UNAVAILABLE).</summary>
     async Task<RpcException?> RunOnceAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results,
-        ChannelWriter<SolveResponse> events, ServerCallContext context)
+        CandidateChecks? checks, ChannelWriter<SolveResponse> events, ServerCallContext context)
     {
         var request = new GenerateGroupRequest
         {
@@ -141,7 +184,10 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
         };
         foreach (var candidate in group)
         {
-            var sampling = new SamplingParameters { Temperature = (float)candidate.Sampling.Temperature, TopP = (float)candidate.Sampling.TopP };
+            var sampling = new SamplingParameters
+            {
+                Temperature = (float)candidate.Sampling.Temperature, TopK = candidate.Sampling.TopK, TopP = (float)candidate.Sampling.TopP,
+            };
             if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
             var member = new GroupCandidate { Index = candidate.Index, Sampling = sampling };
             member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
@@ -173,6 +219,7 @@ public sealed class GatewayGrpcService(Upstreams upstreams, GatewayOptions optio
                     result.Tokens = final.TokenIds.Count;
                     result.TimeToFirstTokenMs = final.TimeToFirstTokenMs;
                     events.TryWrite(new SolveResponse { Candidate = result });
+                    checks?.Start(result);   // checked while the others decode
                 }
             }
             span?.SetTag("sprint.candidate.tokens", string.Join(",", group.Select(c => results[c.Index].Tokens)));

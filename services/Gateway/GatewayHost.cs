@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Sprint.ServiceDefaults;
 
@@ -40,10 +39,4 @@ public static class GatewayHost
     }
 
     const string CorsPolicy = "sprint-web";
-
-    sealed class AlwaysHealthy : IHealthCheck
-    {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(HealthCheckResult.Healthy());
-    }
 }

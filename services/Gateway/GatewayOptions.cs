@@ -9,6 +9,13 @@ public sealed class GatewayOptions
     public string? EmbeddingAddress { get; set; }
     /// <summary>e.g. "http://127.0.0.1:5002".</summary>
     public string? SelectorAddress { get; set; }
+    /// <summary>e.g. "http://127.0.0.1:5004".</summary>
+    public string? VerifierAddress { get; set; }
+    /// <summary>
+    /// How long one candidate's check may take; past it (or when the Verifier fails) the Solve votes by plain
+    /// majority and its verdict says why.
+    /// </summary>
+    public TimeSpan VerifierTimeout { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>
     /// Generator replicas: a list of "http://host:port" (client-side round robin over all of them), or one
     /// "dns:///name:port" (round robin over every address the name resolves to, e.g. a Kubernetes headless service).

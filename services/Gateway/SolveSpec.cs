@@ -1,6 +1,8 @@
 using System.Text;
+using Sprint.Answers;
 using Sprint.Contracts.V1;
 using Sprint.Core;
+using Aggregation = Sprint.Answers.Aggregation;
 using Strategy = Sprint.Core.Strategy;
 
 namespace Sprint.Gateway;
@@ -10,8 +12,12 @@ namespace Sprint.Gateway;
 /// max_new_tokens within the configured limits) are checked here; the temperature rule is
 /// <see cref="SamplingParams"/>'s; the context rule is the generators'.
 /// </summary>
-public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed)
+public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
+    Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int TopK = 0, double TopP = 1.0)
 {
+    /// <summary>Whether finished candidates go to the Verifier: for the verified vote, and to decide adaptive waves.</summary>
+    public bool Checks => Aggregation == Aggregation.VerifiedMajority || Adaptive is not null;
+
     /// <summary>Checks every field; the first bad one is reported as INVALID_ARGUMENT naming it.</summary>
     public static SolveSpec From(SolveRequest r, GatewayOptions o)
     {
@@ -32,9 +38,14 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         double? temperature = r.HasTemperature ? r.Temperature : null;
         if (temperature is { } t) SamplingParams.CheckTemperature(t);
 
+        double topP = r.HasTopP ? r.TopP : 1.0;
+        new SamplingParams { TopK = r.TopK, TopP = topP }.Validate();   // top_k and top_p: SamplingParams' rules
+        var aggregation = r.Aggregation.ToCore();
+        var adaptive = r.Adaptive.ToCore();
+
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, r.TopK, topP);
     }
 
-    public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature);
+    public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);
 }

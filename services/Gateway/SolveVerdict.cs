@@ -1,30 +1,51 @@
 using Sprint.Answers;
 using Sprint.Contracts.V1;
+using Aggregation = Sprint.Answers.Aggregation;
 
 namespace Sprint.Gateway;
 
-/// <summary>A Solve's last event from its candidates' results: the vote of <see cref="AnswerTally"/>, which sprint eval uses too.</summary>
+/// <summary>A Solve's last event from its candidates' results and checks: the vote of <see cref="Vote"/>, which sprint eval uses too.</summary>
 public static class SolveVerdict
 {
-    public const string Rule = "majority of normalised answers; a tie goes to the answer whose best candidate has the highest mean " +
-        "log-probability, then to the ordinally smaller answer; failed candidates and candidates without an answer do not vote";
+    public const string Ties = "a tie goes to the answer whose best candidate has the highest mean log-probability, then to the ordinally " +
+        "smaller answer; failed candidates and candidates without an answer do not vote";
 
-    public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed)
+    /// <param name="checks">Each candidate's check (null: not checked).</param>
+    /// <param name="verifierFailure">Why the Verifier could not check every finished candidate: the verified vote falls back to majority.</param>
+    /// <param name="unneeded">Candidates an adaptive Solve never started.</param>
+    public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed, Func<int, StepCheck?> checks, Aggregation asked,
+        string? verifierFailure = null, IReadOnlyList<int>? unneeded = null)
     {
-        var ranked = AnswerTally.Rank(results.Where(r => r.Error.Length == 0), r => r.Answer.Length > 0 ? r.Answer : null, r => r.MeanLogProb);
+        var rule = asked == Aggregation.VerifiedMajority && verifierFailure is not null ? Aggregation.Majority : asked;
+        var ballots = results.Where(r => r.Error.Length == 0 && !(unneeded?.Contains(r.Index) ?? false))
+            .Select(r => new Ballot<CandidateResult>(r, r.Answer.Length > 0 ? r.Answer : null, r.MeanLogProb, checks(r.Index)));
+        var outcome = Answers.Vote.Cast(ballots, rule);
         var verdict = new Verdict
         {
-            Answer = ranked.Count > 0 ? ranked[0].Answer : "",
-            ChosenCandidate = ranked.Count > 0 ? ranked[0].Members[0].Index : -1,
-            Rule = Rule,
+            Answer = outcome.Winner?.Answer ?? "",
+            ChosenCandidate = outcome.Winner?.Members[0].Item.Index ?? -1,
+            Aggregation = rule.ToProto(),
+            Rule = Describe(asked, rule, verifierFailure, outcome.EveryoneFailed),
         };
-        foreach (var g in ranked)
+        foreach (var g in outcome.Ranked)
         {
             var votes = new AnswerVotes { Answer = g.Answer, Votes = g.Members.Count };
-            votes.Candidates.AddRange(g.Members.Select(m => m.Index).Order());
+            votes.Candidates.AddRange(g.Members.Select(m => m.Item.Index).Order());
             verdict.Votes.Add(votes);
         }
         verdict.FailedCandidates.AddRange(failed);
+        verdict.ExcludedCandidates.AddRange(outcome.Excluded.Select(b => b.Item.Index).Order());
+        if (unneeded is not null) verdict.UnneededCandidates.AddRange(unneeded);
         return verdict;
     }
+
+    static string Describe(Aggregation asked, Aggregation rule, string? verifierFailure, bool everyoneFailed) => (asked, rule) switch
+    {
+        (Aggregation.VerifiedMajority, Aggregation.Majority) =>
+            $"majority of normalised answers (verified vote not possible, the verifier failed: {verifierFailure}); {Ties}",
+        (_, Aggregation.VerifiedMajority) when everyoneFailed =>
+            $"verified majority: every candidate with an answer has a failed step, so all of them vote; {Ties}",
+        (_, Aggregation.VerifiedMajority) => $"verified majority: candidates with a failed step do not vote; {Ties}",
+        _ => $"majority of normalised answers; {Ties}",
+    };
 }

@@ -10,7 +10,7 @@ using Sprint.ServiceDefaults;
 namespace Sprint.Gateway;
 
 /// <summary>
-/// The gateway's channels to Embedding, HeadSelector and the Generator replicas, created on first use. Generator
+/// The gateway's channels to Embedding, HeadSelector, Verifier and the Generator replicas, created on first use. Generator
 /// calls are balanced client-side (round robin, leaving out a replica that just failed: <see cref="EjectingRoundRobinFactory"/>)
 /// over a static address list or a dns:/// name; a call that fails
 /// with UNAVAILABLE before any response is retried on another replica. Every channel speaks TLS to https://
@@ -21,12 +21,13 @@ namespace Sprint.Gateway;
 public sealed class Upstreams(GatewayOptions options, IServer server, ServiceClientHandler handlers) : IDisposable
 {
     readonly Lock gate = new();
-    GrpcChannel? embedding, selector, generators;
+    GrpcChannel? embedding, selector, verifier, generators;
     Task<ModelInfoResponse>? modelInfo;
     Task<SelectorInfoResponse>? selectorInfo;
 
     public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Single(options.EmbeddingAddress)));
     public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Single(options.SelectorAddress)));
+    public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Single(options.VerifierAddress)));
     public GeneratorService.GeneratorServiceClient Generator => new(Channel(ref generators, Generators));
 
     /// <summary>The generators' model shape, asked once (again after a failure).</summary>
@@ -140,6 +141,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     {
         embedding?.Dispose();
         selector?.Dispose();
+        verifier?.Dispose();
         generators?.Dispose();
     }
 }

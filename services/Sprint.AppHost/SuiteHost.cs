@@ -7,12 +7,13 @@ using Sprint.Embedding;
 using Sprint.Gateway;
 using Sprint.Generator;
 using Sprint.HeadSelector;
+using Sprint.Verifier;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.AppHost;
 
 /// <summary>
-/// All four services in one process on one port: the gateway's upstream addresses are this process. The selector
+/// All five services in one process on one port: the gateway's upstream addresses are this process. The selector
 /// is optional here: without one for the model the suite serves sampling, random_heads and greedy, and sprint
 /// answers FAILED_PRECONDITION with the commands that make a selector.
 /// </summary>
@@ -37,11 +38,11 @@ public static class SuiteHost
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Configuration.AddCommandLine(args.ToArray());   // --Section:Key=value still overrides
         AddInternalKey(builder.Configuration);
-        builder.AddServiceDefaults("sprint", port).AddGenerator().AddEmbedding().AddHeadSelector().AddGateway();
+        builder.AddServiceDefaults("sprint", port).AddGenerator().AddEmbedding().AddHeadSelector().AddVerifier().AddGateway();
         if (quiet) builder.Logging.SetMinimumLevel(LogLevel.Warning);
         configure?.Invoke(builder);
         var app = builder.Build();
-        app.MapGenerator().MapEmbedding().MapHeadSelector().MapGateway().MapServiceDefaults();
+        app.MapGenerator().MapEmbedding().MapHeadSelector().MapVerifier().MapGateway().MapServiceDefaults();
         return app;
     }
 

@@ -5,7 +5,7 @@ using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
 
-/// <summary><c>sprint serve</c>: Embedding, HeadSelector, Generator and Gateway in one process on one port.</summary>
+/// <summary><c>sprint serve</c>: Embedding, HeadSelector, Generator, Verifier and Gateway in one process on one port.</summary>
 static class ServeCommand
 {
     public static Option<string> ModelOption() => new("--model")
@@ -26,7 +26,7 @@ static class ServeCommand
         var selector = SelectorOption();
         var redis = RedisOption();
         var loadFormat = CommonOptions.LoadFormat();
-        var command = new Command("serve", "Host all four gRPC services on one loopback port (extra --Section:Key=value settings pass through)")
+        var command = new Command("serve", "Host all five gRPC services on one loopback port (extra --Section:Key=value settings pass through)")
         {
             port, webPort, model, selector, redis, loadFormat,
         };
@@ -39,7 +39,7 @@ static class ServeCommand
                 [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", $"--Service:WebPort={parse.GetValue(webPort)}", .. parse.UnmatchedTokens]);
             await app.StartAsync(ct);
             var output = parse.InvocationConfiguration.Output;
-            output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector on {app.GrpcAddress()}");
+            output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector, Verifier on {app.GrpcAddress()}");
             if (app.WebAddress() is { } web)
                 output.WriteLine($"Solve page, gRPC-Web and HTTP/JSON on {web}/ (e.g. POST {web}/v1/solve; OpenAPI: {web}{HttpJson.OpenApiPath})");
             await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation

@@ -1,5 +1,6 @@
 using Sprint.Contracts.V1;
 using Sprint.Core;
+using Aggregation = Sprint.Contracts.V1.Aggregation;
 using Strategy = Sprint.Contracts.V1.Strategy;
 
 namespace Sprint.Gateway.Tests;
@@ -21,6 +22,11 @@ public sealed class SolveSpecTests
         Assert.Equal(Core.Strategy.Sprint, spec.Strategy);
         Assert.Equal(Defaults.MaxNewTokens, spec.MaxNewTokens);
         Assert.Null(spec.Temperature);
+        Assert.Equal(Answers.Aggregation.VerifiedMajority, spec.Aggregation);
+        Assert.Null(spec.Adaptive);   // off unless asked for
+        Assert.Equal((0, 1.0), (spec.TopK, spec.TopP));
+        var adaptive = SolveSpec.From(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters() }, Options).Adaptive;
+        Assert.Equal(Answers.AdaptivePolicy.Default, adaptive);
         var other = SolveSpec.From(new SolveRequest { Question = "q" }, Options);
         Assert.NotEqual(spec.Seed, other.Seed);   // drawn when unset (and reported in the plan)
     }
@@ -32,6 +38,9 @@ public sealed class SolveSpecTests
         Assert.Equal((5, Core.Strategy.RandomHeads, 12, 0.5, 9UL), (spec.N, spec.Strategy, spec.MaxNewTokens, spec.Temperature!.Value, spec.Seed));
         Assert.Equal(1, SolveSpec.From(new SolveRequest { Question = "q", N = 5, Strategy = Strategy.Greedy }, Options).N);
         Assert.Equal(new PlanRequest("q", 5, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
+        var paper = SolveSpec.From(new SolveRequest { Question = "q", N = 4, Temperature = 0.9f, TopK = 40, TopP = 0.95f, Aggregation = Aggregation.Majority,
+            Adaptive = new AdaptiveParameters { Initial = 2, Agree = 3 } }, Options);
+        Assert.Equal((40, 0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, 4, 3)), (paper.TopK, (float)paper.TopP, paper.Aggregation, paper.Adaptive));
     }
 
     [Fact]
@@ -47,6 +56,13 @@ public sealed class SolveSpecTests
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = -0.5f }));
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = 1.4e-45f }));
         Assert.Equal("temperature", FieldOf(new SolveRequest { Question = "q", Temperature = float.NaN }));
+        Assert.Equal("aggregation", FieldOf(new SolveRequest { Question = "q", Aggregation = (Aggregation)7 }));
+        Assert.Equal("top_k", FieldOf(new SolveRequest { Question = "q", TopK = -1 }));
+        Assert.Equal("top_p", FieldOf(new SolveRequest { Question = "q", TopP = 1.5f }));
+        Assert.Equal("top_p", FieldOf(new SolveRequest { Question = "q", TopP = 0 }));
+        Assert.Equal("adaptive.initial", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Initial = -1 } }));
+        Assert.Equal("adaptive.wave", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Wave = -2 } }));
+        Assert.Equal("adaptive.agree", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Agree = -3 } }));
         Assert.Equal("question: must not be empty", Message(new SolveRequest { Question = " " }));
         Assert.Equal($"question: {Options.MaxQuestionBytes + 1} bytes exceeds the {Options.MaxQuestionBytes}-byte limit",
             Message(new SolveRequest { Question = new string('7', Options.MaxQuestionBytes + 1) }));

@@ -41,6 +41,47 @@ public static class ProtoMapping
             string.Join(", ", StrategyNames.All.Select(s => s.ToProto().ToWireName()))),
     };
 
+    public static Aggregation ToProto(this Answers.Aggregation aggregation) => aggregation switch
+    {
+        Answers.Aggregation.Majority => Aggregation.Majority,
+        Answers.Aggregation.VerifiedMajority => Aggregation.VerifiedMajority,
+        _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),
+    };
+
+    /// <summary>AGGREGATION_UNSPECIFIED is the default, AGGREGATION_VERIFIED_MAJORITY; an unknown number is INVALID_ARGUMENT.</summary>
+    public static Answers.Aggregation ToCore(this Aggregation aggregation) => aggregation switch
+    {
+        Aggregation.Unspecified or Aggregation.VerifiedMajority => Answers.Aggregation.VerifiedMajority,
+        Aggregation.Majority => Answers.Aggregation.Majority,
+        _ => throw new InvalidFieldException("aggregation", $"unknown aggregation {(int)aggregation}; expected AGGREGATION_MAJORITY or AGGREGATION_VERIFIED_MAJORITY"),
+    };
+
+    /// <summary>Unset: null (all candidates at once); zero fields take <see cref="Answers.AdaptivePolicy.Default"/>'s.</summary>
+    public static Answers.AdaptivePolicy? ToCore(this AdaptiveParameters? adaptive)
+    {
+        if (adaptive is null) return null;
+        var d = Answers.AdaptivePolicy.Default;
+        if (adaptive.Initial < 0) throw new InvalidFieldException("adaptive.initial", $"must be >= 0 (0 takes the default {d.Initial}), got {adaptive.Initial}");
+        if (adaptive.Wave < 0) throw new InvalidFieldException("adaptive.wave", $"must be >= 0 (0 takes the default {d.Wave}), got {adaptive.Wave}");
+        if (adaptive.Agree < 0) throw new InvalidFieldException("adaptive.agree", $"must be >= 0 (0 takes the default {d.Agree}), got {adaptive.Agree}");
+        return new Answers.AdaptivePolicy(adaptive.Initial == 0 ? d.Initial : adaptive.Initial, adaptive.Wave == 0 ? d.Wave : adaptive.Wave,
+            adaptive.Agree == 0 ? d.Agree : adaptive.Agree);
+    }
+
+    public static AdaptiveParameters ToProto(this Answers.AdaptivePolicy policy) => new() { Initial = policy.Initial, Wave = policy.Wave, Agree = policy.Agree };
+
+    public static CheckResult ToProto(this Answers.StepCheck check, int index)
+    {
+        var result = new CheckResult { Index = index, CheckedSteps = check.CheckedSteps, FailedSteps = check.FailedSteps };
+        if (check.FirstFailure is { } f)
+            result.FirstFailure = new StepFailure { Step = f.Step, Text = Quote.Short(f.Text), Written = Quote.Short(f.Written), Computed = f.Computed };
+        return result;
+    }
+
+    /// <summary>A check as the vote reads it (a learned verifier's score is not used by the vote).</summary>
+    public static Answers.StepCheck ToCore(this CheckResult result) =>
+        new(result.CheckedSteps, result.FailedSteps, result.FirstFailure is { } f ? new Answers.StepFailure(f.Step, f.Text, f.Written, f.Computed) : null);
+
     /// <summary>The enum value's name in the .proto file, e.g. STRATEGY_RANDOM_HEADS.</summary>
     public static string ToWireName(this Strategy strategy) =>
         GatewayReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("Strategy").FindValueByNumber((int)strategy)?.Name

@@ -18,7 +18,7 @@ namespace Sprint.ServiceDefaults;
 /// Configuration section "Service:Auth". Off (every caller allowed) unless API keys or a JWT issuer are configured;
 /// then every Sprint RPC and reflection need a bearer credential (<c>authorization: Bearer …</c>), and health stays
 /// open. A caller may use the services its credential names (<see cref="ApiKey.Services"/>, or a JWT's
-/// <c>scope</c>): "gateway", "generator", "embedding", "selector", or "*" for all.
+/// <c>scope</c>): "gateway", "generator", "embedding", "selector", "verifier", or "*" for all.
 /// </summary>
 public sealed class AuthOptions
 {
@@ -38,7 +38,7 @@ public sealed class ApiKey
     public string Name { get; set; } = "";
     /// <summary>Lowercase hex SHA-256 of the key's UTF-8 bytes.</summary>
     public string Sha256 { get; set; } = "";
-    /// <summary>Services this key may call: "gateway", "generator", "embedding", "selector" or "*"; empty: the gateway only.</summary>
+    /// <summary>Services this key may call: "gateway", "generator", "embedding", "selector", "verifier" or "*"; empty: the gateway only.</summary>
     public List<string> Services { get; set; } = [];
     /// <summary>Exempt from rate limits (the internal service key).</summary>
     public bool Unlimited { get; set; }

@@ -36,7 +36,7 @@ public static class SprintServiceHost
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort) =>
         builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHttpJson().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
 
-    /// <summary>Authorization policy of each Sprint service ("gateway", "generator", "embedding", "selector").</summary>
+    /// <summary>Authorization policy of each Sprint service ("gateway", "generator", "embedding", "selector", "verifier").</summary>
     public static string PolicyFor(string service) => "sprint:" + service;
     const string AnyService = "sprint:any";
 
@@ -59,7 +59,7 @@ public static class SprintServiceHost
             if (options.Auth.Jwt.Enabled) authentication.AddJwtBearer(jwt => ConfigureJwt(jwt, options.Auth.Jwt));
             builder.Services.AddAuthorization(authorization =>
             {
-                foreach (var service in new[] { "gateway", "generator", "embedding", "selector" })
+                foreach (var service in new[] { "gateway", "generator", "embedding", "selector", "verifier" })
                     authorization.AddPolicy(PolicyFor(service), p => p.AddAuthenticationSchemes(schemes).RequireAuthenticatedUser()
                         .RequireAssertion(c => SprintClaims.MayCall(c.User, service)));
                 authorization.AddPolicy(AnyService, p => p.AddAuthenticationSchemes(schemes).RequireAuthenticatedUser());

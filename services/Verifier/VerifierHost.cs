@@ -1,0 +1,23 @@
+using Sprint.ServiceDefaults;
+
+namespace Sprint.Verifier;
+
+public static class VerifierHost
+{
+    public const string ServiceName = "sprint.v1.VerifierService";
+
+    public static WebApplicationBuilder AddVerifier(this WebApplicationBuilder builder)
+    {
+        builder.BindOptions<VerifierOptions>(VerifierOptions.Section);
+        builder.Services.AddSingleton<StepVerifier>();
+        // Nothing to load: serving as soon as it listens.
+        builder.Services.AddServiceHealth(ServiceName, "verifier", _ => new AlwaysHealthy());
+        return builder;
+    }
+
+    public static WebApplication MapVerifier(this WebApplication app)
+    {
+        app.MapSprintService<VerifierGrpcService>("verifier");
+        return app;
+    }
+}
