@@ -47,9 +47,33 @@ static class Clients
             Assert.Equal("", c!["error"]!.GetValue<string>());
             Assert.Equal(s["deltas"]![index]?.GetValue<string>() ?? "", c["text"]!.GetValue<string>());
         }
-        var answers = candidates.Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
+        // The default aggregation is the verified vote: every candidate with text is checked, the candidates with a
+        // failed step are left out (unless all of them fail), and the verdict is the majority of the rest.
+        Assert.Equal("AGGREGATION_VERIFIED_MAJORITY", s["verdict"]!["aggregation"]!.ToString());
+        var checks = s["checks"]!.AsObject();
+        Assert.Equal(candidates.Count(c => c.Value!["text"]!.GetValue<string>().Length > 0), checks.Count);
+        Assert.Equal(n, events.Count(e => e == "check") + candidates.Count(c => c.Value!["text"]!.GetValue<string>().Length == 0));
+        var excluded = s["verdict"]!["excluded"]!.AsArray().Select(e => e!.ToString()).ToHashSet();
+        var failedSteps = checks.Where(c => c.Value!["failed"]!.GetValue<int>() > 0).Select(c => c.Key).ToHashSet();
+        if (excluded.Count > 0) Assert.Equal(failedSteps.Intersect(candidates.Where(c => c.Value!["answer"]!.GetValue<string>().Length > 0).Select(c => c.Key)).ToHashSet(), excluded);
+        var answers = candidates.Where(c => !excluded.Contains(c.Key)).Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
             .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
         var verdict = s["verdict"]!["answer"]!.GetValue<string>();
         Assert.Equal(answers.Values.Max(), answers[verdict]);
+    }
+
+    /// <summary>The Python client of the Verifier: Check on two candidates, one whose step fails; prints the results as JSON.</summary>
+    public static async Task<string> PythonCheck(string address)
+    {
+        var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
+        try
+        {
+            var protos = new[] { Path.Combine("sprint", "v1"), Path.Combine("google", "api") }
+                .SelectMany(d => Directory.GetFiles(Path.Combine(Paths.Protos, d), "*.proto")).Select(p => Path.GetRelativePath(Paths.Protos, p));
+            await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
+                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
+            return await Tool.Run("/usr/bin/python3", [Path.Combine(Paths.Root, "tests", "clients", "python", "check_client.py"), stubs, address], Paths.Root);
+        }
+        finally { Directory.Delete(stubs, recursive: true); }
     }
 }

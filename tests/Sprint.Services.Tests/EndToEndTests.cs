@@ -4,7 +4,7 @@ using StackExchange.Redis;
 
 namespace Sprint.Services.Tests;
 
-/// <summary>redis-server, Embedding, HeadSelector, two Generator replicas and the Gateway, each its own process.</summary>
+/// <summary>redis-server, Embedding, HeadSelector, Verifier, two Generator replicas and the Gateway, each its own process.</summary>
 public sealed class DistributedSuite : IAsyncLifetime
 {
     readonly List<ServiceProcess> processes = [];
@@ -12,6 +12,7 @@ public sealed class DistributedSuite : IAsyncLifetime
     public ServiceProcess Redis { get; private set; } = null!;
     public ServiceProcess Embedding { get; private set; } = null!;
     public ServiceProcess Selector { get; private set; } = null!;
+    public ServiceProcess Verifier { get; private set; } = null!;
     public ServiceProcess[] Generators { get; private set; } = [];
     public ServiceProcess Gateway { get; private set; } = null!;
 
@@ -24,12 +25,13 @@ public sealed class DistributedSuite : IAsyncLifetime
             var embedding = Embedding = Track(await ServiceProcess.StartService("Embedding", "Sprint.Embedding", $"--Embedding:Model={Paths.Model}",
                 "--Embedding:Threads=1", $"--Redis:Configuration=127.0.0.1:{Redis.Port}", "--Embedding:LocalCacheTtl=00:00:00"));
             var selector = Selector = Track(await ServiceProcess.StartService("HeadSelector", "Sprint.HeadSelector"));   // the default artifact
+            var verifier = Verifier = Track(await ServiceProcess.StartService("Verifier", "Sprint.Verifier"));
             Generators = [
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
                 Track(await ServiceProcess.StartService("Generator", "Sprint.Generator", model, "--Generator:Threads=1")),
             ];
             Gateway = Track(await ServiceProcess.StartService("Gateway", "Sprint.Gateway",
-                $"--Gateway:EmbeddingAddress={embedding.Address}", $"--Gateway:SelectorAddress={selector.Address}",
+                $"--Gateway:EmbeddingAddress={embedding.Address}", $"--Gateway:SelectorAddress={selector.Address}", $"--Gateway:VerifierAddress={verifier.Address}",
                 $"--Gateway:GeneratorAddresses:0={Generators[0].Address}", $"--Gateway:GeneratorAddresses:1={Generators[1].Address}"));
         }
         catch
@@ -125,6 +127,23 @@ public sealed class EndToEndTests(DistributedSuite suite)
 
     [Fact]
     public async Task Python_client_streams_a_solve() => Clients.AssertSummary(await Clients.Python($"127.0.0.1:{suite.Gateway.Port}", 4, "sprint"), 4);
+
+    /// <summary>Python calls the Verifier's Check on its own process: one candidate holds, one fails at its first step.</summary>
+    [Fact]
+    public async Task Python_client_checks_candidates_with_the_verifier()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await Clients.PythonCheck($"127.0.0.1:{suite.Verifier.Port}"))!;
+        Assert.Equal("step-checker", json["verifier"]!.GetValue<string>());
+        var results = json["results"]!.AsArray();
+        Assert.Equal(0, results[0]!["index"]?.GetValue<int>() ?? 0);   // proto3 JSON leaves out 0
+        Assert.Equal(1, results[0]!["checked_steps"]!.GetValue<int>());
+        Assert.Null(results[0]!["failed_steps"]);
+        Assert.Equal(3, results[1]!["index"]!.GetValue<int>());
+        Assert.Equal(2, results[1]!["checked_steps"]!.GetValue<int>());
+        Assert.Equal(1, results[1]!["failed_steps"]!.GetValue<int>());
+        Assert.Equal("21 - 8 = 14", results[1]!["first_failure"]!["text"]!.GetValue<string>());
+        Assert.Equal("13", results[1]!["first_failure"]!["computed"]!.GetValue<string>());
+    }
 
     [Fact]
     public async Task Node_client_streams_a_solve() => Clients.AssertSummary(await Clients.Node($"127.0.0.1:{suite.Gateway.Port}", 3, "sampling"), 3);

@@ -37,6 +37,7 @@ static class Rpc
         var plan = events[0].Plan;
         var texts = plan.Candidates.ToDictionary(c => c.Index, _ => new System.Text.StringBuilder());
         var results = new List<CandidateResult>();
+        var checks = new List<int>();
         foreach (var e in events.Skip(1).SkipLast(1))
         {
             if (e.EventCase == SolveResponse.EventOneofCase.Delta)
@@ -50,6 +51,11 @@ static class Rpc
                 Assert.DoesNotContain(results, r => r.Index == e.Restart.Index);   // only an unfinished candidate starts over
                 texts[e.Restart.Index].Clear();
             }
+            else if (e.EventCase == SolveResponse.EventOneofCase.Check)
+            {
+                Assert.Contains(results, r => r.Index == e.Check.Index && r.Text.Length > 0);   // a finished candidate's check, after its result
+                checks.Add(e.Check.Index);
+            }
             else
             {
                 Assert.Equal(SolveResponse.EventOneofCase.Candidate, e.EventCase);
@@ -57,15 +63,20 @@ static class Rpc
                 results.Add(e.Candidate);
             }
         }
-        Assert.Equal(plan.Candidates.Select(c => c.Index).Order(), results.Select(r => r.Index).Order());
+        var verdict = events[^1].Verdict;
+        Assert.Equal(plan.Candidates.Select(c => c.Index).Except(verdict.UnneededCandidates).Order(), results.Select(r => r.Index).Order());
+        Assert.Equal(checks.Count, checks.Distinct().Count());   // each candidate checked once
         foreach (var r in results.Where(r => r.Error.Length == 0)) Assert.Equal(r.Text, texts[r.Index].ToString());
         return (plan, results, events[^1].Verdict);
     }
 
-    /// <summary>The majority answer recomputed from the candidates, independently of the gateway's code.</summary>
+    /// <summary>
+    /// The majority answer recomputed from the candidates that vote (all but the verdict's excluded ones),
+    /// independently of the gateway's code.
+    /// </summary>
     public static void AssertVerdictIsMajority(List<CandidateResult> results, Verdict verdict)
     {
-        var counts = results.Where(r => r.Error.Length == 0 && r.Answer.Length > 0)
+        var counts = results.Where(r => r.Error.Length == 0 && r.Answer.Length > 0 && !verdict.ExcludedCandidates.Contains(r.Index))
             .GroupBy(r => Sprint.Answers.AnswerNormalizer.Normalize(r.Answer)).ToDictionary(g => g.Key, g => g.Count());
         if (counts.Count == 0) { Assert.Equal("", verdict.Answer); return; }
         Assert.Equal(counts.Values.Max(), counts[verdict.Answer]);

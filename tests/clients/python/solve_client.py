@@ -36,7 +36,7 @@ def channel_for(address):
 
 def main():
     _, _, address, question, n, strategy = sys.argv
-    summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "verdict": None}
+    summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "checks": {}, "verdict": None}
     key = os.environ.get("SPRINT_API_KEY")
     metadata = [("authorization", "Bearer " + key)] if key else None
     with channel_for(address) as channel:
@@ -57,10 +57,14 @@ def main():
                 c = event.candidate
                 summary["candidates"][str(c.index)] = {"configuration": c.configuration, "text": c.text,
                                                       "answer": c.answer, "error": c.error}
+            elif kind == "check":
+                summary["checks"][str(event.check.index)] = {"checked": event.check.checked_steps, "failed": event.check.failed_steps}
             elif kind == "verdict":
                 v = event.verdict
                 summary["verdict"] = {"answer": v.answer, "chosen": v.chosen_candidate,
-                                      "votes": {x.answer: x.votes for x in v.votes}}
+                                      "votes": {x.answer: x.votes for x in v.votes},
+                                      "aggregation": gateway_pb2.Aggregation.Name(v.aggregation),
+                                      "excluded": list(v.excluded_candidates)}
     print(json.dumps(summary))
 
 

@@ -1,0 +1,151 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Sprint.AppHost;
+using Sprint.ServiceDefaults;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Services.Tests;
+
+/// <summary>The Verifier over real gRPC, the verified vote and adaptive waves in the gateway's Solve.</summary>
+[Collection(SuiteCollection.Name)]
+public sealed class VerifierTests(SuiteFixture suite)
+{
+    VerifierService.VerifierServiceClient Verifier => new(suite.Channel);
+
+    static CheckRequest Request(params (int Index, string Text)[] candidates)
+    {
+        var request = new CheckRequest { Question = Rpc.Question };
+        request.Candidates.AddRange(candidates.Select(c => new CheckCandidate { Index = c.Index, Text = c.Text }));
+        return request;
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Check_recomputes_each_candidates_steps()
+    {
+        var response = await Verifier.CheckAsync(Request((2, "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}"), (0, "21 - 8 = 14\n14 * 4 = 56\n\\boxed{56}"), (5, "I think it is 52.")),
+            deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal("step-checker", response.Verifier);
+        Assert.Equal([(2, 2, 0), (0, 2, 1), (5, 0, 0)], response.Results.Select(r => (r.Index, r.CheckedSteps, r.FailedSteps)));
+        Assert.Equal(new StepFailure { Step = 1, Text = "21 - 8 = 14", Written = "14", Computed = "13" }, response.Results[1].FirstFailure);
+        Assert.Null(response.Results[0].FirstFailure);
+        Assert.False(response.Results[0].HasScore);   // a learned verifier's field
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Bad_check_requests_name_their_field()
+    {
+        var ok = "1 + 1 = 2";
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = " ", Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = new string('q', 8 * 1024 + 1), Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request()).ResponseAsync, "candidates");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request(Enumerable.Range(0, 65).Select(i => (i, ok)).ToArray())).ResponseAsync, "candidates");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((1, ok), (1, ok))).ResponseAsync, "candidates[1].index");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((-1, ok))).ResponseAsync, "candidates[0].index");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, ok), (1, ""))).ResponseAsync, "candidates[1].text");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 64 * 1024 + 1)))).ResponseAsync, "candidates[0].text");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_verified_solve_streams_every_candidates_check_and_the_verdict_names_the_rule()
+    {
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11 });
+        var (plan, results, verdict) = Rpc.AssertWellFormed(events);
+        Assert.Equal(Aggregation.VerifiedMajority, plan.Aggregation);   // the default
+        Assert.Null(plan.Adaptive);
+        var checks = events.Where(e => e.EventCase == SolveResponse.EventOneofCase.Check).Select(e => e.Check).ToList();
+        Assert.Equal(results.Where(r => r.Text.Length > 0).Select(r => r.Index).Order(), checks.Select(c => c.Index).Order());
+        Assert.Equal(Aggregation.VerifiedMajority, verdict.Aggregation);
+        Assert.StartsWith("verified majority", verdict.Rule);
+        // The excluded candidates are those with an answer and a failed step (unless every such candidate has one).
+        var failing = checks.Where(c => c.FailedSteps > 0 && results.Single(r => r.Index == c.Index).Answer.Length > 0).Select(c => c.Index).Order().ToList();
+        bool allFail = failing.Count == results.Count(r => r.Answer.Length > 0);
+        Assert.Equal(allFail ? [] : failing, verdict.ExcludedCandidates);
+        Rpc.AssertVerdictIsMajority(results, verdict);
+        // The plain majority asks the Verifier nothing.
+        var majority = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.Majority });
+        Assert.DoesNotContain(majority, e => e.EventCase == SolveResponse.EventOneofCase.Check);
+        Assert.Equal(Aggregation.Majority, majority[^1].Verdict.Aggregation);
+        Assert.Empty(majority[^1].Verdict.ExcludedCandidates);
+    }
+
+    /// <summary>
+    /// An adaptive Solve runs a prefix of the full plan — the same candidates, texts and all — and the same seed gives
+    /// the same waves; the candidates it never started are reported as not needed.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task An_adaptive_solve_is_a_reproducible_prefix_of_the_full_plan()
+    {
+        var request = new SolveRequest { Question = Rpc.Question, N = 8, Strategy = Strategy.RandomHeads, MaxNewTokens = 48, Seed = 5, Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Agree = 2 } };
+        var first = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
+        var second = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
+        var full = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, new SolveRequest(request) { Adaptive = null }));
+        Assert.Equal(new AdaptiveParameters { Initial = 2, Wave = 2, Agree = 2 }, first.Plan.Adaptive);
+        Assert.Equal(full.Plan.Candidates, first.Plan.Candidates);   // the plan is still the plan for n
+        int started = first.Results.Count;
+        Assert.True(started is 2 or 4 or 6 or 8, $"{started} candidates: not a whole number of waves");
+        Assert.Equal(Enumerable.Range(started, 8 - started), first.Verdict.UnneededCandidates);
+        Assert.Equal(first.Results.OrderBy(r => r.Index).Select(r => r.Text), second.Results.OrderBy(r => r.Index).Select(r => r.Text));
+        Assert.Equal(first.Verdict, second.Verdict);
+        Assert.Equal(full.Results.OrderBy(r => r.Index).Take(started).Select(r => r.Text), first.Results.OrderBy(r => r.Index).Select(r => r.Text));
+        Assert.Empty(full.Verdict.UnneededCandidates);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Bad_solve_fields_of_the_vote_name_their_field()
+    {
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Aggregation = (Aggregation)9 }), "aggregation");
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Agree = -1 } }), "adaptive.agree");
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", TopK = -4 }), "top_k");
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", TopP = 2 }), "top_p");
+    }
+}
+
+/// <summary>A Verifier of its own process, killed while Solves run: no Solve is lost, they vote by plain majority and say so.</summary>
+public sealed class VerifierFaultTests
+{
+    [Fact(Timeout = 240_000)]
+    public async Task A_verifier_killed_mid_load_loses_no_solve()
+    {
+        using var verifier = await ServiceProcess.StartService("Verifier", "Sprint.Verifier");
+        await using var app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+            ["--Generator:Threads=1", "--Embedding:Threads=1", $"--Gateway:VerifierAddress={verifier.Address}", "--Gateway:VerifierTimeout=00:00:01"]);
+        await app.StartAsync();
+        using var channel = GrpcChannel.ForAddress(app.GrpcAddress());
+        await SuiteFixture.WaitServingAsync(channel, "");
+        var gateway = new GatewayService.GatewayServiceClient(channel);
+        SolveRequest Request(int i) => new() { Question = Rpc.Question, N = 4, Strategy = Strategy.Sampling, MaxNewTokens = 40, Seed = (ulong)i };
+
+        var before = Rpc.AssertWellFormed(await Rpc.Solve(gateway, Request(0)));
+        Assert.Equal(Aggregation.VerifiedMajority, before.Verdict.Aggregation);
+
+        // Six Solves at once; the Verifier dies as soon as the first check has come back.
+        var solves = Enumerable.Range(1, 6).Select(i => gateway.Solve(Request(i), deadline: DateTime.UtcNow.AddMinutes(3))).ToList();
+        var firstCheck = new TaskCompletionSource();
+        var reads = solves.Select(async call =>
+        {
+            var events = new List<SolveResponse>();
+            await foreach (var e in call.ResponseStream.ReadAllAsync())
+            {
+                events.Add(e);
+                if (e.EventCase == SolveResponse.EventOneofCase.Check) firstCheck.TrySetResult();
+            }
+            return events;
+        }).ToList();
+        await Task.WhenAny(firstCheck.Task, Task.WhenAll(reads));
+        verifier.Dispose();   // killed with its tree
+        var all = await Task.WhenAll(reads);
+        foreach (var call in solves) call.Dispose();
+
+        foreach (var events in all)
+        {
+            var (_, results, verdict) = Rpc.AssertWellFormed(events);
+            Rpc.AssertVerdictIsMajority(results, verdict);
+            if (verdict.Aggregation == Aggregation.Majority) Assert.Contains("the verifier failed", verdict.Rule);
+        }
+        var after = Rpc.AssertWellFormed(await Rpc.Solve(gateway, Request(7)));
+        Assert.Equal(Aggregation.Majority, after.Verdict.Aggregation);
+        Assert.Contains("verified vote not possible, the verifier failed", after.Verdict.Rule);
+        Assert.Empty(after.Verdict.ExcludedCandidates);
+        Rpc.AssertVerdictIsMajority(after.Results, after.Verdict);
+    }
+}
