@@ -24,6 +24,16 @@ static class SolveCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per candidate", DefaultValueFactory = _ => Defaults.MaxNewTokens };
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature (default: 0.7 for sampling, greedy otherwise)" };
         var seed = new Option<ulong?>("--seed") { Description = "Fixes random heads and samples" };
+        var aggregation = new Option<string>("--aggregation") { Description = "verified (the vote among candidates whose written steps hold) or majority", DefaultValueFactory = _ => "verified" };
+        var adaptive = new Option<string?>("--adaptive")
+        {
+            Description = "Start candidates in waves while the answer is undecided: INITIAL:WAVE:AGREE (default 4:4:2 when given without a value)",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => null,
+            CustomParser = r => r.Tokens.Count == 0 ? Answers.AdaptivePolicy.Default.ToString() : r.Tokens[0].Value,
+        };
+        var topK = new Option<int>("--top-k") { Description = "Top-k of sampled candidates (0: off)" };
+        var topP = new Option<float?>("--top-p") { Description = "Top-p of sampled candidates (default 1: off)" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
         var web = new Option<int?>("--web")
         {
@@ -44,7 +54,7 @@ static class SolveCommand
         var client = new ClientChannel();
         var command = new Command("solve", "Solve a question best-of-N through the gRPC suite, streaming every candidate and the verdict")
         {
-            question, n, strategy, gateway, maxNew, temperature, seed, plain, web, model, selector, redis,
+            question, n, strategy, gateway, maxNew, temperature, seed, aggregation, adaptive, topK, topP, plain, web, model, selector, redis,
         };
         client.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -54,9 +64,15 @@ static class SolveCommand
             SolveRequest request;
             try
             {
-                request = new SolveRequest { Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto(), MaxNewTokens = parse.GetValue(maxNew) };
+                request = new SolveRequest
+                {
+                    Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto(),
+                    MaxNewTokens = parse.GetValue(maxNew), Aggregation = Answers.Vote.Parse(parse.GetValue(aggregation)!, "--aggregation").ToProto(), TopK = parse.GetValue(topK),
+                };
+                if (parse.GetValue(adaptive) is { } policy) request.Adaptive = Answers.AdaptivePolicy.Parse(policy).ToProto();
+                if (parse.GetValue(topP) is { } p) request.TopP = p;
             }
-            catch (InvalidFieldException e)
+            catch (ArgumentException e)
             {
                 error.WriteLine($"error: {e.Message}");
                 return 2;

@@ -29,15 +29,29 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
                         : $"candidate [{r.Index}] {r.Configuration}: answer {(r.Answer.Length > 0 ? r.Answer : "(none)")}, {r.Tokens} tokens, " +
                           $"mean log-prob {r.MeanLogProb:F3}, {r.FinishReason}");
                     break;
+                case SolveResponse.EventOneofCase.Check:
+                    output.WriteLine($"check [{e.Check.Index}] {Checks.Describe(e.Check)}");
+                    break;
                 case SolveResponse.EventOneofCase.Verdict:
                     var v = e.Verdict;
                     output.WriteLine($"verdict: {(v.Answer.Length > 0 ? v.Answer : "(no answer)")} — " +
                         string.Join(", ", v.Votes.Select(x => $"{x.Answer}: {x.Votes} [{string.Join(",", x.Candidates)}]")) +
-                        (v.FailedCandidates.Count > 0 ? $"; failed: {string.Join(",", v.FailedCandidates)}" : "") + $"; chosen candidate {v.ChosenCandidate}");
+                        (v.FailedCandidates.Count > 0 ? $"; failed: {string.Join(",", v.FailedCandidates)}" : "") +
+                        (v.ExcludedCandidates.Count > 0 ? $"; excluded (a step fails): {string.Join(",", v.ExcludedCandidates)}" : "") +
+                        (v.UnneededCandidates.Count > 0 ? $"; not needed: {string.Join(",", v.UnneededCandidates)}" : "") +
+                        $"; chosen candidate {v.ChosenCandidate}; rule: {v.Rule}");
                     break;
             }
         }
     }
+}
+
+/// <summary>A candidate's check in a few characters: "✓ 3 steps", "✗ at step 2 (21 - 8 = 14, is 13)", "– no step to check".</summary>
+static class Checks
+{
+    public static string Describe(CheckResult c) => c.FailedSteps > 0
+        ? $"✗ at step {c.FirstFailure?.Step} ({c.FirstFailure?.Text}, is {c.FirstFailure?.Computed})"
+        : c.CheckedSteps > 0 ? $"✓ {c.CheckedSteps} step{(c.CheckedSteps == 1 ? "" : "s")}" : "– no step to check";
 }
 
 /// <summary>A live table, one row per candidate, its text streaming in; then the verdict and the chosen solution.</summary>
@@ -48,7 +62,7 @@ sealed class LiveSolveView : ISolveView
     public async Task RunAsync(IAsyncEnumerable<SolveResponse> events)
     {
         var table = new Table().Border(TableBorder.Rounded).Expand()
-            .AddColumn("#").AddColumn("config").AddColumn("tokens").AddColumn("output (streaming)").AddColumn("answer");
+            .AddColumn("#").AddColumn("config").AddColumn("tokens").AddColumn("output (streaming)").AddColumn("answer").AddColumn("check");
         var texts = new List<System.Text.StringBuilder>();
         var tokens = new List<int>();
         Verdict? verdict = null;
@@ -64,7 +78,7 @@ sealed class LiveSolveView : ISolveView
                         table.Title($"{e.Plan.Strategy.ToCore().Name()} × {e.Plan.Candidates.Count}");
                         foreach (var c in e.Plan.Candidates)
                         {
-                            table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "");
+                            table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "", "");
                             texts.Add(new());
                             tokens.Add(0);
                         }
@@ -88,8 +102,13 @@ sealed class LiveSolveView : ISolveView
                         table.UpdateCell(r.Index, 2, r.Tokens.ToString());
                         table.UpdateCell(r.Index, 4, r.Error.Length > 0 ? "[red]failed[/]" : Markup.Escape(r.Answer.Length > 0 ? r.Answer : "—"));
                         break;
+                    case SolveResponse.EventOneofCase.Check:
+                        var check = e.Check;
+                        table.UpdateCell(check.Index, 5, (check.FailedSteps > 0 ? "[red]" : check.CheckedSteps > 0 ? "[green]" : "[dim]") + Markup.Escape(Checks.Describe(check)) + "[/]");
+                        break;
                     case SolveResponse.EventOneofCase.Verdict:
                         verdict = e.Verdict;
+                        foreach (var i in verdict.UnneededCandidates) table.UpdateCell(i, 3, "[dim](not needed: the answer was decided)[/]");
                         break;
                 }
                 if (DateTime.UtcNow - lastRefresh > TimeSpan.FromMilliseconds(50)) { ctx.Refresh(); lastRefresh = DateTime.UtcNow; }
@@ -101,6 +120,9 @@ sealed class LiveSolveView : ISolveView
         var chosen = verdict.ChosenCandidate >= 0 && results.TryGetValue(verdict.ChosenCandidate, out var best) ? best.Text : "";
         AnsiConsole.Write(new Panel(new Markup($"[bold]{Markup.Escape(verdict.Answer.Length > 0 ? verdict.Answer : "no answer")}[/]\n\n{votes}" +
             (verdict.FailedCandidates.Count > 0 ? $"\nfailed: {string.Join(", ", verdict.FailedCandidates)}" : "") +
+            (verdict.ExcludedCandidates.Count > 0 ? $"\nexcluded (a step fails): {string.Join(", ", verdict.ExcludedCandidates)}" : "") +
+            (verdict.UnneededCandidates.Count > 0 ? $"\nnot needed: {string.Join(", ", verdict.UnneededCandidates)}" : "") +
+            $"\n[dim]{Markup.Escape(verdict.Rule)}[/]" +
             (chosen.Length > 0 ? $"\n\n[dim]candidate {verdict.ChosenCandidate}:[/]\n{Markup.Escape(chosen)}" : "")))
             .Header("verdict").Border(BoxBorder.Rounded));
     }

@@ -9,12 +9,13 @@ public sealed class DeployTests
     public async Task Compose_file_is_valid_and_generators_can_scale()
     {
         var services = (await Tool.Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis"], services.Order());
+        Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis", "verifier"], services.Order());
         var config = await Tool.Run("docker-compose", ["config"], Paths.Root);
         var generator = config[config.IndexOf("\n  generator:", StringComparison.Ordinal)..config.IndexOf("\n  head-selector:", StringComparison.Ordinal)];
         Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers
         Assert.DoesNotContain("ports:", generator);           // and no fixed host ports
         Assert.Contains("dns:///generator:5003", config);
+        Assert.Contains("Gateway__VerifierAddress: http://verifier:5004", config);
         Assert.Contains("- 127.0.0.1:5000:5000", config);   // published on the host's loopback only
     }
 
@@ -29,7 +30,7 @@ public sealed class DeployTests
         Assert.All(files, f => Assert.Contains("- " + Path.GetFileName(f), kustomization));
 
         JsonNode Find(string kind, string name) => docs.Single(d => d!["kind"]!.GetValue<string>() == kind && d["metadata"]!["name"]!.GetValue<string>() == name)!;
-        foreach (var (name, port) in new[] { ("embedding", 5001), ("head-selector", 5002), ("generator", 5003), ("gateway", 5000) })
+        foreach (var (name, port) in new[] { ("embedding", 5001), ("head-selector", 5002), ("generator", 5003), ("verifier", 5004), ("gateway", 5000) })
         {
             var container = Find("Deployment", name)["spec"]!["template"]!["spec"]!["containers"]![0]!;
             Assert.Equal(port, container["readinessProbe"]!["grpc"]!["port"]!.GetValue<int>());
@@ -37,6 +38,12 @@ public sealed class DeployTests
         Assert.Equal("None", Find("Service", "generator-headless")["spec"]!["clusterIP"]!.GetValue<string>());
         Assert.Equal("generator", Find("HorizontalPodAutoscaler", "generator")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
         Assert.Equal("dns:///generator-headless:5003", Find("ConfigMap", "sprint-config")["data"]!["Gateway__GeneratorAddresses__0"]!.GetValue<string>());
+        Assert.Equal("http://verifier:5004", Find("ConfigMap", "sprint-config")["data"]!["Gateway__VerifierAddress"]!.GetValue<string>());
+        Assert.Equal("verifier", Find("HorizontalPodAutoscaler", "verifier")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
+        // Only the gateway may call the Verifier.
+        var internalPolicy = Find("NetworkPolicy", "internal-from-gateway")["spec"]!;
+        Assert.Contains("verifier", internalPolicy["podSelector"]!["matchExpressions"]![0]!["values"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Contains(5004, internalPolicy["ingress"]![0]!["ports"]!.AsArray().Select(p => p!["port"]!.GetValue<int>()));
     }
 
     [Theory]

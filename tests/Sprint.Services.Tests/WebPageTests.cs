@@ -67,6 +67,11 @@ public sealed class WebPageTests
             Assert.Equal("52", solved["answer"]!.GetValue<string>());
             Assert.Equal(1, solved["chosen"]!.GetValue<int>());
             Assert.Equal("polite", solved["live"]!.GetValue<string>());
+            // Every candidate's check is shown (✓ n steps / ✗ at step k), and the verdict names the rule.
+            var checks = solved["checks"]!.AsArray().Select(c => c!.GetValue<string>()).ToList();
+            Assert.Equal(8, checks.Count);
+            Assert.All(checks, c => Assert.Matches(@"^(✓ \d+ steps? checked|✗ at step \d+: .+ \(is .+\)|– no step to check)$", c));
+            Assert.StartsWith("verified majority", solved["rule"]!.GetValue<string>());
             Assert.True(new FileInfo(screenshot).Length > 10_000, "no screenshot");
 
             // An empty question: the gateway's INVALID_ARGUMENT shown under the question, which gets the focus.

@@ -1,10 +1,11 @@
 // The Solve page: one gRPC-Web call to the gateway (Connect's transport, messages generated from protos/ by
 // protoc-gen-es), rendered as it streams: the plan, one pane per candidate whose text grows with its deltas, each
-// candidate's answer, then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
+// candidate's answer and the Verifier's check of its steps (✓ n steps / ✗ at step k), then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { GatewayService, SolveRequestSchema, Strategy, type Plan, type CandidateResult, type Verdict } from "./gen/sprint/v1/gateway_pb";
+import { Aggregation, AdaptiveParametersSchema, GatewayService, SolveRequestSchema, Strategy, type Plan, type CandidateResult, type Verdict } from "./gen/sprint/v1/gateway_pb";
+import type { CheckResult } from "./gen/sprint/v1/verifier_pb";
 
 // An API key (Service:Auth on the gateway) goes with every call as "authorization: Bearer …"; it is kept for this
 // tab only (sessionStorage), never in the URL.
@@ -29,7 +30,9 @@ const panes = $<HTMLElement>("candidates");
 const verdictSection = $<HTMLElement>("verdict");
 
 // Fields of SolveRequest as the gateway names them in INVALID_ARGUMENT, and the input each error shows under.
-const fieldInputs: Record<string, string> = { question: "question", n: "n", strategy: "strategy", max_new_tokens: "max-new-tokens", temperature: "temperature", seed: "seed" };
+const fieldInputs: Record<string, string> = {
+  question: "question", n: "n", strategy: "strategy", max_new_tokens: "max-new-tokens", temperature: "temperature", seed: "seed", aggregation: "aggregation",
+};
 
 let running: AbortController | null = null;
 
@@ -94,7 +97,9 @@ function request() {
     n: Number(value("n") || 0),
     strategy: Strategy[value("strategy") as keyof typeof Strategy],
     maxNewTokens: Number(value("max-new-tokens") || 0),
+    aggregation: Aggregation[value("aggregation") as keyof typeof Aggregation],
   });
+  if (($("adaptive") as HTMLInputElement).checked) r.adaptive = create(AdaptiveParametersSchema, {});
   if (value("temperature") !== "") r.temperature = Number(value("temperature"));
   if (value("seed") !== "") r.seed = BigInt(value("seed"));
   return r;
@@ -132,6 +137,9 @@ async function solve() {
         }
         case "candidate":
           renderResult(event.value);
+          break;
+        case "check":
+          renderCheck(event.value);
           break;
         case "verdict":
           renderVerdict(event.value);
@@ -171,7 +179,9 @@ function renderPlan(plan: Plan, texts: Map<number, HTMLElement>) {
     text.className = "text";
     const answer = document.createElement("p");
     answer.className = "answer";
-    pane.append(title, meta, text, answer);
+    const check = document.createElement("p");
+    check.className = "check";
+    pane.append(title, meta, text, answer, check);
     panes.append(pane);
     texts.set(c.index, text);
   }
@@ -184,6 +194,16 @@ function renderResult(result: CandidateResult) {
   const answer = pane.querySelector(".answer")!;
   answer.textContent = result.error ? `failed: ${result.error}` : `answer: ${result.answer || "none"} · ${result.tokens} tokens`;
   if (!result.error) pane.querySelector(".text")!.textContent = result.text;
+}
+
+// The Verifier's word on a finished candidate's written arithmetic.
+function renderCheck(check: CheckResult) {
+  const line = $(`candidate-${check.index}`)?.querySelector<HTMLElement>(".check");
+  if (!line) return;
+  const f = check.firstFailure;
+  line.dataset.check = check.failedSteps > 0 ? "failed" : check.checkedSteps > 0 ? "holds" : "unchecked";
+  line.textContent = check.failedSteps > 0 && f ? `✗ at step ${f.step}: ${f.text} (is ${f.computed})`
+    : check.checkedSteps > 0 ? `✓ ${check.checkedSteps} step${check.checkedSteps === 1 ? "" : "s"} checked` : "– no step to check";
 }
 
 function renderVerdict(verdict: Verdict) {
@@ -201,10 +221,18 @@ function renderVerdict(verdict: Verdict) {
     votes.append(item);
   }
   verdictSection.append(heading, answer, votes);
-  if (verdict.failedCandidates.length > 0) {
-    const failed = document.createElement("p");
-    failed.textContent = `failed: ${verdict.failedCandidates.join(", ")}`;
-    verdictSection.append(failed);
+  const notes: [string, number[]][] = [["failed", verdict.failedCandidates], ["left out of the vote (a step fails)", verdict.excludedCandidates],
+    ["not needed (the answer was decided)", verdict.unneededCandidates]];
+  for (const [what, indices] of notes.filter(([, i]) => i.length > 0)) {
+    const line = document.createElement("p");
+    line.textContent = `${what}: ${indices.join(", ")}`;
+    verdictSection.append(line);
   }
+  for (const i of verdict.unneededCandidates) $(`candidate-${i}`)?.setAttribute("data-state", "unneeded");
+  const rule = document.createElement("p");
+  rule.className = "rule";
+  rule.id = "verdict-rule";
+  rule.textContent = verdict.rule;
+  verdictSection.append(rule);
   document.getElementById(`candidate-${verdict.chosenCandidate}`)?.classList.add("chosen");
 }

@@ -51,6 +51,8 @@ try {
     done: document.querySelectorAll('.pane[data-state="done"]').length,
     chosen: document.querySelectorAll('.pane.chosen').length,
     live: document.getElementById('verdict').getAttribute('aria-live'),
+    checks: [...document.querySelectorAll('.pane .check[data-check]')].map((c) => c.textContent),
+    rule: document.getElementById('verdict-rule').textContent,
   }));
   await page.screenshot({ path: screenshot, fullPage: true });
   report('solved', solved);

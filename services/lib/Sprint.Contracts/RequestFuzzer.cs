@@ -34,7 +34,15 @@ public static class RequestFuzzer
             Stopping = new StoppingParameters { MaxNewTokens = 4 },
             Candidates = { new GroupCandidate { Index = 0 }, new GroupCandidate { Index = 1, PrunedHeads = { new PrunedHead { Layer = 1, Head = 2 } } } },
         }.ToByteArray()),
-        (Streaming("sprint.v1.GatewayService", "Solve"), new SolveRequest { Question = "What is 2 + 3?", N = 2, MaxNewTokens = 4 }.ToByteArray()),
+        (Unary("sprint.v1.VerifierService", "Check"), new CheckRequest
+        {
+            Question = "What is 2 + 3?",
+            Candidates = { new CheckCandidate { Index = 0, Text = "2 + 3 = 5\n\\boxed{5}" }, new CheckCandidate { Index = 1, Text = "2 \\times 3 = 7" } },
+        }.ToByteArray()),
+        (Streaming("sprint.v1.GatewayService", "Solve"), new SolveRequest
+        {
+            Question = "What is 2 + 3?", N = 2, MaxNewTokens = 4, Aggregation = Aggregation.VerifiedMajority, Adaptive = new AdaptiveParameters { Initial = 1 },
+        }.ToByteArray()),
     ];
 
     /// <summary>Sends <paramref name="request"/> as it is; the status it ends with (a stream that starts counts as OK and is cancelled).</summary>
