@@ -19,7 +19,7 @@ namespace Sprint.Services.Tests;
 public sealed class HttpJsonTests(SuiteFixture suite)
 {
     static readonly FileDescriptor[] Protos =
-        [GatewayReflection.Descriptor, GeneratorReflection.Descriptor, EmbeddingReflection.Descriptor, SelectorReflection.Descriptor];
+        [GatewayReflection.Descriptor, GeneratorReflection.Descriptor, EmbeddingReflection.Descriptor, SelectorReflection.Descriptor, VerifierReflection.Descriptor];
 
     /// <summary>Every RPC's google.api.http rule: (verb, path, "sprint.v1.Service.Method").</summary>
     static List<(string Verb, string Path, string Method)> Routes() =>
@@ -68,6 +68,10 @@ public sealed class HttpJsonTests(SuiteFixture suite)
     [InlineData("/v1/generate", """{"prompt":"p","prunedHeads":[{"layer":0,"head":1},{"layer":1,"hed":2}]}""", "pruned_heads[1].hed: not a field of PrunedHead")]
     [InlineData("/v1/generate", """{"prompt":"p","prunedHeads":[{"layer":9,"head":1}]}""", "pruned_heads[0].layer: 9 is outside")]
     [InlineData("/v1/embed", """{"text":"   "}""", "text: ")]
+    [InlineData("/v1/check", """{"question":"q","candidates":[{"index":1,"text":"1 + 1 = 2"},{"index":1,"text":"2"}]}""", "candidates[1].index: 1 appears twice")]
+    [InlineData("/v1/check", """{"question":"q","candidates":[{"index":0,"txt":"2"}]}""", "candidates[0].txt: not a field of CheckCandidate")]
+    [InlineData("/v1/solve", """{"question":"q","aggregation":"AGGREGATION_BEST"}""", "aggregation: ")]
+    [InlineData("/v1/solve", """{"question":"q","adaptive":{"agree":-2}}""", "adaptive.agree: must be >= 0")]
     public async Task Bad_json_and_bad_fields_get_400_naming_the_field(string path, string body, string message)
     {
         using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
@@ -76,6 +80,16 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal(3, error["code"]!.GetValue<int>());   // INVALID_ARGUMENT
         Assert.StartsWith(message, error["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Check_posted_as_JSON_answers_each_candidates_steps()
+    {
+        var body = """{"question":"Mia has 21 apples and gives 8 away.","candidates":[{"index":0,"text":"21 - 8 = 13"},{"index":1,"text":"21 - 8 = 14"}]}""";
+        string stdout = await Tool.Run("curl", ["-sS", "--fail-with-body", "--json", body, suite.WebAddress + "/v1/check"], Paths.Root);
+        var response = JsonParser.Default.Parse<CheckResponse>(stdout);
+        Assert.Equal([(0, 1, 0), (1, 1, 1)], response.Results.Select(r => (r.Index, r.CheckedSteps, r.FailedSteps)));
+        Assert.Equal("13", response.Results[1].FirstFailure.Computed);
     }
 
     [Fact]
@@ -128,7 +142,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
             .OrderBy(r => r.Path).ToList();
         var declared = Routes().OrderBy(r => r.Path).ToList();
         Assert.Equal(declared, listed);
-        Assert.Equal(7, declared.Count);
+        Assert.Equal(8, declared.Count);
         // The protos' comments reach the document.
         Assert.Contains("Streams the plan", document["paths"]!["/v1/solve"]!["post"]!["summary"]!.GetValue<string>());
         Assert.Contains("Candidates", document["components"]!["schemas"]!["SolveRequest"]!["properties"]!["n"]!["description"]!.GetValue<string>());
