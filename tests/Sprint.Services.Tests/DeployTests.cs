@@ -49,6 +49,7 @@ public sealed class DeployTests
     [Theory]
     [InlineData("solve.json", "sprint.v1.GatewayService.Solve")]
     [InlineData("generate.json", "sprint.v1.GeneratorService.Generate")]
+    [InlineData("check.json", "sprint.v1.VerifierService.Check")]
     public void Ghz_configs_name_real_protos_and_methods(string file, string call)
     {
         var dir = Path.Combine(Paths.Root, "deploy", "ghz");

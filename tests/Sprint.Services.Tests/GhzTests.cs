@@ -44,5 +44,8 @@ public sealed class GhzTests
         AssertAllOk(await Ghz(ghz!, "generate.json", serve.Port, "-n", "64"), 64);                           // 32 concurrent Generate
         AssertAllOk(await Ghz(ghz!, "solve.json", serve.Port, "-n", "8", "--data",
             """{"question":"Ava has 3 pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?","n":4,"strategy":"STRATEGY_SAMPLING"}"""), 8);
+        AssertAllOk(await Ghz(ghz!, "solve.json", serve.Port, "-n", "8", "--data",
+            """{"question":"Ava has 3 pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?","n":8,"aggregation":"AGGREGATION_MAJORITY","adaptive":{}}"""), 8);
+        AssertAllOk(await Ghz(ghz!, "check.json", serve.Port, "-n", "200"), 200);                              // 16 concurrent Check
     }
 }
