@@ -15,7 +15,7 @@ public sealed class CliTests : IDisposable
 
     static Task<(int Code, string Out, string Err)> Sprint(params string[] args) => Cli.Run(args);
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Conformance_matches_the_golden_file_and_writes_the_same_schema(bool batched)
@@ -41,7 +41,7 @@ public sealed class CliTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Conformance_reports_a_mismatch_with_exit_code_1()
     {
         var golden = JsonNode.Parse(File.ReadAllText(GoldenFile))!;
@@ -55,7 +55,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("MISMATCH", stdout);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Generate_streams_the_greedy_continuation_of_a_pruned_model()
     {
         var golden = JsonNode.Parse(File.ReadAllText(GoldenFile))!["cases"]!.AsArray().First(c => c!["name"]!.GetValue<string>() == "short/l1h3")!;
@@ -66,7 +66,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("finish: length", stderr);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(new[] { "--prune", "9:0" }, "pruned_heads[0].layer: 9 is outside 0..3")]
     [InlineData(new[] { "--prune", "x" }, "expected LAYER:HEAD")]
     [InlineData(new[] { "--prompt", "hello" }, "has no tokenizer")]
@@ -79,7 +79,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains(message, stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_missing_model_folder_is_reported()
     {
         var (code, _, stderr) = await Sprint("generate", "--model", Path.Combine(dir, "none"), "--prompt-ids", "1");
@@ -87,7 +87,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("does not exist", stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Bench_decode_prints_json_with_every_measurement()
     {
         var (code, stdout, _) = await Sprint("bench", "decode", "--model", GoldenModel, "--batch", "1,2", "--new-tokens", "4", "--repeats", "1", "--json");
@@ -110,7 +110,7 @@ public sealed class PipelineCliTests : IDisposable
 
     static Task<(int Code, string Out, string Err)> Sprint(params string[] args) => Cli.Run(args);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Data_synth_writes_three_deterministic_splits()
     {
         var (code, stdout, _) = await Sprint("data", "synth", "--out", dir, "--seed", "4", "--count", "100");
@@ -122,7 +122,7 @@ public sealed class PipelineCliTests : IDisposable
         Assert.Equal(10, File.ReadAllLines(Path.Combine(dir, "dev.jsonl")).Length);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Eval_refuses_a_missing_dataset_and_a_model_without_tokenizer()
     {
         var (code, _, stderr) = await Sprint("eval", "--model", "x", "--dataset", Path.Combine(dir, "none.jsonl"));

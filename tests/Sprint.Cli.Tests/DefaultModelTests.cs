@@ -13,7 +13,7 @@ public sealed class DefaultModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Generate_answers_a_generated_question()
     {
         var (code, stdout, stderr) = await Cli.Run(["generate", "--model", Model, "--chat", "--threads", "1", "--prompt",
@@ -23,7 +23,7 @@ public sealed class DefaultModelTests : IDisposable
         Assert.Contains("finish: stop", stderr);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Eval_prints_accuracy_and_levels_as_json()
     {
         await Cli.Run(["data", "synth", "--out", dir, "--seed", "1", "--count", "100"]);

@@ -23,7 +23,7 @@ public sealed class ReproducibilityTests : IDisposable
         return Tool.Run("dotnet", [dll, .. args], Root);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Eval_with_random_heads_and_sampling_gives_the_same_rows_in_two_processes()
     {
         await Cli.Run(["data", "synth", "--out", dir, "--seed", "3", "--count", "60"]);
@@ -41,7 +41,7 @@ public sealed class ReproducibilityTests : IDisposable
             Assert.Equal(4, line["candidates"]!.AsArray().Select(c => (string)c!["config"]!).Where(c => c != "none").Distinct().Count());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task The_first_training_steps_give_the_same_weights_in_two_processes()
     {
         await Cli.Run(["data", "synth", "--out", Path.Combine(dir, "data"), "--seed", "5", "--count", "200"]);

@@ -110,7 +110,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Equal(4, batch.Rows);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Concurrent_sequences_each_reproduce_their_golden_greedy_tokens()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -124,7 +124,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Equal(0, engine.Stats.ActiveSequences);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Held_admission_keeps_the_queue_waiting_while_running_rows_go_on_then_admits_it()
     {
         using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 2 });
@@ -152,7 +152,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Sequences_joining_a_running_batch_match_their_single_rows()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -171,7 +171,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         for (int i = 0; i < late.Length; i++) Assert.Equal(late[i].GreedyTokens, Tokens(lateResults[i]));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Log_probabilities_are_those_of_the_model_distribution()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -184,7 +184,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Equal(logits[c.GreedyTokens[0]] - logSumExp, events[0].LogProb, 4);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Seeded_sampling_is_reproducible_and_seed_dependent()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -204,7 +204,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.NotEqual(greedy, a);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Top_k_of_one_is_greedy()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -213,7 +213,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Equal(c.GreedyTokens, Tokens(await Collect(engine.Submit(request)).WaitAsync(Timeout)));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_cancelled_sequence_leaves_the_batch_and_frees_its_slot()
     {
         using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1 });
@@ -237,7 +237,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.True(stats.Steps < 24 + 480, $"the cancelled row kept decoding: {stats.Steps} steps in all");
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Abandoning_the_stream_cancels_the_sequence()
     {
         using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1 });
@@ -250,7 +250,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.True((await Settled(engine)).Steps < 24 + 480, "the abandoned row kept decoding");
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Reject_policy_refuses_beyond_the_limits_with_a_clear_error()
     {
         using var engine = new BatchScheduler(fixture.Model, new EngineOptions { MaxConcurrentSequences = 1, WhenFull = AdmissionPolicy.Reject });
@@ -297,7 +297,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
         Assert.Contains("vocabulary", Assert.Throws<InvalidFieldException>(() => engine.Submit(new GenerationRequest { PromptIds = [1, 384] })).Message);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Live_tensors_do_not_grow_over_thousands_of_steps()
     {
         using var engine = new BatchScheduler(fixture.Model);
@@ -321,7 +321,7 @@ public sealed class SchedulerTests(GoldenModelFixture fixture) : IClassFixture<G
 /// <summary>A failure inside the decode thread reaches the callers it concerns instead of leaving them waiting.</summary>
 public sealed class SchedulerFailureTests
 {
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_failed_prefill_fails_its_sequences_instead_of_leaving_them_waiting()
     {
         var c = Golden.Instance.Cases["short/none"];
@@ -334,7 +334,7 @@ public sealed class SchedulerFailureTests
         Assert.Equal(0, engine.Stats.ActiveSequences + engine.Stats.QueuedSequences);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Stats_account_for_the_decode_threads_time_by_phase()
     {
         var c = Golden.Instance.Cases["short/none"];
@@ -361,7 +361,7 @@ public sealed class EosTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    [Theory]
+    [Theory(Timeout = 60_000)]
     [InlineData("config.json")]
     [InlineData("generation_config.json")]
     public async Task Decoding_stops_at_an_eos_token_of_either_config(string file)

@@ -64,7 +64,7 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
         Assert.Contains("mean-final-hidden", encoder.EncoderId);
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Profiling_writes_every_configuration_per_question_and_resumes()
     {
         var path = Path.Combine(tiny.Root, "profile.jsonl");
@@ -93,7 +93,7 @@ public sealed class ProfileTests : IClassFixture<ProfileTests.TinyModel>
 /// <summary>The best-of-N harness end to end on the tiny model, with a selector built for it.</summary>
 public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<ProfileTests.TinyModel>
 {
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task Every_strategy_produces_its_candidates_and_a_report()
     {
         var encoder = new QuestionEncoder(tiny.Model);
@@ -131,7 +131,7 @@ public sealed class BestOfNTests(ProfileTests.TinyModel tiny) : IClassFixture<Pr
         Assert.Contains("| sprint | 4 |", BestOfNReport.Markdown(rows));
     }
 
-    [Fact]
+    [Fact(Timeout = 120_000)]
     public async Task A_selector_for_another_encoder_is_refused()
     {
         var configs = HeadConfig.All(tiny.Model.Config.Shape).Select(c => c.Name).ToList();

@@ -56,7 +56,7 @@ public sealed class AuthTests : IAsyncLifetime
         catch (RpcException e) { return e.StatusCode; }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Without_a_valid_credential_only_health_answers()
     {
         foreach (var bearer in new[] { null, "sk-unknown", Jwt("gateway", new byte[32]) })   // none, an unknown key, a token signed with another key
@@ -74,7 +74,7 @@ public sealed class AuthTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_client_key_solves_through_the_gateway_but_may_not_call_the_generator()
     {
         using var channel = Channel(ClientKey);
@@ -85,7 +85,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task The_python_and_node_clients_send_an_api_key()
     {
         var address = new Uri(app!.GrpcAddress()).Authority;
@@ -94,7 +94,7 @@ public sealed class AuthTests : IAsyncLifetime
         Clients.AssertSummary(await Clients.Node(address, 2, "sampling", key), 2);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_jwt_is_accepted_for_the_services_its_scope_names()
     {
         using var channel = Channel(Jwt("generator selector", SigningKey));
@@ -102,7 +102,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new EmbeddingService.EmbeddingServiceClient(channel).EmbedAsync(new EmbedRequest { Text = "x" }).ResponseAsync));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_caller_beyond_its_rate_limit_gets_resource_exhausted_with_a_retry_hint()
     {
         using var channel = Channel(BurstKey);
@@ -117,7 +117,7 @@ public sealed class AuthTests : IAsyncLifetime
         await Rpc.Solve(new GatewayService.GatewayServiceClient(other), new SolveRequest { Question = Rpc.Question, N = 1, Strategy = Strategy.Greedy, MaxNewTokens = 8 });
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Http_json_callers_get_http_statuses_for_the_same_refusals()
     {
         // JSON transcoding on the gRPC port (HTTP/2 with prior knowledge, as curl --http2-prior-knowledge).

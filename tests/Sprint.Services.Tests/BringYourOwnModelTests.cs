@@ -33,7 +33,7 @@ public sealed class BringYourOwnModelTests : IDisposable
         return (app, GrpcChannel.ForAddress(app.GrpcAddress()));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Without_a_selector_the_suite_serves_the_other_strategies_and_sprint_says_how_to_make_one()
     {
         var (app, channel) = await Start(model, selector: null);
@@ -59,7 +59,7 @@ public sealed class BringYourOwnModelTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_selector_trained_for_another_model_is_refused_at_load()
     {
         var (app, channel) = await Start(model, selector: Paths.Selector);

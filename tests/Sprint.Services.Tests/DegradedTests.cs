@@ -30,7 +30,7 @@ public sealed class DegradedTests
         return (app, channel);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Concurrent_uncached_embeds_are_encoded_in_one_batch_with_the_vectors_of_single_encodes()
     {
         var (app, channel) = await Start(b => b.AddEmbedding(), a => a.MapEmbedding(),
@@ -48,7 +48,7 @@ public sealed class DegradedTests
         Assert.All(replies, r => Assert.Equal(CacheOutcome.Miss, r.Cache));
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData("00:00:00", false)]
     [InlineData("00:00:30", true)]
     public async Task Stream_interval_coalesces_every_token_after_the_first(string interval, bool coalesced)
@@ -68,7 +68,7 @@ public sealed class DegradedTests
         Assert.Equal(coalesced ? 2 : result.TokenIds.Count, deltas.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task With_redis_unreachable_embedding_still_answers_uncached_and_health_says_the_cache_is_down()
     {
         int deadPort = SuiteFixture.FreePort();   // nothing listens there
@@ -126,7 +126,7 @@ public sealed class DegradedTests
 
     static BatchScheduler Scheduler(WebApplication app) => app.Services.GetRequiredService<GeneratorEngine>().Scheduler!;
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_full_generator_says_resource_exhausted()
     {
         var (app, channel) = await StartSmallGenerator();
@@ -142,7 +142,7 @@ public sealed class DegradedTests
         Assert.True(await queued.ResponseStream.MoveNext(CancellationToken.None));   // the queued one runs once the row frees
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_solve_on_full_generators_says_resource_exhausted_not_unavailable()
     {
         // Clients retry UNAVAILABLE at once; overload must read as RESOURCE_EXHAUSTED so that they back off.
@@ -160,7 +160,7 @@ public sealed class DegradedTests
         Assert.Contains("at capacity", e.Status.Detail);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Candidates_of_an_expired_solve_leave_the_generator_queue()
     {
         await using var small = await GatewayOverSmallGenerator.StartAsync();
@@ -184,7 +184,7 @@ public sealed class DegradedTests
         Assert.False(blockerDone.IsCompleted);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Some_candidates_refused_still_give_a_verdict_none_running_is_unavailable()
     {
         var (generatorApp, generatorChannel) = await StartSmallGenerator();
@@ -226,7 +226,7 @@ public sealed class DegradedTests
         Assert.Equal(4, events.Count(x => x.EventCase == SolveResponse.EventOneofCase.Candidate && x.Candidate.Error.Length > 0));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_dns_generator_address_is_resolved_and_balanced()
     {
         var (generatorApp, generatorChannel) = await Start(b => b.AddGenerator(), a => a.MapGenerator(), $"--Generator:Model={Paths.Model}", "--Generator:Threads=1");

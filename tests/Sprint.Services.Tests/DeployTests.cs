@@ -5,7 +5,7 @@ namespace Sprint.Services.Tests;
 /// <summary>The deployment files are accepted by the tools that read them, and say what the README says.</summary>
 public sealed class DeployTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Compose_file_is_valid_and_generators_can_scale()
     {
         var services = (await Tool.Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -19,7 +19,7 @@ public sealed class DeployTests
         Assert.Contains("- 127.0.0.1:5000:5000", config);   // published on the host's loopback only
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Kubernetes_base_has_grpc_probes_a_headless_generator_service_and_an_hpa()
     {
         var dir = Path.Combine(Paths.Root, "deploy", "k8s");
@@ -62,7 +62,7 @@ public sealed class DeployTests
         Assert.True(TimeSpan.FromSeconds(int.Parse(config["timeout"]!.GetValue<string>().TrimEnd('s'))) >= TimeSpan.FromSeconds(60));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Protos_pass_buf_lint()
     {
         var buf = Path.Combine(Paths.Root, "tests", "clients", "node", "node_modules", ".bin", "buf");

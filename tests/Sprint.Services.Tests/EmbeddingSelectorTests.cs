@@ -10,7 +10,7 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class EmbeddingSelectorTests(SuiteFixture suite)
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Embed_returns_the_question_encoders_vector_then_serves_it_from_the_cache()
     {
         var question = $"Ada has {Random.Shared.Next(1000, 9999)} marbles. How many marbles does Ada have?";
@@ -28,14 +28,14 @@ public sealed class EmbeddingSelectorTests(SuiteFixture suite)
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], first.Vector[i], 5);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Embed_refuses_empty_and_over_long_text()
     {
         await Rpc.AssertInvalid(() => suite.Embedding.EmbedAsync(new EmbedRequest { Text = " \t" }).ResponseAsync, "text");
         await Rpc.AssertInvalid(() => suite.Embedding.EmbedAsync(new EmbedRequest { Text = new string('x', 9000) }).ResponseAsync, "text");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Select_returns_the_artifacts_top_k_best_first()
     {
         var vector = (await suite.Embedding.EmbedAsync(new EmbedRequest { Text = Rpc.Question })).Vector;
@@ -53,7 +53,7 @@ public sealed class EmbeddingSelectorTests(SuiteFixture suite)
         Assert.Equal(artifact.Metadata.Configs, info.Configurations);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(255, 4, "", "", "vector")]
     [InlineData(256, 0, "", "", "k")]
     [InlineData(256, 34, "", "", "k")]
@@ -66,7 +66,7 @@ public sealed class EmbeddingSelectorTests(SuiteFixture suite)
         await Rpc.AssertInvalid(() => suite.Selector.SelectAsync(request).ResponseAsync, field);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Every_service_reports_serving_and_is_listed_by_reflection()
     {
         var health = new Health.HealthClient(suite.Channel);

@@ -65,7 +65,7 @@ public sealed class EndToEndTests(DistributedSuite suite)
 {
     static GatewayService.GatewayServiceClient Client(GrpcChannel channel) => new(channel);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Solve_across_processes_votes_caches_in_redis_and_survives_a_lost_replica()
     {
         using var channel = GrpcChannel.ForAddress(suite.Gateway.Address);
@@ -99,7 +99,7 @@ public sealed class EndToEndTests(DistributedSuite suite)
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task One_solve_is_one_trace_across_the_processes_and_their_log_lines_carry_it()
     {
         // The W3C trace context crosses four process boundaries in the gRPC headers; each process's one log line per
@@ -125,11 +125,11 @@ public sealed class EndToEndTests(DistributedSuite suite)
         Assert.All(expected, e => Assert.True(e.Seen(), $"no {e.What} log line with {id}"));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Python_client_streams_a_solve() => Clients.AssertSummary(await Clients.Python($"127.0.0.1:{suite.Gateway.Port}", 4, "sprint"), 4);
 
     /// <summary>Python calls the Verifier's Check on its own process: one candidate holds, one fails at its first step.</summary>
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Python_client_checks_candidates_with_the_verifier()
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse(await Clients.PythonCheck($"127.0.0.1:{suite.Verifier.Port}"))!;
@@ -145,13 +145,13 @@ public sealed class EndToEndTests(DistributedSuite suite)
         Assert.Equal("13", results[1]!["first_failure"]!["computed"]!.GetValue<string>());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Node_client_streams_a_solve() => Clients.AssertSummary(await Clients.Node($"127.0.0.1:{suite.Gateway.Port}", 3, "sampling"), 3);
 }
 
 public sealed class ServeProcessTests
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Sprint_serve_answers_and_stops_on_sigterm()
     {
         using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", "--Generator:Threads=1", "--Embedding:Threads=1");
@@ -163,7 +163,7 @@ public sealed class ServeProcessTests
         Assert.True(serve.Terminate(TimeSpan.FromSeconds(20)), "sprint serve did not stop on SIGTERM");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task On_sigterm_health_turns_not_serving_first_and_streams_in_flight_finish()
     {
         using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", "--Generator:Threads=1", "--Embedding:Threads=1",

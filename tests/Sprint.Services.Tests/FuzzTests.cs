@@ -26,7 +26,7 @@ public sealed class FuzzTests(SuiteFixture suite)
         Assert.True(status.Detail.Length <= 400, $"{what}: a {status.Detail.Length}-character detail");
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData("sprint.v1.EmbeddingService", "Embed", "0a03eda080")]          // a lone surrogate as UTF-8 in a string
     [InlineData("sprint.v1.GatewayService", "Solve", "0a03eda080")]
     [InlineData("sprint.v1.GeneratorService", "Generate", "0a03eda080")]
@@ -48,7 +48,7 @@ public sealed class FuzzTests(SuiteFixture suite)
         { "sprint.v1.GeneratorService", "Generate", new GenerateRequest { Prompt = "x", Stopping = new() { Stop = { new string('s', 9_000) } } }.ToByteArray(), "stopping.stop" },
     };
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [MemberData(nameof(Reproducers))]
     public async Task Invalid_fields_are_named_and_quoted_short(string service, string name, byte[] request, string field)
     {
@@ -59,7 +59,7 @@ public sealed class FuzzTests(SuiteFixture suite)
         AssertProper(status, name);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_question_beyond_the_context_is_refused_before_any_model_work()
     {
         // 8,100 digits fit the 8 KiB limits but are one token each: far beyond the model's 512-token context.
@@ -76,7 +76,7 @@ public sealed class FuzzTests(SuiteFixture suite)
         Assert.Equal(batches, encoder.Batches);   // nothing was encoded
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Seeded_fuzz_of_every_rpc_never_answers_UNKNOWN_or_INTERNAL()
     {
         const int perRpc = 1000;

@@ -8,7 +8,7 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class GatewayTests(SuiteFixture suite)
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Sprint_streams_plan_tagged_deltas_results_and_a_majority_verdict()
     {
         var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 4, Strategy = Strategy.Sprint, MaxNewTokens = 64 });
@@ -23,7 +23,7 @@ public sealed class GatewayTests(SuiteFixture suite)
         Assert.Equal("52", verdict.Answer);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Sampling_with_a_seed_is_reproducible_and_greedy_has_one_candidate()
     {
         var request = new SolveRequest { Question = Rpc.Question, N = 3, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 7, Temperature = 1.0f };
@@ -37,7 +37,7 @@ public sealed class GatewayTests(SuiteFixture suite)
         Assert.Equal("52", greedy.Verdict.Answer);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Random_heads_are_distinct_pruned_heads_fixed_by_the_seed()
     {
         var request = new SolveRequest { Question = Rpc.Question, N = 5, Strategy = Strategy.RandomHeads, MaxNewTokens = 32, Seed = 11 };
@@ -48,7 +48,7 @@ public sealed class GatewayTests(SuiteFixture suite)
         Assert.Equal(a.Candidates.Select(c => c.Configuration.Name), b.Candidates.Select(c => c.Configuration.Name));
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData("", 4, "sprint", 16, null, "question")]
     [InlineData("   ", 4, "sprint", 16, null, "question")]
     [InlineData("q", -1, "sprint", 16, null, "n")]
@@ -67,14 +67,14 @@ public sealed class GatewayTests(SuiteFixture suite)
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, request), field);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task An_over_long_question_is_refused()
     {
         var request = new SolveRequest { Question = new string('7', 8 * 1024 + 1), N = 1, Strategy = Strategy.Greedy };
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, request), "question");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Grpc_web_over_http1_reaches_the_gateway()
     {
         using var channel = GrpcChannel.ForAddress(suite.WebAddress, new GrpcChannelOptions

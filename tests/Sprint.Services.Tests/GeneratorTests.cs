@@ -8,7 +8,7 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class GeneratorTests(SuiteFixture suite)
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Generate_streams_deltas_then_one_result_that_adds_them_up()
     {
         var events = await Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = Rpc.Question, Stopping = new StoppingParameters { MaxNewTokens = 64 } }));
@@ -24,7 +24,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
         Assert.True(result.TimeToFirstTokenMs > 0 && result.PromptTokens > 10);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_pruned_head_changes_the_decoding_and_raw_prompts_are_not_templated()
     {
         var unpruned = await Final(new GenerateRequest { Prompt = Rpc.Question, Format = PromptFormat.Raw, Stopping = new StoppingParameters { MaxNewTokens = 24 } });
@@ -38,7 +38,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
         Assert.True(chat.PromptTokens > unpruned.PromptTokens, "the chat template adds tokens");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task ModelInfo_describes_the_loaded_model()
     {
         var info = await suite.Generator.ModelInfoAsync(new ModelInfoRequest());
@@ -46,7 +46,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
         Assert.Equal((4, 8, 2, 512, 512), (info.Layers, info.Heads, info.KvHeads, info.ContextLength, info.VocabSize));
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_group_streams_each_candidate_tagged_and_equal_to_its_own_generate()
     {
         (int Index, int Layer, int Head)[] members = [(7, -1, -1), (2, 1, 5), (9, 3, 3), (4, 0, 2)];
@@ -87,7 +87,7 @@ public sealed class GeneratorTests(SuiteFixture suite)
         yield return [many, "candidates"];
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [MemberData(nameof(BadGroups))]
     public Task Bad_groups_are_invalid_argument_naming_the_field(GenerateGroupRequest request, string field) =>
         Rpc.AssertInvalid(() => Rpc.ReadAll(suite.Generator.GenerateGroup(request)), field);
@@ -109,12 +109,12 @@ public sealed class GeneratorTests(SuiteFixture suite)
         yield return [new GenerateRequest { Prompt = "x", PrunedHeads = { new PrunedHead(), new PrunedHead { Layer = 1, Head = 8 } } }, "pruned_heads[1].head"];
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [MemberData(nameof(BadRequests))]
     public Task Bad_requests_are_invalid_argument_naming_the_field(GenerateRequest request, string field) =>
         Rpc.AssertInvalid(() => Rpc.ReadAll(suite.Generator.Generate(request)), field);
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_cancelled_call_leaves_the_batch_at_once()
     {
         using var cts = new CancellationTokenSource();

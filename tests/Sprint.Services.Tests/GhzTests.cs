@@ -32,7 +32,7 @@ public sealed class GhzTests
         Assert.True(codes.Count == 1 && codes["OK"]?.GetValue<int>() == count, $"status codes: {codes.ToJsonString()}");
     }
 
-    [SkippableFact]
+    [SkippableFact(Timeout = 300_000)]
     public async Task The_repositorys_ghz_configs_run_against_sprint_serve_with_every_call_ok()
     {
         var ghz = FindGhz();

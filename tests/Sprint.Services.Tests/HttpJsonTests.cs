@@ -36,7 +36,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         }),
     ];
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Solve_posted_as_JSON_streams_to_curl_the_events_the_same_solve_gets_over_grpc()
     {
         var request = new SolveRequest { Question = Rpc.Question, N = 3, MaxNewTokens = 24, Seed = 7 };
@@ -54,7 +54,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.Equal(grpcVerdict.Answer, verdict.Answer);
     }
 
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData("/v1/solve", """{"question":""}""", "question: must not be empty")]
     [InlineData("/v1/solve", """{"question":"q","n":1.5}""", "n: ")]
     [InlineData("/v1/solve", """{"question":"q","n":"many"}""", "n: ")]
@@ -82,7 +82,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.StartsWith(message, error["message"]!.GetValue<string>());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Check_posted_as_JSON_answers_each_candidates_steps()
     {
         var body = """{"question":"Mia has 21 apples and gives 8 away.","candidates":[{"index":0,"text":"21 - 8 = 13"},{"index":1,"text":"21 - 8 = 14"}]}""";
@@ -92,7 +92,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.Equal("13", response.Results[1].FirstFailure.Computed);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_body_that_is_not_json_is_refused_naming_the_content_type()
     {
         using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
@@ -102,7 +102,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
             JsonNode.Parse(await response.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_body_in_another_spelling_of_proto3_JSON_is_read_as_protobuf_reads_it()
     {
         // Proto field names, an int32 as a string, an enum by number: all proto3 JSON; transcoding alone refuses the string.
@@ -117,7 +117,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.Equal(2, plan.Candidates.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Unary_routes_answer_json()
     {
         using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
@@ -132,7 +132,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.Equal(3, JsonParser.Default.Parse<SelectResponse>(await selected.Content.ReadAsStringAsync()).Configurations.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task The_OpenAPI_document_lists_every_route_the_protos_declare()
     {
         using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
@@ -148,7 +148,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.Contains("Candidates", document["components"]!["schemas"]!["SolveRequest"]!["properties"]!["n"]!["description"]!.GetValue<string>());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_client_hanging_up_on_a_streamed_json_call_frees_its_rows()
     {
         var engine = suite.App.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>().Scheduler!;
@@ -172,7 +172,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         Assert.True(engine.Stats.Steps - stepsAtHangUp < 300, $"{engine.Stats.Steps - stepsAtHangUp} steps after the hang-up");
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task The_metrics_port_serves_metrics_and_nothing_else()
     {
         using var http = new HttpClient();

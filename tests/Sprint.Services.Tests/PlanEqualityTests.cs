@@ -12,7 +12,7 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class PlanEqualityTests(SuiteFixture suite)
 {
-    [Theory]
+    [Theory(Timeout = 300_000)]
     [InlineData(CoreStrategy.Sprint)]
     [InlineData(CoreStrategy.Sampling)]
     [InlineData(CoreStrategy.RandomHeads)]

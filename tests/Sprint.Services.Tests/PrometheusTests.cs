@@ -14,7 +14,7 @@ public sealed class PrometheusTests
 {
     const string Prometheus = "/usr/bin/prometheus";
 
-    [SkippableFact]
+    [SkippableFact(Timeout = 300_000)]
     public async Task Every_dashboard_query_returns_data_from_a_real_prometheus()
     {
         Skip.If(!File.Exists(Prometheus), "Prometheus is not installed (Debian: apt-get install prometheus; .ci/run does)");

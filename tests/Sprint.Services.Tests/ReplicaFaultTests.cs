@@ -44,7 +44,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
     [GeneratedRegex("GeneratorService/GenerateGroup OK")]
     private static partial Regex GroupCall();
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Frozen_and_killed_replicas_cost_no_candidate_and_a_resumed_one_gets_traffic_again()
     {
         using var channel = GrpcChannel.ForAddress(gateway.Address);

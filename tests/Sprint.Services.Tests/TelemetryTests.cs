@@ -14,7 +14,7 @@ namespace Sprint.Services.Tests;
 [Collection(SuiteCollection.Name)]
 public sealed class TelemetryTests(SuiteFixture suite)
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Prometheus_metrics_are_served_on_the_metrics_port_alone()
     {
         await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 16 });
@@ -39,7 +39,7 @@ public sealed class TelemetryTests(SuiteFixture suite)
         Assert.DoesNotContain("sprint_gateway_solves_total", await web.Content.ReadAsStringAsync());
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Generate_records_tokens_latencies_and_batch_sizes_and_a_server_span()
     {
         var factory = suite.App.Services.GetRequiredService<IMeterFactory>();
@@ -125,7 +125,7 @@ public sealed class TracedSuite : IAsyncLifetime
 
 public sealed class TraceTests(TracedSuite suite) : IClassFixture<TracedSuite>
 {
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task One_solve_is_one_exported_trace_with_the_generators_stages_below_its_group_call()
     {
         using var channel = GrpcChannel.ForAddress(suite.App.GrpcAddress());

@@ -53,7 +53,7 @@ public sealed class TlsTests : IAsyncLifetime
         return GrpcChannel.ForAddress(address ?? app!.GrpcAddress(), new GrpcChannelOptions { HttpHandler = handler });
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_solve_over_mutual_tls_crosses_all_four_services()
     {
         Assert.StartsWith("https://", app!.GrpcAddress());
@@ -68,7 +68,7 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.NotNull(verdict);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task The_python_and_node_clients_solve_over_mutual_tls()
     {
         await SuiteFixture.WaitServingAsync(Channel(service), "");
@@ -83,7 +83,7 @@ public sealed class TlsTests : IAsyncLifetime
         Clients.AssertSummary(await Clients.Node(address, 2, "sampling", tls), 2);
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task Callers_without_a_trusted_certificate_in_plaintext_or_not_trusting_the_server_are_refused()
     {
         async Task AssertRefused(GrpcChannel channel)

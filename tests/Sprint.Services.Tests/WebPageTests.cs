@@ -22,7 +22,7 @@ public sealed class WebPageTests
         Skip.If(browser && !File.Exists(Chromium), "Chromium is not installed (Debian: apt-get install chromium; .ci/run does)");
     }
 
-    [SkippableFact]
+    [SkippableFact(Timeout = 300_000)]
     public async Task The_page_streams_eight_candidates_shows_a_field_error_and_stop_empties_the_batch()
     {
         SkipWithoutTools(browser: true);
@@ -120,7 +120,7 @@ public sealed class WebPageTests
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 300_000)]
     public async Task A_page_on_a_listed_origin_may_call_solve_and_others_may_not()
     {
         int webPort = SuiteFixture.FreePort();
@@ -146,7 +146,7 @@ public sealed class WebPageTests
         Assert.Contains("<script type=\"module\" src=\"app.js\">", page);
     }
 
-    [SkippableFact]
+    [SkippableFact(Timeout = 300_000)]
     public async Task The_committed_bundle_is_what_the_web_sources_build()
     {
         SkipWithoutTools(browser: false);
