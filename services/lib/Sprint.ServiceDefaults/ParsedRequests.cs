@@ -26,12 +26,24 @@ public static class ParsedRequests
     /// <c>AddGrpc()</c> of the process: each one (Swagger's <c>AddGrpcSwagger</c> makes one too) adds the binder back,
     /// and with both every method would be mapped twice (an ambiguous route on every call).
     /// </summary>
+    /// <remarks>
+    /// grpc-dotnet has no public switch for its binder: it is found by its internal type name. When an upgrade renames
+    /// or replaces it, this throws at start-up naming the providers it found (and ParsedRequestsTests fails) rather
+    /// than letting both bind every method.
+    /// </remarks>
     public static void ReplaceBinder(IServiceCollection services)
     {
-        foreach (var binder in services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>) && d.ImplementationType?.Name == "BinderServiceMethodProvider`1").ToList())
-            services.Remove(binder);
+        var providers = services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)).ToList();
+        var binders = providers.Where(d => d.ImplementationType?.FullName == GrpcBinder).ToList();
+        if (binders.Count == 0 && !providers.Any(d => d.ImplementationType == typeof(ParsedRequestsMethodProvider<>)))
+            throw new InvalidOperationException($"grpc-dotnet's method binder {GrpcBinder} is not registered (found: " +
+                string.Join(", ", providers.Select(d => d.ImplementationType?.FullName)) + "): Grpc.AspNetCore changed; update ParsedRequests");
+        foreach (var binder in binders) services.Remove(binder);
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IServiceMethodProvider<>), typeof(ParsedRequestsMethodProvider<>)));
     }
+
+    /// <summary>The internal type <c>AddGrpc()</c> registers to bind generated services (Grpc.AspNetCore.Server 2.x).</summary>
+    public const string GrpcBinder = "Grpc.AspNetCore.Server.Model.Internal.BinderServiceMethodProvider`1";
 }
 
 public sealed class ParsedRequestsMethodProvider<TService>(ILogger<ParsedRequestsMethodProvider<TService>> log)
