@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Embedding;

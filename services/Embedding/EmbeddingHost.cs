@@ -20,7 +20,7 @@ public static class EmbeddingHost
         var options = builder.BindOptions<EmbeddingOptions>(EmbeddingOptions.Section);
         var redisOptions = builder.BindOptions<RedisOptions>(RedisOptions.Section);
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddLoadedInBackground<EmbeddingEncoder, Sprint.Pipeline.Encoding.QuestionEncoder>(ServiceName, "embedding-encoder");
+        builder.Services.AddLoadedInBackground<EmbeddingEncoder, Sprint.Selection.QuestionEncoder>(ServiceName, "embedding-encoder");
         builder.Services.AddSingleton<EmbeddingCache>();
         builder.Services.AddHybridCache(o => o.DefaultEntryOptions = new() { Expiration = options.CacheTtl });
 

@@ -1,5 +1,5 @@
 using Sprint.Inference.Checkpoint;
-using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.HeadSelector;

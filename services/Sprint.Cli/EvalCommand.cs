@@ -137,7 +137,7 @@ static class EvalCommand
             var error = parse.InvocationConfiguration.Error;
             var output = parse.InvocationConfiguration.Output;
             var selectorFile = parse.GetValue(selectorPath) ?? Path.Combine(lm.Directory, "selector.safetensors");
-            using var selector = File.Exists(selectorFile) ? Sprint.Pipeline.Selection.SelectorArtifact.Load(selectorFile) : null;
+            using var selector = File.Exists(selectorFile) ? Sprint.Selection.SelectorArtifact.Load(selectorFile) : null;
             var settings = new BestOfNSettings
             {
                 Strategies = strategies,

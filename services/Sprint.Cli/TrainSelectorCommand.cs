@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 
 namespace Sprint.Cli;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Pipeline.Selection;
 
 namespace Sprint.Cli.Tests;

@@ -1,5 +1,6 @@
 using Sprint.Pipeline.Analysis;
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 
 namespace Sprint.Pipeline.Tests;
 

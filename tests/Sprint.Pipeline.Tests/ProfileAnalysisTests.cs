@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Sprint.Pipeline.Analysis;
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 
 namespace Sprint.Pipeline.Tests;
 

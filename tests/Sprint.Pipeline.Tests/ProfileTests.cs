@@ -2,7 +2,7 @@ using Sprint.Core;
 using Sprint.Pipeline.Evaluation;
 using Sprint.Pipeline.Profiling;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Inference.Model;
 using Sprint.Inference.Text;
 using Sprint.Problems;

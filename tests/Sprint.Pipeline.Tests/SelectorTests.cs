@@ -1,4 +1,5 @@
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -2,7 +2,7 @@ using Grpc.Health.V1;
 using Grpc.Reflection.V1Alpha;
 using Sprint.Contracts.V1;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Pipeline.Selection;
 
 namespace Sprint.Services.Tests;

@@ -1,7 +1,7 @@
 using Sprint.Contracts.V1;
 using Sprint.Pipeline.Evaluation;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Problems;
 using Sprint.Pipeline.Selection;
 using CoreStrategy = Sprint.Core.Strategy;

@@ -4,6 +4,7 @@ using Sprint.Inference;
 using Sprint.Inference.Model;
 using Sprint.Inference.Text;
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 using static TorchSharp.torch;
 
 namespace Sprint.Pipeline.Analysis;

@@ -1,5 +1,6 @@
 using Sprint.Core;
 using Sprint.Pipeline.Selection;
+using Sprint.Selection;
 
 namespace Sprint.Pipeline.Analysis;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Sprint.Core;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Inference.Generation;
 using Sprint.Problems;
 using Sprint.Pipeline.Selection;

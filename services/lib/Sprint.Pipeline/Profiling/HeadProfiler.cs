@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sprint.Core;
 using Sprint.Inference;
-using Sprint.Pipeline.Encoding;
+using Sprint.Selection;
 using Sprint.Inference.Generation;
 using Sprint.Problems;
 

@@ -1,3 +1,4 @@
+using Sprint.Selection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 

@@ -1,3 +1,4 @@
+using Sprint.Selection;
 using TorchSharp;
 using static TorchSharp.torch;
 

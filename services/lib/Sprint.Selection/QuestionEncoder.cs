@@ -4,7 +4,7 @@ using Sprint.Inference.Model;
 using Sprint.Inference.Text;
 using static TorchSharp.torch;
 
-namespace Sprint.Pipeline.Encoding;
+namespace Sprint.Selection;
 
 /// <summary>
 /// SPRINT's question embedding: the unpruned model's final hidden states (after the last norm), mean-pooled over

@@ -5,7 +5,7 @@ using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace Sprint.Pipeline.Selection;
+namespace Sprint.Selection;
 
 public sealed record SelectorMetadata
 {

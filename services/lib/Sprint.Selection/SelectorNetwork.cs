@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Sprint.Pipeline.Selection;
+namespace Sprint.Selection;
 
 /// <summary>
 /// SPRINT's selector: a two-layer MLP projects the question embedding, each configuration has a learnable
@@ -31,21 +31,5 @@ public sealed class SelectorNetwork : nn.Module
         var q = nn.functional.normalize(proj_out.forward(nn.functional.gelu(proj_in.forward(questions))), p: 2, dim: 1);
         var c = nn.functional.normalize(config_embeddings, p: 2, dim: 1);
         return q.matmul(c.T) / Tau;
-    }
-}
-
-/// <summary>
-/// Multi-positive InfoNCE (the "outside" form of supervised contrastive learning): for each question, the mean over
-/// its positive configurations p of −log softmax(scores)[p]; then the mean over questions. Every row needs at least
-/// one positive.
-/// </summary>
-public static class MultiPositiveInfoNce
-{
-    public static Tensor Loss(Tensor scores, Tensor positives)
-    {
-        var logProbs = scores.log_softmax(1);
-        var mask = positives.to(scores.dtype);
-        var perQuestion = -(logProbs * mask).sum(1) / mask.sum(1);
-        return perQuestion.mean();
     }
 }
