@@ -7,19 +7,23 @@ namespace Sprint.Services.Tests;
 static class Clients
 {
     /// <summary>Runs the Python client; <paramref name="environment"/> carries SPRINT_CA_CERT, SPRINT_API_KEY, ... for a protected suite.</summary>
-    public static async Task<string> Python(string address, int n, string strategy, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<string> Python(string address, int n, string strategy, IReadOnlyDictionary<string, string>? environment = null) =>
+        WithPythonStubs(stubs => Tool.Run(Python3, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
+            address, Rpc.Question, n.ToString(), strategy], Paths.Root, environment));
+
+    const string Python3 = "/usr/bin/python3";
+
+    /// <summary>Generates the Python stubs of sprint/v1 and the google/api annotations it imports (vendored in protos/google) for one run.</summary>
+    static async Task<string> WithPythonStubs(Func<string, Task<string>> run)
     {
-        const string python = "/usr/bin/python3";
         var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
         try
         {
-            // sprint/v1 and the google/api annotations it imports (vendored in protos/google).
             var protos = new[] { Path.Combine("sprint", "v1"), Path.Combine("google", "api") }
                 .SelectMany(d => Directory.GetFiles(Path.Combine(Paths.Protos, d), "*.proto")).Select(p => Path.GetRelativePath(Paths.Protos, p));
             await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
                 "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
-            return await Tool.Run(python, [Path.Combine(Paths.Root, "tests", "clients", "python", "solve_client.py"), stubs,
-                address, Rpc.Question, n.ToString(), strategy], Paths.Root, environment);
+            return await run(stubs);
         }
         finally { Directory.Delete(stubs, recursive: true); }
     }
@@ -63,17 +67,6 @@ static class Clients
     }
 
     /// <summary>The Python client of the Verifier: Check on two candidates, one whose step fails; prints the results as JSON.</summary>
-    public static async Task<string> PythonCheck(string address)
-    {
-        var stubs = Directory.CreateTempSubdirectory("sprint-py").FullName;
-        try
-        {
-            var protos = new[] { Path.Combine("sprint", "v1"), Path.Combine("google", "api") }
-                .SelectMany(d => Directory.GetFiles(Path.Combine(Paths.Protos, d), "*.proto")).Select(p => Path.GetRelativePath(Paths.Protos, p));
-            await Tool.Run("protoc", ["-I", Paths.Protos, $"--python_out={stubs}", $"--grpc_python_out={stubs}",
-                "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", .. protos], Paths.Protos);
-            return await Tool.Run("/usr/bin/python3", [Path.Combine(Paths.Root, "tests", "clients", "python", "check_client.py"), stubs, address], Paths.Root);
-        }
-        finally { Directory.Delete(stubs, recursive: true); }
-    }
+    public static Task<string> PythonCheck(string address) =>
+        WithPythonStubs(stubs => Tool.Run(Python3, [Path.Combine(Paths.Root, "tests", "clients", "python", "check_client.py"), stubs, address], Paths.Root));
 }
