@@ -16,6 +16,9 @@ public static class GatewayHost
             .AllowAnyHeader().WithMethods("POST")
             .WithExposedHeaders("grpc-status", "grpc-message", "grpc-status-details-bin", ErrorInterceptor.FieldTrailer, ErrorInterceptor.ReasonTrailer)));
         builder.Services.AddSingleton<Upstreams>();
+        builder.Services.AddSingleton<ICandidateUpstreams>(sp => sp.GetRequiredService<Upstreams>());
+        builder.Services.AddSingleton<CandidateRunner>();
+        builder.Services.AddSingleton<GatewayMetrics>();
         // Nothing to load: serving as soon as it listens (upstream trouble shows per call, not as NOT_SERVING).
         builder.Services.AddServiceHealth(ServiceName, "gateway", _ => new AlwaysHealthy());
         return builder;

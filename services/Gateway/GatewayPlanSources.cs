@@ -16,6 +16,25 @@ public sealed class GatewayPlanSources(Upstreams upstreams, DateTime deadline) :
     public string EncoderId { get; private set; } = "";
     public bool EmbeddingCached { get; private set; }
 
+    /// <summary>The plan event: the candidates, and what the sources learnt while planning (the encoder, the cache).</summary>
+    public Plan ToProto(CandidatePlan plan, SolveSpec spec)
+    {
+        var message = new Plan
+        {
+            Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = EncoderId, EmbeddingCached = EmbeddingCached,
+            Aggregation = spec.Aggregation.ToProto(), Adaptive = spec.Adaptive?.ToProto(),
+        };
+        message.Candidates.AddRange(plan.Candidates.Select(c => new Contracts.V1.PlannedCandidate
+        {
+            Index = c.Index,
+            Configuration = c.Config.ToProto(),
+            Score = c.Score,
+            Temperature = (float)c.Sampling.Temperature,
+            Seed = c.Sampling.Seed ?? 0,
+        }));
+        return message;
+    }
+
     public async ValueTask<ModelShape> ShapeAsync(CancellationToken ct)
     {
         var info = await upstreams.ModelInfoAsync(ct).ConfigureAwait(false);

@@ -18,7 +18,7 @@ namespace Sprint.Gateway;
 /// pings, so a replica that stops answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> +
 /// <see cref="GatewayOptions.KeepAliveTimeout"/> instead of stalling them.
 /// </summary>
-public sealed class Upstreams(GatewayOptions options, IServer server, ServiceClientHandler handlers) : IDisposable
+public sealed class Upstreams(GatewayOptions options, IServer server, ServiceClientHandler handlers) : ICandidateUpstreams, IDisposable
 {
     readonly Lock gate = new();
     GrpcChannel? embedding, selector, verifier, generators;
