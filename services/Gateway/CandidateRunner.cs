@@ -32,9 +32,8 @@ public sealed record SolveOutcome(IReadOnlyList<CandidateResult> Ran, IReadOnlyL
 /// each call to the next replica, which tokenizes and prefills the prompt once for its candidates), carrying the
 /// caller's deadline and cancellation; a replica that fails or stalls has its unfinished candidates start over on
 /// another (<see cref="GatewayOptions.CandidateRestarts"/>); each finished candidate goes to the Verifier while the
-/// others decode (<see cref="CandidateChecks"/>). Events go to one channel, which this completes; when no candidate
-/// could run, the channel completes with the status that says why (the request's field, the deadline, capacity, or
-/// UNAVAILABLE).
+/// others decode (<see cref="CandidateChecks"/>). Events go to the caller's channel; when no candidate could run,
+/// this throws the status that says why (the request's field, the deadline, capacity, or UNAVAILABLE).
 /// </summary>
 public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOptions options, GatewayMetrics metrics, ILogger<CandidateRunner> log)
 {
@@ -45,20 +44,11 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         var results = new CandidateResult[plan.Candidates.Count];
         var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
         var checks = spec.Checks ? new CandidateChecks(upstreams.Verifier, spec.Question, options.VerifierTimeout, deadline, events, ct) : null;
-        try
-        {
-            int started = await RunWavesAsync(plan, spec, results, failures, checks, events, deadline, ct).ConfigureAwait(false);
-            var ran = results.Take(started).ToList();
-            metrics.Ran(ran.Count(r => r.Error.Length > 0), plan.Candidates.Count - started);
-            if (ran.All(r => r.Error.Length > 0)) throw NoneRan(ran, failures, deadline);
-            events.TryComplete();
-            return new SolveOutcome(ran, Enumerable.Range(started, plan.Candidates.Count - started).ToList(), checks);
-        }
-        catch (Exception e)
-        {
-            events.TryComplete(e);
-            throw;
-        }
+        int started = await RunWavesAsync(plan, spec, results, failures, checks, events, deadline, ct).ConfigureAwait(false);
+        var ran = results.Take(started).ToList();
+        metrics.Ran(ran.Count(r => r.Error.Length > 0), plan.Candidates.Count - started);
+        if (ran.All(r => r.Error.Length > 0)) throw NoneRan(ran, failures, deadline);
+        return new SolveOutcome(ran, Enumerable.Range(started, plan.Candidates.Count - started).ToList(), checks);
     }
 
     /// <summary>Why a Solve whose every candidate failed gets no verdict, as a status for the caller.</summary>

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Grpc.Core;
 using Sprint.Contracts.V1;
 using Sprint.Core;
@@ -8,7 +7,8 @@ namespace Sprint.Gateway;
 /// <summary>
 /// Solve, as glue: validate (<see cref="SolveSpec"/>), plan (<see cref="CandidatePlanner"/>, the same code as sprint
 /// eval, asking the upstream services through <see cref="GatewayPlanSources"/>), stream the plan, let
-/// <see cref="CandidateRunner"/> run the candidates while this method is the response stream's only writer, then
+/// <see cref="CandidateRunner"/> run the candidates while this method is the response stream's only writer
+/// (<see cref="FanIn"/>), then
 /// stream the verdict (<see cref="SolveVerdict"/>).
 /// </summary>
 public sealed class GatewayGrpcService(Upstreams upstreams, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics)
@@ -23,13 +23,11 @@ public sealed class GatewayGrpcService(Upstreams upstreams, CandidateRunner runn
         var plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false);
         await responseStream.WriteAsync(new SolveResponse { Plan = sources.ToProto(plan, spec) }, ct).ConfigureAwait(false);
 
-        var events = Channel.CreateUnbounded<SolveResponse>(new UnboundedChannelOptions { SingleReader = true });
-        var run = runner.RunAsync(plan, spec, events.Writer, context.Deadline, ct);
-        await foreach (var e in events.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        SolveOutcome? outcome = null;
+        await foreach (var e in FanIn.Merge<SolveResponse>(async events => outcome = await runner.RunAsync(plan, spec, events, context.Deadline, ct), ct).ConfigureAwait(false))
             await responseStream.WriteAsync(e, ct).ConfigureAwait(false);
-        var outcome = await run.ConfigureAwait(false);
 
-        var verdict = outcome.Vote(spec.Aggregation);
+        var verdict = outcome!.Vote(spec.Aggregation);
         await responseStream.WriteAsync(new SolveResponse { Verdict = verdict }, ct).ConfigureAwait(false);
         metrics.Solved(spec, outcome, verdict, clock.Elapsed);
     }

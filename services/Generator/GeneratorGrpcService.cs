@@ -1,191 +1,22 @@
-using System.Diagnostics;
-using System.Threading.Channels;
 using Grpc.Core;
 using Sprint.Contracts.V1;
-using Sprint.Core;
-using Sprint.Inference.Generation;
-using Sprint.Inference.Text;
-using Sprint.ServiceDefaults;
-using FinishReason = Sprint.Contracts.V1.FinishReason;
 
 namespace Sprint.Generator;
 
-/// <summary>Generate, GenerateGroup and ModelInfo over the replica's batch scheduler.</summary>
-public sealed class GeneratorGrpcService(GeneratorEngine engine) : GeneratorService.GeneratorServiceBase
+/// <summary>Generate, GenerateGroup and ModelInfo, as glue over <see cref="GenerationStreams"/>.</summary>
+public sealed class GeneratorGrpcService(GenerationStreams streams) : GeneratorService.GeneratorServiceBase
 {
     public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responseStream, ServerCallContext context)
     {
-        var received = Stopwatch.StartNew();
-        var scheduler = engine.Require();
-        var generation = ToEngineRequest(request.Prompt, request.Format, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
-
-        IAsyncEnumerable<GenerationEvent> events;
-        try { events = scheduler.Submit(generation, context.CancellationToken); }
-        catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
-
-        await StreamAsync(events, generation, null, received,
-            delta => responseStream.WriteAsync(new GenerateResponse { Delta = delta }, context.CancellationToken),
-            result => responseStream.WriteAsync(new GenerateResponse { Result = result }, context.CancellationToken)).ConfigureAwait(false);
+        await foreach (var message in streams.Generate(request, context.CancellationToken).ConfigureAwait(false))
+            await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
     }
 
     public override async Task GenerateGroup(GenerateGroupRequest request, IServerStreamWriter<GenerateGroupResponse> responseStream, ServerCallContext context)
     {
-        var received = Stopwatch.StartNew();
-        var scheduler = engine.Require();
-        if (request.Candidates.Count is < 1 or > MaxGroupCandidates)
-            throw new InvalidFieldException("candidates", $"must hold 1..{MaxGroupCandidates} candidates, got {request.Candidates.Count}");
-        var seen = new HashSet<int>();
-        var generations = new List<GenerationRequest>(request.Candidates.Count);
-        var shared = ToEngineRequest(request.Prompt, request.Format, [], null, request.Stopping, scheduler);   // tokenized once
-        for (int i = 0; i < request.Candidates.Count; i++)
-        {
-            var c = request.Candidates[i];
-            if (!seen.Add(c.Index)) throw new InvalidFieldException($"candidates[{i}].index", $"{c.Index} appears twice");
-            var generation = shared with { PrunedHeads = c.PrunedHeads.Select(h => h.ToCore()).ToList(), Sampling = ToSampling(c.Sampling) };
-            try { scheduler.Validate(generation); }
-            catch (InvalidFieldException e) when (e.Field.StartsWith("sampling", StringComparison.Ordinal) || e.Field.StartsWith("pruned_heads", StringComparison.Ordinal))
-            {
-                throw e.Within($"candidates[{i}]");
-            }
-            generations.Add(generation);
-        }
-
-        IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
-        try { streams = scheduler.SubmitGroup(generations, context.CancellationToken); }
-        catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
-
-        // One reader per candidate, one writer for the call.
-        var outbox = Channel.CreateUnbounded<GenerateGroupResponse>(new UnboundedChannelOptions { SingleReader = true });
-        var readers = streams.Select((events, i) =>
-        {
-            int index = request.Candidates[i].Index;
-            return StreamAsync(events, generations[i], index, received,
-                delta => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Delta = delta }).AsTask(),
-                result => outbox.Writer.WriteAsync(new GenerateGroupResponse { Index = index, Result = result }).AsTask());
-        }).ToArray();
-        _ = Task.WhenAll(readers).ContinueWith(t => outbox.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
-        await foreach (var message in outbox.Reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+        await foreach (var message in streams.GenerateGroup(request, context.CancellationToken).ConfigureAwait(false))
             await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A group holds at most this many candidates (the gateway's largest n).</summary>
-    public const int MaxGroupCandidates = 64;
-
-    /// <summary>
-    /// One sequence's events as deltas and a result. Coalescing (vLLM's stream_interval): the first token goes out
-    /// at once; later ones wait until the interval since the last message has passed (checked as tokens arrive) or
-    /// the sequence ends.
-    /// </summary>
-    async Task StreamAsync(IAsyncEnumerable<GenerationEvent> events, GenerationRequest generation, int? candidate, Stopwatch received,
-        Func<TokenDelta, Task> writeDelta, Func<GenerationResult, Task> writeResult)
-    {
-        var text = new System.Text.StringBuilder();
-        var tokens = new List<int>();
-        double logProbSum = 0, firstTokenMs = 0;
-        var pending = new TokenDelta();
-        long lastSent = 0;
-        var interval = engine.Options.StreamInterval;
-        await foreach (var e in events.ConfigureAwait(false))
-        {
-            text.Append(e.Text);
-            pending.Text += e.Text;
-            if (e.TokenId is int token)
-            {
-                if (tokens.Count == 0) firstTokenMs = received.Elapsed.TotalMilliseconds;
-                tokens.Add(token);
-                logProbSum += e.LogProb;
-                pending.TokenIds.Add(token);
-                pending.LogProbs.Add(e.LogProb);
-                if (tokens.Count == 1 || e.Finish is not null || Stopwatch.GetElapsedTime(lastSent) >= interval)
-                {
-                    await writeDelta(pending).ConfigureAwait(false);
-                    pending = new TokenDelta();
-                    lastSent = Stopwatch.GetTimestamp();
-                }
-            }
-            if (e.Finish is not { } finish) continue;
-            if (pending.TokenIds.Count > 0 || pending.Text.Length > 0)   // a final event without a token may still complete held-back text
-                await writeDelta(pending).ConfigureAwait(false);
-            double totalMs = received.Elapsed.TotalMilliseconds;
-            engine.Finished(generation, candidate, tokens.Count, firstTokenMs, totalMs, e.Times);
-            var result = new GenerationResult
-            {
-                Text = text.ToString(),
-                FinishReason = Map(finish),
-                MeanLogProb = tokens.Count == 0 ? 0 : logProbSum / tokens.Count,
-                PromptTokens = generation.PromptIds.Count,
-                TimeToFirstTokenMs = firstTokenMs,
-                TimePerTokenMs = tokens.Count > 1 ? (totalMs - firstTokenMs) / (tokens.Count - 1) : 0,
-            };
-            result.TokenIds.AddRange(tokens);
-            await writeResult(result).ConfigureAwait(false);
-        }
-    }
-
-    public override Task<ModelInfoResponse> ModelInfo(ModelInfoRequest request, ServerCallContext context)
-    {
-        var scheduler = engine.Require();
-        var lm = scheduler.Model;
-        var stats = scheduler.Stats;
-        return Task.FromResult(new ModelInfoResponse
-        {
-            ActiveSequences = stats.ActiveSequences,
-            QueuedSequences = stats.QueuedSequences,
-            ModelId = lm.Id,
-            Layers = lm.Config.NumLayers,
-            Heads = lm.Config.NumHeads,
-            KvHeads = lm.Config.NumKeyValueHeads,
-            ContextLength = lm.Config.MaxPositionEmbeddings,
-            VocabSize = lm.Config.VocabSize,
-            Dtype = engine.Options.DType,
-            MaxConcurrentSequences = engine.Options.MaxConcurrentSequences,
-        });
-    }
-
-    /// <summary>
-    /// The wire request as an engine request: the prompt templated and tokenized, unset parameters defaulted. Every
-    /// rule is checked by the type that owns it when the scheduler accepts the request (SamplingParams,
-    /// StoppingCriteria, PrunedHead, the engine's context and budget); their field names match this message's.
-    /// </summary>
-    GenerationRequest ToEngineRequest(string prompt, PromptFormat format, IEnumerable<Contracts.V1.PrunedHead> prunedHeads, SamplingParameters? sampling,
-        StoppingParameters? stopping, BatchScheduler scheduler)
-    {
-        var lm = scheduler.Model;
-        if (string.IsNullOrEmpty(prompt)) throw new InvalidFieldException("prompt", "must not be empty");
-        ClientText.Normalized(prompt, "prompt");   // the tokenizer normalizes it: refuse what cannot be, by name
-        if (format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
-            throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");
-        stopping ??= new StoppingParameters();
-
-        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, string.IsNullOrEmpty(engine.Options.SystemPrompt) ? null : engine.Options.SystemPrompt);
-        var ids = lm.Tokenizer!.Encode(text);
-        int room = lm.Config.MaxPositionEmbeddings - ids.Count;
-        return new GenerationRequest
-        {
-            PromptIds = ids,
-            PrunedHeads = prunedHeads.Select(h => h.ToCore()).ToList(),
-            Sampling = ToSampling(sampling),
-            Stopping = new StoppingCriteria
-            {
-                MaxNewTokens = stopping.MaxNewTokens != 0 ? stopping.MaxNewTokens : Math.Max(1, Math.Min(engine.Options.DefaultMaxNewTokens, room)),
-                StopStrings = stopping.Stop.ToList(),
-                IgnoreEos = stopping.IgnoreEos,
-            },
-        };
-    }
-
-    static SamplingParams ToSampling(SamplingParameters? sampling) => sampling is null ? SamplingParams.Greedy : new SamplingParams
-    {
-        Temperature = sampling.Temperature,
-        TopK = sampling.TopK,
-        TopP = sampling.TopP == 0 ? 1.0 : sampling.TopP,
-        Seed = sampling.HasSeed ? sampling.Seed : null,
-    };
-
-    static FinishReason Map(Inference.Generation.FinishReason reason) => reason switch
-    {
-        Inference.Generation.FinishReason.Stop => FinishReason.Stop,
-        Inference.Generation.FinishReason.Length => FinishReason.Length,
-        _ => FinishReason.Cancelled,
-    };
+    public override Task<ModelInfoResponse> ModelInfo(ModelInfoRequest request, ServerCallContext context) => Task.FromResult(streams.ModelInfo());
 }

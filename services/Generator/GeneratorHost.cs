@@ -12,6 +12,7 @@ public static class GeneratorHost
     {
         builder.BindOptions<GeneratorOptions>(GeneratorOptions.Section);
         builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddSingleton<GenerationStreams>();
         builder.Services.AddLoadedInBackground<GeneratorEngine, Sprint.Inference.Generation.BatchScheduler>(ServiceName, "generator-model");
         return builder;
     }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Grpc.Core;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -113,11 +112,11 @@ public sealed class CandidateRunnerTests
     {
         using var meters = new Meters();
         var runner = new CandidateRunner(upstreams, options ?? new GatewayOptions(), new GatewayMetrics(meters, NullLogger<GatewayMetrics>.Instance), NullLogger<CandidateRunner>.Instance);
-        var events = Channel.CreateUnbounded<SolveResponse>();
-        var outcome = await runner.RunAsync(Plan(spec.N), spec, events.Writer, DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+        SolveOutcome? outcome = null;
         var list = new List<SolveResponse>();
-        await foreach (var e in events.Reader.ReadAllAsync()) list.Add(e);
-        return (outcome, list);
+        await foreach (var e in FanIn.Merge<SolveResponse>(async events => outcome = await runner.RunAsync(Plan(spec.N), spec, events, DateTime.UtcNow.AddMinutes(1), CancellationToken.None)))
+            list.Add(e);
+        return (outcome!, list);
     }
 
     sealed class Meters : IMeterFactory

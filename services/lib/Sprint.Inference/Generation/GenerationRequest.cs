@@ -45,3 +45,13 @@ public sealed record SequenceTimes(long Submitted, long Scheduled, long FirstTok
     /// <summary>From the first token to the last (zero when never scheduled).</summary>
     public TimeSpan Decode => FirstToken == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(FirstToken, Finished);
 }
+
+/// <summary>Per-sequence log-probability figures, one rule wherever a sequence is scored (the generator's result, the offline decoder).</summary>
+public static class LogProbs
+{
+    /// <summary>
+    /// The mean token log-probability; 0 for a sequence without tokens (it has no text, hence no answer, so the
+    /// score never decides a vote).
+    /// </summary>
+    public static double Mean(double sum, int tokens) => tokens == 0 ? 0 : sum / tokens;
+}

@@ -19,13 +19,13 @@ public static class CandidateDecoder
 
     /// <summary>
     /// The candidate's text and its grade. A prompt that leaves no room for new tokens gives an empty, unanswered
-    /// candidate with a mean log-probability of −∞.
+    /// candidate (mean log-probability by <see cref="LogProbs.Mean"/>).
     /// </summary>
     public static async Task<(string Output, Candidate Candidate)> DecodeAsync(BatchScheduler engine, LanguageModel lm, IReadOnlyList<int> prompt,
         Problem problem, HeadConfig config, SamplingParams sampling, EvalSettings settings, CancellationToken ct)
     {
         int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
-        if (maxNew < 1) return ("", new Candidate(config.Name, null, false, double.NegativeInfinity));
+        if (maxNew < 1) return ("", new Candidate(config.Name, null, false, LogProbs.Mean(0, 0)));
         var text = new System.Text.StringBuilder();
         double sum = 0;
         int n = 0;
@@ -36,7 +36,7 @@ public static class CandidateDecoder
             if (e.TokenId is not null) { sum += e.LogProb; n++; }
         }
         var output = text.ToString();
-        return (output, Grade(problem, config.Name, output, n == 0 ? double.NegativeInfinity : sum / n, n));
+        return (output, Grade(problem, config.Name, output, LogProbs.Mean(sum, n), n));
     }
 
     /// <summary>A decoded text graded against the problem and step-checked (also for candidates read back from a log).</summary>
