@@ -8,12 +8,12 @@ namespace Sprint.Embedding;
 
 public static class EmbeddingHost
 {
-    public const string ServiceName = "sprint.v1.EmbeddingService";
+    public static readonly string ServiceName = Sprint.Contracts.V1.EmbeddingService.Descriptor.FullName;
     /// <summary>
     /// gRPC health service name of the Redis tier. It reports NOT_SERVING while Redis is configured but
     /// unreachable; the Embedding service itself stays SERVING (degraded: requests succeed uncached).
     /// </summary>
-    public const string CacheHealthName = ServiceName + ".Cache";
+    public static readonly string CacheHealthName = ServiceName + ".Cache";
 
     public static WebApplicationBuilder AddEmbedding(this WebApplicationBuilder builder)
     {

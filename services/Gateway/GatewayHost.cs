@@ -5,7 +5,7 @@ namespace Sprint.Gateway;
 
 public static class GatewayHost
 {
-    public const string ServiceName = "sprint.v1.GatewayService";
+    public static readonly string ServiceName = Sprint.Contracts.V1.GatewayService.Descriptor.FullName;
 
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {

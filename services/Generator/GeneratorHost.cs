@@ -5,7 +5,7 @@ namespace Sprint.Generator;
 
 public static class GeneratorHost
 {
-    public const string ServiceName = "sprint.v1.GeneratorService";
+    public static readonly string ServiceName = Sprint.Contracts.V1.GeneratorService.Descriptor.FullName;
 
     /// <summary>Registers the Generator: options from "Generator", the engine (loaded in the background) and its health check.</summary>
     public static WebApplicationBuilder AddGenerator(this WebApplicationBuilder builder)

@@ -4,7 +4,7 @@ namespace Sprint.HeadSelector;
 
 public static class HeadSelectorHost
 {
-    public const string ServiceName = "sprint.v1.HeadSelectorService";
+    public static readonly string ServiceName = Sprint.Contracts.V1.HeadSelectorService.Descriptor.FullName;
 
     public static WebApplicationBuilder AddHeadSelector(this WebApplicationBuilder builder)
     {

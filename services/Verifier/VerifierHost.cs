@@ -4,7 +4,7 @@ namespace Sprint.Verifier;
 
 public static class VerifierHost
 {
-    public const string ServiceName = "sprint.v1.VerifierService";
+    public static readonly string ServiceName = Sprint.Contracts.V1.VerifierService.Descriptor.FullName;
 
     public static WebApplicationBuilder AddVerifier(this WebApplicationBuilder builder)
     {

@@ -19,27 +19,27 @@ public static class RequestFuzzer
     /// <summary>Every RPC of the suite with a valid request to mutate.</summary>
     public static readonly IReadOnlyList<(Method<byte[], byte[]> Method, byte[] Valid)> Rpcs =
     [
-        (Unary("sprint.v1.EmbeddingService", "Embed"), new EmbedRequest { Text = "What is 2 + 3?" }.ToByteArray()),
-        (Unary("sprint.v1.HeadSelectorService", "Select"), new SelectRequest { Vector = { 0.1f, -0.2f, 0.3f }, K = 2 }.ToByteArray()),
-        (Unary("sprint.v1.HeadSelectorService", "SelectorInfo"), new SelectorInfoRequest().ToByteArray()),
-        (Unary("sprint.v1.GeneratorService", "ModelInfo"), new ModelInfoRequest().ToByteArray()),
-        (Streaming("sprint.v1.GeneratorService", "Generate"), new GenerateRequest
+        (Unary(EmbeddingService.Descriptor.FullName, "Embed"), new EmbedRequest { Text = "What is 2 + 3?" }.ToByteArray()),
+        (Unary(HeadSelectorService.Descriptor.FullName, "Select"), new SelectRequest { Vector = { 0.1f, -0.2f, 0.3f }, K = 2 }.ToByteArray()),
+        (Unary(HeadSelectorService.Descriptor.FullName, "SelectorInfo"), new SelectorInfoRequest().ToByteArray()),
+        (Unary(GeneratorService.Descriptor.FullName, "ModelInfo"), new ModelInfoRequest().ToByteArray()),
+        (Streaming(GeneratorService.Descriptor.FullName, "Generate"), new GenerateRequest
         {
             Prompt = "What is 2 + 3?",
             Stopping = new StoppingParameters { MaxNewTokens = 4 },
         }.ToByteArray()),
-        (Streaming("sprint.v1.GeneratorService", "GenerateGroup"), new GenerateGroupRequest
+        (Streaming(GeneratorService.Descriptor.FullName, "GenerateGroup"), new GenerateGroupRequest
         {
             Prompt = "What is 2 + 3?",
             Stopping = new StoppingParameters { MaxNewTokens = 4 },
             Candidates = { new GroupCandidate { Index = 0 }, new GroupCandidate { Index = 1, PrunedHeads = { new PrunedHead { Layer = 1, Head = 2 } } } },
         }.ToByteArray()),
-        (Unary("sprint.v1.VerifierService", "Check"), new CheckRequest
+        (Unary(VerifierService.Descriptor.FullName, "Check"), new CheckRequest
         {
             Question = "What is 2 + 3?",
             Candidates = { new CheckCandidate { Index = 0, Text = "2 + 3 = 5\n\\boxed{5}" }, new CheckCandidate { Index = 1, Text = "2 \\times 3 = 7" } },
         }.ToByteArray()),
-        (Streaming("sprint.v1.GatewayService", "Solve"), new SolveRequest
+        (Streaming(GatewayService.Descriptor.FullName, "Solve"), new SolveRequest
         {
             Question = "What is 2 + 3?", N = 2, MaxNewTokens = 4, Aggregation = Aggregation.VerifiedMajority, Adaptive = new AdaptiveParameters { Initial = 1 },
         }.ToByteArray()),
