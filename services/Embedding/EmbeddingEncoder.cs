@@ -20,6 +20,8 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
     readonly ILogger<EmbeddingEncoder> log;
     readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     readonly Histogram<int> batchSizes;
+    /// <summary>Embed calls by cache outcome (the "Sprint.Embedding" meter, with the batch sizes).</summary>
+    public Counter<long> CacheLookups { get; }
     readonly Lazy<Task> batcher;
 
     sealed record Pending(QuestionEncoder Encoder, string Text, TaskCompletionSource<float[]> Vector, CancellationToken Ct);
@@ -29,7 +31,9 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
         this.options = options;
         this.catalog = catalog;
         this.log = log;
-        batchSizes = meters.Create("Sprint.Embedding").CreateHistogram<int>("sprint.embedding.batch_size", "{text}", "Texts encoded together");
+        var meter = meters.Create("Sprint.Embedding");
+        batchSizes = meter.CreateHistogram<int>("sprint.embedding.batch_size", "{text}", "Texts encoded together");
+        CacheLookups = meter.CreateCounter<long>("sprint.embedding.cache_lookups", "{lookup}", "Embed calls by cache outcome: hit, miss, or bypassed (Redis down)");
         batcher = new Lazy<Task>(() => Task.Run(BatchLoopAsync));
     }
 

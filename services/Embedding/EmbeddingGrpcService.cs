@@ -8,9 +8,6 @@ namespace Sprint.Embedding;
 
 public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCache cache, EmbeddingOptions options) : EmbeddingService.EmbeddingServiceBase
 {
-    static readonly System.Diagnostics.Metrics.Counter<long> Lookups = new System.Diagnostics.Metrics.Meter("Sprint.Embedding")
-        .CreateCounter<long>("sprint.embedding.cache_lookups", "{lookup}", "Embed calls by cache outcome: hit, miss, or bypassed (Redis down)");
-
     public override async Task<EmbedResponse> Embed(EmbedRequest request, ServerCallContext context)
     {
         var text = ClientText.Normalized(request.Text, "text");   // what is hashed and encoded
@@ -22,7 +19,7 @@ public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCach
 
         var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, text,
             ct => encoder.EncodeAsync(loaded, text, ct), context.CancellationToken).ConfigureAwait(false);
-        Lookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
+        encoder.CacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
         {
             CacheOutcome.Hit => "hit",
             CacheOutcome.Miss => "miss",

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
@@ -12,11 +11,8 @@ namespace Sprint.ServiceDefaults;
 /// The framework's own per-request lines (four per call) are filtered to warnings in
 /// <see cref="SprintServiceHost.AddLogging"/>. Outermost interceptor: it sees the status <see cref="ErrorInterceptor"/> mapped.
 /// </summary>
-public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log) : Interceptor
+public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log, ServiceMetrics metrics) : Interceptor
 {
-    static readonly Histogram<double> Duration = new Meter(SprintServiceHost.TelemetryPrefix + "Rpc")
-        .CreateHistogram<double>("rpc.server.duration", "ms", "Duration of gRPC calls served, by service, method and status");
-
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -47,7 +43,7 @@ public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log) : Interc
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         log.LogInformation("{Method} {Status} {ElapsedMs:F0} ms {Peer}", context.Method, status, ms, context.Peer);
         var parts = context.Method.Split('/', StringSplitOptions.RemoveEmptyEntries);   // "/package.Service/Method"
-        Duration.Record(ms, new("rpc.system", "grpc"), new("rpc.service", parts.ElementAtOrDefault(0)), new("rpc.method", parts.ElementAtOrDefault(1)),
+        metrics.RpcDuration.Record(ms, new("rpc.system", "grpc"), new("rpc.service", parts.ElementAtOrDefault(0)), new("rpc.method", parts.ElementAtOrDefault(1)),
             new("rpc.grpc.status_code", (int)status));
     }
 }

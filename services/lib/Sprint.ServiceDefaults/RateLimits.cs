@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Threading.RateLimiting;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
@@ -24,9 +25,6 @@ public sealed class RateLimitOptions
 
 static class RateLimits
 {
-    static readonly System.Diagnostics.Metrics.Counter<long> Rejections = new System.Diagnostics.Metrics.Meter(SprintServiceHost.TelemetryPrefix + "RateLimits")
-        .CreateCounter<long>("sprint.rate_limit.rejections", "{call}", "Calls refused by a rate limit, by caller kind (key or peer)");
-
     /// <summary>ASP.NET Core's rate limiter, partitioned per caller, as the global limiter.</summary>
     public static void Configure(RateLimiterOptions limiter, RateLimitOptions o)
     {
@@ -44,7 +42,7 @@ static class RateLimits
         {
             var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : o.ConcurrentCalls > 0 && o.Requests == 0 ? TimeSpan.FromSeconds(1) : o.Window;
             string caller = Partition(context.HttpContext) ?? "";
-            Rejections.Add(1, new KeyValuePair<string, object?>("caller_kind", caller.StartsWith("key:", StringComparison.Ordinal) ? "key" : "peer"));
+            context.HttpContext.RequestServices.GetRequiredService<ServiceMetrics>().RateLimitRejections.Add(1, new KeyValuePair<string, object?>("caller_kind", caller.StartsWith("key:", StringComparison.Ordinal) ? "key" : "peer"));
             var message = $"rate limit for {Core.Quote.Short(caller)}: {Describe(o)}; retry after {wait.TotalSeconds:0.###} s";
             return new ValueTask(GrpcStatusResponse.WriteAsync(context.HttpContext, StatusCode.ResourceExhausted, message, wait));
         };
