@@ -19,6 +19,10 @@ public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerF
 
     public override string Name => PolicyName;
 
+    /// <summary>Replicas the balancer has ready now (what the resolver found and could be connected); 0 before the first connection.</summary>
+    public int ReadyReplicas => readyReplicas;
+    volatile int readyReplicas;
+
     public override LoadBalancer Create(LoadBalancerOptions options) => new Balancer(options, this);
 
     /// <summary>The service config entry that selects this policy.</summary>
@@ -27,7 +31,11 @@ public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerF
     sealed class Balancer(LoadBalancerOptions options, EjectingRoundRobinFactory factory)
         : SubchannelsLoadBalancer(options.Controller, options.LoggerFactory)
     {
-        protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels) => new Picker(readySubchannels, factory);
+        protected override SubchannelPicker CreatePicker(IReadOnlyList<Subchannel> readySubchannels)
+        {
+            factory.readyReplicas = readySubchannels.Count;
+            return new Picker(readySubchannels, factory);
+        }
     }
 
     sealed class Picker(IReadOnlyList<Subchannel> ready, EjectingRoundRobinFactory factory) : SubchannelPicker

@@ -24,6 +24,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     GrpcChannel? embedding, selector, verifier, generators;
     Task<ModelInfoResponse>? modelInfo;
     Task<SelectorInfoResponse>? selectorInfo;
+    readonly EjectingRoundRobinFactory balancer = new(options.EjectionTime);
 
     public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Single(options.EmbeddingAddress)));
     public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Single(options.SelectorAddress)));
@@ -42,28 +43,24 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     }
 
     /// <summary>
-    /// How many generator replicas there are: the static addresses, or what the dns:/// name resolves to (looked up
-    /// at most once per <see cref="GatewayOptions.DnsRefreshInterval"/>, as the balancer re-resolves; 1 when unknown).
+    /// How many generator replicas there are: the static addresses, or the replicas the balancer has ready behind a
+    /// dns:/// name (grpc-dotnet's resolver re-resolves it every <see cref="GatewayOptions.DnsRefreshInterval"/>); the
+    /// channel is connected first, waiting at most <see cref="GatewayOptions.KeepAliveTimeout"/> (1 when none is ready).
     /// </summary>
     public async Task<int> GeneratorReplicasAsync(CancellationToken ct)
     {
         var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
         if (addresses is not [var single] || !single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase)) return Math.Max(1, addresses.Count);
-        if (Environment.TickCount64 < replicasValidUntil) return replicas;
-        int found = 1;
-        try
+        var channel = Channel(ref generators, Generators);
+        if (balancer.ReadyReplicas == 0)
         {
-            var host = new Uri(single).AbsolutePath.Trim('/').Split(':')[0];
-            found = Math.Max(1, (await System.Net.Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false)).Length);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(options.KeepAliveTimeout);
+            try { await channel.ConnectAsync(wait.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }   // none ready yet: the calls will say so
         }
-        catch (Exception e) when (e is System.Net.Sockets.SocketException or UriFormatException or ArgumentException) { }
-        replicas = found;
-        replicasValidUntil = Environment.TickCount64 + (long)options.DnsRefreshInterval.TotalMilliseconds;
-        return found;
+        return Math.Max(1, balancer.ReadyReplicas);
     }
-
-    volatile int replicas = 1;
-    long replicasValidUntil;
 
     /// <summary>The selector's metadata, asked once (again after a failure, e.g. while it was still loading).</summary>
     public Task<SelectorInfoResponse> SelectorInfoAsync(CancellationToken ct)
@@ -89,7 +86,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
         if (addresses.Count == 0) addresses.Add(Self());
         var services = new ServiceCollection();
-        services.AddSingleton<LoadBalancerFactory>(new EjectingRoundRobinFactory(options.EjectionTime));
+        services.AddSingleton<LoadBalancerFactory>(balancer);
         string target;
         if (addresses is [var single] && single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase))
         {

@@ -36,6 +36,19 @@ public static class SprintServiceHost
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort) =>
         builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHttpJson().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
 
+    /// <summary>
+    /// The "Service" section, bound once per builder and registered (<see cref="ServiceRegistration.BindOptions{T}"/>):
+    /// every extension here reads this one instance.
+    /// </summary>
+    public static ServiceOptions ServiceSettings(this WebApplicationBuilder builder)
+    {
+        var properties = ((IHostApplicationBuilder)builder).Properties;
+        if (properties.TryGetValue(typeof(ServiceOptions), out var bound)) return (ServiceOptions)bound;
+        var options = builder.BindOptions<ServiceOptions>(ServiceOptions.Section);
+        properties[typeof(ServiceOptions)] = options;
+        return options;
+    }
+
     /// <summary>Authorization policy of each Sprint service ("gateway", "generator", "embedding", "selector", "verifier").</summary>
     public static string PolicyFor(string service) => "sprint:" + service;
     const string AnyService = "sprint:any";
@@ -48,7 +61,7 @@ public static class SprintServiceHost
     /// </summary>
     public static WebApplicationBuilder AddAccessControl(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        var options = builder.ServiceSettings();
         builder.Services.AddSingleton(options.Auth);
         builder.Services.AddSingleton<ServiceClientHandler>();
         if (options.Auth.Enabled)
@@ -100,9 +113,8 @@ public static class SprintServiceHost
     /// </summary>
     public static WebApplicationBuilder AddKestrelEndpoints(this WebApplicationBuilder builder, int defaultPort)
     {
-        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        var options = builder.ServiceSettings();
         if (builder.Configuration[$"{ServiceOptions.Section}:Port"] is null) options.Port = defaultPort;
-        builder.Services.AddSingleton(options);
         var tls = new Tls(options.Tls);
         builder.Services.AddSingleton(tls);
         builder.Services.AddTransient<IStartupFilter, MetricsPortOnly>();
@@ -122,7 +134,7 @@ public static class SprintServiceHost
     /// </summary>
     public static WebApplicationBuilder AddGrpcDefaults(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        var options = builder.ServiceSettings();
         builder.Services.AddGrpc(grpc =>
         {
             grpc.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
@@ -142,7 +154,7 @@ public static class SprintServiceHost
     /// </summary>
     public static WebApplicationBuilder AddHealthDefaults(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(ServiceOptions.Section).Get<ServiceOptions>() ?? new ServiceOptions();
+        var options = builder.ServiceSettings();
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", r => r.Tags.Contains(ReadyTag)))
             .Add(new("drain", sp => sp.GetRequiredService<Drain>(), null, [ReadyTag, Drain.Tag]));
         builder.Services.AddSingleton<Drain>();
