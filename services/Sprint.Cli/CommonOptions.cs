@@ -29,14 +29,9 @@ static class CommonOptions
     public static Option<int> Threads() => new("--threads")
     {
         Description = "Intra-op CPU threads for libtorch (default: all cores but one, left to the host's own threads)",
-        DefaultValueFactory = _ => DefaultThreads,
+        DefaultValueFactory = _ => Sprint.Inference.TorchThreads.Default,
     };
 
-    /// <summary>
-    /// libtorch's OpenMP workers spin after each parallel region; on a small machine they starve the threads that
-    /// stream tokens to consumers, so one core is left to them (measured in the README's benchmark section).
-    /// </summary>
-    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount - 1);
 
     /// <summary>Loads the model or prints why not (exit code 2).</summary>
     public static LanguageModel? LoadModel(ParseResult parse, Option<string> model, Option<string> dtype, Option<int> threads, Option<string>? loadFormat = null)

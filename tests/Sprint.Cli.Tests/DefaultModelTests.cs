@@ -13,6 +13,12 @@ public sealed class DefaultModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
+    /// <summary>The trained tokenizer's chat template is the ChatML the code writes (one definition of the format).</summary>
+    [Fact]
+    public void The_shipped_chat_template_is_the_codes_chatml() =>
+        Assert.Equal(Sprint.Inference.Text.ChatPrompt.HfTemplate,
+            JsonNode.Parse(File.ReadAllText(Path.Combine(Model, "tokenizer_config.json")))!["chat_template"]!.GetValue<string>());
+
     [Fact(Timeout = 300_000)]
     public async Task Generate_answers_a_generated_question()
     {

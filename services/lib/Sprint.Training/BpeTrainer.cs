@@ -115,7 +115,7 @@ public static class BpeTrainer
             ["unk_token"] = null,
             ["clean_up_tokenization_spaces"] = false,
             ["model_max_length"] = 512,
-            ["chat_template"] = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+            ["chat_template"] = ChatPrompt.HfTemplate,
         };
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(new JsonSerializerOptions(options) { WriteIndented = true }));
     }

@@ -23,7 +23,7 @@ namespace Sprint.Training;
 /// </summary>
 public sealed class LmTrainer(LmTrainingOptions o, TextWriter log)
 {
-    public const string EndOfText = "<|endoftext|>", ImStart = "<|im_start|>", ImEnd = "<|im_end|>";
+    const string EndOfText = ChatPrompt.EndOfText, ImStart = ChatPrompt.ImStart, ImEnd = ChatPrompt.ImEnd;
     const int Ignore = -100;
 
     string CheckpointDir => Path.Combine(o.OutDir, "checkpoint");
