@@ -45,10 +45,7 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
 
     protected override QuestionEncoder Load()
     {
-        TorchThreads.Configure(options.Threads);
-        var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType), LanguageModel.ParseLoadFormat(options.LoadFormat));
-        if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
-        var encoder = new QuestionEncoder(lm, string.IsNullOrEmpty(options.SystemPrompt) ? null : options.SystemPrompt);
+        var encoder = new QuestionEncoder(options.Load(catalog, RepositoryPaths.Resolve), options.SystemTurn);
         log.LogInformation("encoder {Encoder} ready ({Dim} dimensions)", encoder.EncoderId, encoder.Dimension);
         return encoder;
     }

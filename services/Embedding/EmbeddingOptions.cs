@@ -1,19 +1,13 @@
 namespace Sprint.Embedding;
 
-/// <summary>Configuration section "Embedding".</summary>
-public sealed class EmbeddingOptions
+/// <summary>
+/// Configuration section "Embedding": the checkpoint whose final hidden states are mean-pooled (the generator's model
+/// by default; its SystemPrompt must match what the selector was trained with) and the cache.
+/// </summary>
+public sealed class EmbeddingOptions : Inference.ModelHostOptions
 {
     public const string Section = "Embedding";
 
-    /// <summary>The checkpoint whose final hidden states are mean-pooled (the generator's model by default).</summary>
-    public string Model { get; set; } = "models/sprint-tiny-math";
-    public string DType { get; set; } = "float32";
-    /// <summary>safetensors (the folder's weights) or dummy (random weights of config.json's shapes, for benchmarks).</summary>
-    public string LoadFormat { get; set; } = "safetensors";
-    /// <summary>libtorch intra-op threads; 0 takes cores − 1 (at least 1).</summary>
-    public int Threads { get; set; }
-    /// <summary>System turn of the encoded prompt; must match what the selector was trained with (none by default).</summary>
-    public string? SystemPrompt { get; set; }
     /// <summary>Longest accepted text in UTF-8 bytes.</summary>
     public int MaxTextBytes { get; set; } = 8 * 1024;
     /// <summary>How long the first uncached text waits for others to encode with it (dynamic batching).</summary>

@@ -158,7 +158,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
             throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");
         stopping ??= new StoppingParameters();
 
-        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, string.IsNullOrEmpty(engine.Options.SystemPrompt) ? null : engine.Options.SystemPrompt);
+        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, engine.Options.SystemTurn);
         var ids = lm.Tokenizer!.Encode(text);
         int room = lm.Config.MaxPositionEmbeddings - ids.Count;
         return new GenerationRequest

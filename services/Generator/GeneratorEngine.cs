@@ -56,9 +56,7 @@ public sealed class GeneratorEngine : LoadedInBackground<BatchScheduler>
 
     protected override BatchScheduler Load()
     {
-        TorchThreads.Configure(options.Threads);
-        var lm = catalog.Get(RepositoryPaths.Resolve(options.Model), LanguageModel.ParseDType(options.DType), LanguageModel.ParseLoadFormat(options.LoadFormat));
-        if (lm.Tokenizer is null) throw new InvalidOperationException($"{options.Model} has no tokenizer files");
+        var lm = options.Load(catalog, RepositoryPaths.Resolve);
         var scheduler = new BatchScheduler(lm, new EngineOptions
         {
             MaxConcurrentSequences = options.MaxConcurrentSequences,

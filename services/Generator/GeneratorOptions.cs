@@ -1,20 +1,10 @@
 namespace Sprint.Generator;
 
-/// <summary>Configuration section "Generator".</summary>
-public sealed class GeneratorOptions
+/// <summary>Configuration section "Generator": the model (<see cref="Inference.ModelHostOptions"/>) and the batch.</summary>
+public sealed class GeneratorOptions : Inference.ModelHostOptions
 {
     public const string Section = "Generator";
 
-    /// <summary>Hugging Face model folder (config.json, safetensors, tokenizer).</summary>
-    public string Model { get; set; } = "models/sprint-tiny-math";
-    /// <summary>Compute dtype: float32, bfloat16 or float16.</summary>
-    public string DType { get; set; } = "float32";
-    /// <summary>safetensors (the folder's weights) or dummy (random weights of config.json's shapes, for benchmarks).</summary>
-    public string LoadFormat { get; set; } = "safetensors";
-    /// <summary>libtorch intra-op threads; 0 takes cores − 1 (at least 1).</summary>
-    public int Threads { get; set; }
-    /// <summary>System turn of the chat template; empty for none (the shipped model is trained without one).</summary>
-    public string? SystemPrompt { get; set; }
     public int DefaultMaxNewTokens { get; set; } = Sprint.Core.Defaults.MaxNewTokens;
     /// <summary>
     /// After a sequence's first token (always sent at once), its tokens are sent together at most once per this

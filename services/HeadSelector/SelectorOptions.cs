@@ -9,7 +9,7 @@ public sealed class SelectorOptions
     /// The model folder the generators serve: the artifact must have been trained for it (its folder name is the
     /// model id, its config.json the layers and heads every configuration must fit), or it is refused at load.
     /// </summary>
-    public string Model { get; set; } = "models/sprint-tiny-math";
+    public string Model { get; set; } = Inference.ModelHostOptions.DefaultModel;
     /// <summary>The artifact's weights (its metadata is the .json file beside it); unset: MODEL/selector.safetensors.</summary>
     public string? Artifact { get; set; }
     /// <summary>

@@ -89,5 +89,5 @@ public static class SuiteHost
     }
 
     /// <summary>The shipped default model folder, found from anywhere inside a clone.</summary>
-    public static string DefaultModel() => RepositoryPaths.Resolve(Path.Combine("models", "sprint-tiny-math"));
+    public static string DefaultModel() => RepositoryPaths.Resolve(Inference.ModelHostOptions.DefaultModel);
 }
