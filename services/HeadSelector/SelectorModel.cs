@@ -23,7 +23,7 @@ public sealed class SelectorModel(SelectorOptions options, ILogger<SelectorModel
                 $"greedy work without). Make one for this model: sprint profile --model {modelDir} --data TRAIN.jsonl --out profile.jsonl, " +
                 $"then sprint train-selector --profile profile.jsonl --out {path}");
         var loaded = SelectorArtifact.Load(path);
-        try { loaded.Metadata.CheckServes(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))), ModelConfig.Load(modelDir).Shape); }
+        try { loaded.Metadata.CheckServes(Inference.LanguageModel.IdOf(modelDir), ModelConfig.Load(modelDir).Shape); }
         catch
         {
             loaded.Dispose();

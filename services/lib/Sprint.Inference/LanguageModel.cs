@@ -35,7 +35,10 @@ public sealed class LanguageModel : IDisposable
 
     public string Directory { get; }
     /// <summary>The folder name, used to name the model in results and artifacts.</summary>
-    public string Id => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(Directory)));
+    public string Id => IdOf(Directory);
+
+    /// <summary>A model's id: its folder's name (what a selector artifact records as the model it was trained for).</summary>
+    public static string IdOf(string directory) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
     public ModelConfig Config { get; }
     public CausalLM Model { get; }
     /// <summary>Null for folders without tokenizer files (token-id-only checkpoints such as the golden fixture).</summary>

@@ -30,9 +30,11 @@ public sealed record SelectorMetadata
             throw new InvalidOperationException($"the selector was trained for model '{ModelId}', not '{modelId}'");
         foreach (var name in Configs.Concat(GlobalRanking))
         {
-            var config = HeadConfig.Parse(name);
-            if (config.Head is { } h && (h.Layer >= shape.Layers || h.Head >= shape.Heads))
-                throw new InvalidOperationException($"the selector's configuration {name} is not a head of '{modelId}' ({shape.Layers} layers × {shape.Heads} heads)");
+            try { HeadConfig.Parse(name).Head?.Validate(shape); }   // the head range rule is PrunedHead's
+            catch (InvalidFieldException e)
+            {
+                throw new InvalidOperationException($"the selector's configuration {name} is not a head of '{modelId}' ({shape.Layers} layers × {shape.Heads} heads): {e.Why}");
+            }
         }
     }
 }
