@@ -19,8 +19,5 @@ public static class AnswerGrader
         return false;
     }
 
-    /// <summary>Extracts the answer from <paramref name="solution"/> and grades it.</summary>
-    public static bool IsCorrect(string solution, string reference) => IsEquivalent(AnswerExtractor.Extract(solution), reference);
-
     internal static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -12,17 +12,11 @@ sealed class Admission(EngineOptions options)
     readonly LinkedList<SequenceState> queued = new();
 
     public int Queued => queued.Count;
-    public IEnumerable<SequenceState> Waiting => queued;
 
     /// <summary>
-    /// Queues <paramref name="sequence"/> behind the running ones, or throws <see cref="EngineOverloadedException"/>
+    /// Queues a group (one sequence, or a Solve's candidates) behind the running ones as one: all of it or none, so a
+    /// group is admitted in one round and prefilled together when it fits; throws <see cref="EngineOverloadedException"/>
     /// when it does not fit now and the policy is Reject, or when the queue is full.
-    /// </summary>
-    public void Enqueue(SequenceState sequence, IReadOnlyCollection<SequenceState> running) => Enqueue([sequence], running);
-
-    /// <summary>
-    /// Queues a group as one: all of it or none (so a group is admitted in one round and prefilled together when
-    /// it fits), with the same policy as a single sequence.
     /// </summary>
     public void Enqueue(IReadOnlyList<SequenceState> group, IReadOnlyCollection<SequenceState> running)
     {
