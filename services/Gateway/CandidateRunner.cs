@@ -107,7 +107,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
     /// next replica, up to <see cref="GatewayOptions.CandidateRestarts"/> times: a restart event tells the client to
     /// discard their text so far (same configuration, sampling and seed). Other failures are the candidates' results.
     /// </summary>
-    async Task RunGroupAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
+    async Task RunGroupAsync(IReadOnlyList<PlanEntry> group, SolveSpec spec, CandidateResult[] results, RpcException?[] failures,
         CandidateChecks? checks, ChannelWriter<SolveResponse> events, DateTime deadline, CancellationToken ct)
     {
         foreach (var candidate in group) results[candidate.Index] = new CandidateResult { Index = candidate.Index, Configuration = candidate.Config.Name };
@@ -131,7 +131,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             }
         }
 
-        void Fail(Core.PlannedCandidate candidate, RpcException failure)
+        void Fail(PlanEntry candidate, RpcException failure)
         {
             var result = results[candidate.Index];
             failures[candidate.Index] = failure;
@@ -142,7 +142,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
     }
 
     /// <summary>One GenerateGroup call; null when it ended normally, else why it failed (a stall reads as UNAVAILABLE).</summary>
-    async Task<RpcException?> RunOnceAsync(IReadOnlyList<Core.PlannedCandidate> group, SolveSpec spec, CandidateResult[] results,
+    async Task<RpcException?> RunOnceAsync(IReadOnlyList<PlanEntry> group, SolveSpec spec, CandidateResult[] results,
         CandidateChecks? checks, ChannelWriter<SolveResponse> events, DateTime deadline, CancellationToken ct)
     {
         var request = new GenerateGroupRequest

@@ -24,7 +24,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
         var generation = ToEngineRequest(request.Prompt, request.Format, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
         IAsyncEnumerable<GenerationEvent> events;
         try { events = scheduler.Submit(generation, ct); }
-        catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
+        catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
         await foreach (var message in FanIn.Merge<GenerateResponse>(outbox => StreamAsync(events, generation, null, received,
             delta => outbox.WriteAsync(new GenerateResponse { Delta = delta }).AsTask(),
             result => outbox.WriteAsync(new GenerateResponse { Result = result }).AsTask()), ct).ConfigureAwait(false))
@@ -55,7 +55,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
 
         IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
         try { streams = scheduler.SubmitGroup(generations, ct); }
-        catch (EngineOverloadedException e) { throw Invalid.Exhausted(e.Message); }
+        catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
 
         // One reader per candidate, one stream for the call.
         var merged = FanIn.Merge<GenerateGroupResponse>(outbox => Task.WhenAll(streams.Select((events, i) =>

@@ -6,7 +6,7 @@ using Sprint.ServiceDefaults;
 namespace Sprint.HeadSelector;
 
 /// <summary>Select and SelectorInfo over the loaded artifact (FAILED_PRECONDITION when there is none for this model).</summary>
-public sealed class HeadSelectorGrpcService(SelectorModel model) : HeadSelectorService.HeadSelectorServiceBase
+public sealed class HeadSelectorGrpcService(SelectorLoader model) : HeadSelectorService.HeadSelectorServiceBase
 {
     public override Task<SelectResponse> Select(SelectRequest request, ServerCallContext context)
     {

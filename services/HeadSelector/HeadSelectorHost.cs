@@ -9,7 +9,7 @@ public static class HeadSelectorHost
     public static WebApplicationBuilder AddHeadSelector(this WebApplicationBuilder builder)
     {
         builder.BindOptions<SelectorOptions>(SelectorOptions.Section);
-        builder.Services.AddLoadedInBackground<SelectorModel, Sprint.Selection.SelectorArtifact>(ServiceName, "selector-artifact");
+        builder.Services.AddLoadedInBackground<SelectorLoader, Sprint.Selection.SelectorArtifact>(ServiceName, "selector-artifact");
         return builder;
     }
 

@@ -103,7 +103,7 @@ public sealed class CandidateRunnerTests
     }
 
     static CandidatePlan Plan(int n) => new(Core.Strategy.Sampling, 1,
-        Enumerable.Range(0, n).Select(i => new Core.PlannedCandidate(i, HeadConfig.Unpruned, 0, new SamplingParams { Temperature = 0.7, Seed = (ulong)i })).ToList());
+        Enumerable.Range(0, n).Select(i => new PlanEntry(i, HeadConfig.Unpruned, 0, new SamplingParams { Temperature = 0.7, Seed = (ulong)i })).ToList());
 
     static SolveSpec Spec(int n, Sprint.Answers.Aggregation aggregation = Sprint.Answers.Aggregation.VerifiedMajority, AdaptivePolicy? adaptive = null) =>
         new(Rpc.Question, n, Core.Strategy.Sampling, 32, null, 1, aggregation, adaptive);

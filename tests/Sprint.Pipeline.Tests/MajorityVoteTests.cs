@@ -6,7 +6,7 @@ namespace Sprint.Pipeline.Tests;
 
 public sealed class MajorityVoteTests
 {
-    static Candidate C(string? answer, double logProb, bool correct = false) => new("none", answer, correct, logProb);
+    static DecodedCandidate C(string? answer, double logProb, bool correct = false) => new("none", answer, correct, logProb);
 
     [Fact]
     public void The_most_frequent_normalised_answer_wins()

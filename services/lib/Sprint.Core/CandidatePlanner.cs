@@ -6,11 +6,11 @@ namespace Sprint.Core;
 /// <param name="TopK">Top-k filtering of sampled candidates; 0 disables it.</param>
 public sealed record PlanRequest(string Question, int N, Strategy Strategy, ulong Seed, double? Temperature = null, double TopP = 1.0, int TopK = 0);
 
-/// <summary>One candidate to decode: its index, configuration, the selector's score ("sprint" only) and its sampling.</summary>
-public sealed record PlannedCandidate(int Index, HeadConfig Config, float Score, SamplingParams Sampling);
+/// <summary>One entry of a plan: the index, configuration, selector score ("sprint" only) and sampling of a candidate to decode.</summary>
+public sealed record PlanEntry(int Index, HeadConfig Config, float Score, SamplingParams Sampling);
 
 /// <summary>A question's candidates, by index.</summary>
-public sealed record CandidatePlan(Strategy Strategy, ulong Seed, IReadOnlyList<PlannedCandidate> Candidates);
+public sealed record CandidatePlan(Strategy Strategy, ulong Seed, IReadOnlyList<PlanEntry> Candidates);
 
 /// <summary>A selector's answer for one question: configurations best first with their scores.</summary>
 public sealed record ScoredConfig(HeadConfig Config, float Score);
@@ -87,7 +87,7 @@ public static class CandidatePlanner
         if (configs.Count != (request.Strategy == Strategy.Greedy ? 1 : n))
             throw new InvalidOperationException($"{request.Strategy.Name()} planned {configs.Count} candidates for n = {n}");
 
-        var candidates = configs.Select((c, i) => new PlannedCandidate(i, c.Config, c.Score, new SamplingParams
+        var candidates = configs.Select((c, i) => new PlanEntry(i, c.Config, c.Score, new SamplingParams
         {
             Temperature = temperature,
             TopP = request.TopP,

@@ -38,7 +38,7 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
     {
         if (value is { } loaded) return loaded;
         if (failure is { } e) throw new FailedPreconditionException($"{What} is not available: {e.Message}");
-        throw Invalid.Loading(What);
+        throw Refusals.Loading(What);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>

@@ -25,7 +25,7 @@ public sealed record BestOfNSettings
 }
 
 /// <summary>A question's candidates under one strategy, in the strategy's order (the first n are its best-of-n).</summary>
-public sealed record QuestionResult(Problem Problem, Strategy Strategy, IReadOnlyList<Candidate> Candidates);
+public sealed record QuestionResult(Problem Problem, Strategy Strategy, IReadOnlyList<DecodedCandidate> Candidates);
 
 /// <summary>
 /// Decodes, for every question and strategy, the plan of <see cref="CandidatePlanner"/> for <c>MaxN</c> candidates
@@ -71,7 +71,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         {
             ct.ThrowIfCancellationRequested();
             var sources = new EvaluationPlanSources(lm, selector, encoder, chunk.Select(p => p.Question).ToList());
-            var greedyCache = new ConcurrentDictionary<(Problem, string), Task<Candidate>>();
+            var greedyCache = new ConcurrentDictionary<(Problem, string), Task<DecodedCandidate>>();
             var tasks = new List<Task<QuestionResult>>();
             using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
             foreach (var problem in chunk)
@@ -102,7 +102,7 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
         CandidatePlanner.PlanAsync(new PlanRequest(problem.Question, settings.MaxN, strategy, settings.Seed,
             strategy == Strategy.Sampling ? settings.Temperature : settings.PrunedTemperature, settings.TopP, settings.TopK), sources, ct);
 
-    async Task<Candidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct) =>
+    async Task<DecodedCandidate> Decode(BatchScheduler engine, IReadOnlyList<int> prompt, Problem problem, HeadConfig config, SamplingParams sampling, CancellationToken ct) =>
         (await CandidateDecoder.DecodeAsync(engine, lm, prompt, problem, config, sampling, settings.Decoding, ct)).Candidate;
 }
 

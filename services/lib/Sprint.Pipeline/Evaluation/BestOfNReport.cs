@@ -52,7 +52,7 @@ public static class BestOfNReport
         }
         return rows;
 
-        BestOfNRow Row(Strategy strategy, int n, Aggregation rule, AdaptivePolicy? policy, List<QuestionResult> questions, List<List<Candidate>> ran)
+        BestOfNRow Row(Strategy strategy, int n, Aggregation rule, AdaptivePolicy? policy, List<QuestionResult> questions, List<List<DecodedCandidate>> ran)
         {
             var key = $"{strategy.Name()}/{rule.Name()}{(policy is null ? "" : "/" + policy)}";
             var vote = ran.Select(c => MajorityVote.Winner(c, rule)?.Correct == true ? 1.0 : 0.0).ToArray();

@@ -21,11 +21,11 @@ public static class CandidateDecoder
     /// The candidate's text and its grade. A prompt that leaves no room for new tokens gives an empty, unanswered
     /// candidate (mean log-probability by <see cref="LogProbs.Mean"/>).
     /// </summary>
-    public static async Task<(string Output, Candidate Candidate)> DecodeAsync(BatchScheduler engine, LanguageModel lm, IReadOnlyList<int> prompt,
+    public static async Task<(string Output, DecodedCandidate Candidate)> DecodeAsync(BatchScheduler engine, LanguageModel lm, IReadOnlyList<int> prompt,
         Problem problem, HeadConfig config, SamplingParams sampling, EvalSettings settings, CancellationToken ct)
     {
         int maxNew = Math.Min(settings.MaxNewTokens, lm.Config.MaxPositionEmbeddings - prompt.Count);
-        if (maxNew < 1) return ("", new Candidate(config.Name, null, false, LogProbs.Mean(0, 0)));
+        if (maxNew < 1) return ("", new DecodedCandidate(config.Name, null, false, LogProbs.Mean(0, 0)));
         var text = new System.Text.StringBuilder();
         double sum = 0;
         int n = 0;
@@ -40,9 +40,9 @@ public static class CandidateDecoder
     }
 
     /// <summary>A decoded text graded against the problem and step-checked (also for candidates read back from a log).</summary>
-    public static Candidate Grade(Problem problem, string config, string output, double meanLogProb, int tokens)
+    public static DecodedCandidate Grade(Problem problem, string config, string output, double meanLogProb, int tokens)
     {
         var answer = AnswerExtractor.Extract(output);
-        return new Candidate(config, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), meanLogProb, tokens, output, StepChecker.Check(output));
+        return new DecodedCandidate(config, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), meanLogProb, tokens, output, StepChecker.Check(output));
     }
 }

@@ -47,7 +47,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         {
             ct.ThrowIfCancellationRequested();
             var embeddings = encoder.Encode(chunk.Select(p => p.Question).ToList());
-            List<Task<Candidate>> decodes;
+            List<Task<DecodedCandidate>> decodes;
             using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
                 decodes = chunk.SelectMany(p =>
                 {
@@ -65,7 +65,7 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         }
     }
 
-    string Line(Problem p, float[] embedding, IEnumerable<Candidate> results) => new JsonObject
+    string Line(Problem p, float[] embedding, IEnumerable<DecodedCandidate> results) => new JsonObject
     {
         ["id"] = p.Id,
         ["question"] = p.Question,

@@ -6,9 +6,9 @@ namespace Sprint.Pipeline.Evaluation;
 /// One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token
 /// log-probability, the tokens it generated, its text and its step check (<see cref="StepChecker"/>).
 /// </summary>
-public sealed record Candidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null)
+public sealed record DecodedCandidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null)
 {
-    public Ballot<Candidate> Ballot => new(this, Answer, MeanLogProb, Check);
+    public Ballot<DecodedCandidate> Ballot => new(this, Answer, MeanLogProb, Check);
 }
 
 /// <summary>
@@ -19,9 +19,9 @@ public sealed record Candidate(string Config, string? Answer, bool Correct, doub
 /// </summary>
 public static class MajorityVote
 {
-    public static Candidate? Winner(IEnumerable<Candidate> candidates, Aggregation rule = Aggregation.Majority) =>
+    public static DecodedCandidate? Winner(IEnumerable<DecodedCandidate> candidates, Aggregation rule = Aggregation.Majority) =>
         Vote.Cast(candidates.Select(c => c.Ballot), rule).Winner?.Members[0].Item;
 
-    public static int DistinctAnswers(IEnumerable<Candidate> candidates) =>
+    public static int DistinctAnswers(IEnumerable<DecodedCandidate> candidates) =>
         candidates.Where(c => c.Answer is not null).Select(c => AnswerNormalizer.Normalize(c.Answer!)).Distinct().Count();
 }

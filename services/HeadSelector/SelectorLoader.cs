@@ -8,7 +8,7 @@ namespace Sprint.HeadSelector;
 /// The selector artifact, loaded in the background at start-up and checked against the model it must serve (id
 /// and shape). Absent: the service answers FAILED_PRECONDITION with the commands that make one.
 /// </summary>
-public sealed class SelectorModel(SelectorOptions options, ILogger<SelectorModel> log) : LoadedInBackground<SelectorArtifact>(log)
+public sealed class SelectorLoader(SelectorOptions options, ILogger<SelectorLoader> log) : LoadedInBackground<SelectorArtifact>(log)
 {
     public override bool Required => options.Required;
 
