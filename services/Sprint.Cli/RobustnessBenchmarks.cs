@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using Grpc.Core;
 using Sprint.AppHost;
-using Sprint.Contracts;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Sprint.Contracts;
+using Sprint.Cli;
 using Microsoft.Extensions.DependencyInjection;
 using Sprint.Contracts.V1;
 

@@ -2,10 +2,10 @@ using Google.Protobuf;
 using Grpc.Core;
 using Sprint.Contracts.V1;
 
-namespace Sprint.Contracts;
+namespace Sprint.Cli;
 
 /// <summary>
-/// Raw-bytes fuzzing of the suite's RPCs (used by the fuzz test and <c>sprint bench fuzz</c>): every RPC with a small
+/// Raw-bytes fuzzing of the suite's RPCs, a bench tool (<c>sprint bench fuzz</c>; the fuzz test compiles this file in): every RPC with a small
 /// valid request, mutations of it, and a call that sends the bytes as they are (nothing on the client side parses
 /// them) and returns the status. A request that passes validation runs for real until its first message.
 /// </summary>
