@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -41,7 +41,7 @@ static class LoadBenchmark
         {
             var output = parse.InvocationConfiguration.Output;
             await using var suite = parse.GetValue(target) is null
-                ? SuiteHost.Build(0, SuiteHost.DefaultModel(), null, null, quiet: true, [])
+                ? InProcessSuite.Build(0, InProcessSuite.DefaultModel(), null, null, quiet: true, [])
                 : null;
             if (suite is not null) await suite.StartAsync(ct);
             var engine = suite?.Services.GetRequiredService<Sprint.Generator.GeneratorEngine>();
@@ -55,7 +55,7 @@ static class LoadBenchmark
                 : (i, token) => GenerateOnce(new GeneratorService.GeneratorServiceClient(channel), new GenerateRequest
                     { Prompt = questions[i % questions.Length], Stopping = new StoppingParameters { MaxNewTokens = parse.GetValue(maxNew) } }, token);
 
-            if (suite is not null) await SuiteHost.WaitReadyAsync(suite, TimeSpan.FromMinutes(5), ct);
+            if (suite is not null) await InProcessSuite.WaitReadyAsync(suite, TimeSpan.FromMinutes(5), ct);
             await call(0, ct);   // warm-up: connection, JIT, first batch
             output.WriteLine($"{(solve ? $"Solve(n={parse.GetValue(n)}, {parse.GetValue(strategy)})" : "Generate")}, max_new_tokens {parse.GetValue(maxNew)}");
             output.WriteLine("concurrency  requests  req/s    p50 ms   p99 ms   TTFT p50 ms  TTFT p99 ms  failed");

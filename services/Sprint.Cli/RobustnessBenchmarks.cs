@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Grpc.Core;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -20,9 +20,9 @@ static class RobustnessBenchmarks
     static async Task<(IAsyncDisposable? Suite, string Address)> SuiteOrTarget(ParseResult parse, Option<string?> target, CancellationToken ct)
     {
         if (parse.GetValue(target) is { } address) return (null, address);
-        var suite = SuiteHost.Build(0, SuiteHost.DefaultModel(), null, null, quiet: true, []);
+        var suite = InProcessSuite.Build(0, InProcessSuite.DefaultModel(), null, null, quiet: true, []);
         await suite.StartAsync(ct);
-        await SuiteHost.WaitReadyAsync(suite, TimeSpan.FromMinutes(5), ct);
+        await InProcessSuite.WaitReadyAsync(suite, TimeSpan.FromMinutes(5), ct);
         return (suite, suite.GrpcAddress());
     }
 

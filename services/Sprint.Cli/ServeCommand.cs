@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
@@ -11,7 +11,7 @@ static class ServeCommand
     public static Option<string> ModelOption() => new("--model")
     {
         Description = "Model folder for the Generator and the Embedding service (default: the shipped models/sprint-tiny-math)",
-        DefaultValueFactory = _ => SuiteHost.DefaultModel(),
+        DefaultValueFactory = _ => InProcessSuite.DefaultModel(),
     };
 
     public static Option<string?> SelectorOption() => new("--selector") { Description = "Selector artifact (default: MODEL/selector.safetensors)" };
@@ -35,7 +35,7 @@ static class ServeCommand
         {
             var modelDir = parse.GetValue(model)!;
             var format = parse.GetValue(loadFormat)!;
-            await using var app = SuiteHost.Build(parse.GetValue(port), modelDir, parse.GetValue(selector), parse.GetValue(redis), quiet: false,
+            await using var app = InProcessSuite.Build(parse.GetValue(port), modelDir, parse.GetValue(selector), parse.GetValue(redis), quiet: false,
                 [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", $"--Service:WebPort={parse.GetValue(webPort)}", .. parse.UnmatchedTokens]);
             await app.StartAsync(ct);
             var output = parse.InvocationConfiguration.Output;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Hosting;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.Core;
 using Sprint.ServiceDefaults;
@@ -118,11 +118,11 @@ static class SolveCommand
     static async Task<Microsoft.AspNetCore.Builder.WebApplication?> StartSuiteAsync(string modelDir, string? selector, string? redis, int? webPort,
         TextWriter error, CancellationToken ct)
     {
-        var app = SuiteHost.Build(0, modelDir, selector, redis, quiet: true, webPort is { } port ? [$"--Service:WebPort={port}"] : []);
+        var app = InProcessSuite.Build(0, modelDir, selector, redis, quiet: true, webPort is { } port ? [$"--Service:WebPort={port}"] : []);
         await app.StartAsync(ct);
         try
         {
-            await SuiteHost.WaitReadyAsync(app, TimeSpan.FromMinutes(5), ct);
+            await InProcessSuite.WaitReadyAsync(app, TimeSpan.FromMinutes(5), ct);
             return app;
         }
         catch (InvalidOperationException e)

@@ -6,7 +6,7 @@ using Grpc.Reflection.V1Alpha;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -24,7 +24,7 @@ public sealed class AuthTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+        app = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
         [
             "--Generator:Threads=1", "--Embedding:Threads=1",
             "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
@@ -34,7 +34,7 @@ public sealed class AuthTests : IAsyncLifetime
             "--Service:RateLimits:Requests=5", "--Service:RateLimits:Window=00:01:00",
         ]);
         await app.StartAsync();
-        await SuiteHost.WaitReadyAsync(app, TimeSpan.FromMinutes(2), CancellationToken.None);
+        await InProcessSuite.WaitReadyAsync(app, TimeSpan.FromMinutes(2), CancellationToken.None);
     }
 
     GrpcChannel Channel(string? bearer) => GrpcChannel.ForAddress(app!.GrpcAddress(), new GrpcChannelOptions

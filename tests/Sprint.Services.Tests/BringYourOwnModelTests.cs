@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -27,9 +27,9 @@ public sealed class BringYourOwnModelTests : IDisposable
 
     static async Task<(Microsoft.AspNetCore.Builder.WebApplication App, GrpcChannel Channel)> Start(string modelDir, string? selector)
     {
-        var app = SuiteHost.Build(0, modelDir, selector, redis: null, quiet: true, ["--Generator:Threads=1", "--Embedding:Threads=1"]);
+        var app = InProcessSuite.Build(0, modelDir, selector, redis: null, quiet: true, ["--Generator:Threads=1", "--Embedding:Threads=1"]);
         await app.StartAsync();
-        await SuiteHost.WaitReadyAsync(app, TimeSpan.FromMinutes(2), CancellationToken.None);
+        await InProcessSuite.WaitReadyAsync(app, TimeSpan.FromMinutes(2), CancellationToken.None);
         return (app, GrpcChannel.ForAddress(app.GrpcAddress()));
     }
 

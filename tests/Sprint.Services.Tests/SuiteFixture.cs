@@ -1,7 +1,7 @@
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -26,7 +26,7 @@ public sealed class SuiteFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         int webPort = FreePort(), metricsPort = FreePort();
-        app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+        app = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
             ["--Generator:Threads=1", "--Embedding:Threads=1", $"--Service:WebPort={webPort}", $"--Service:MetricsPort={metricsPort}"]);
         await app.StartAsync();
         Channel = GrpcChannel.ForAddress(app.GrpcAddress());

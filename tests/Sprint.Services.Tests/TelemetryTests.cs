@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -114,10 +114,10 @@ public sealed class TracedSuite : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true, ["--Generator:Threads=1", "--Embedding:Threads=1"],
+        App = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true, ["--Generator:Threads=1", "--Embedding:Threads=1"],
             builder => builder.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(Exported)));
         await App.StartAsync();
-        await SuiteHost.WaitReadyAsync(App, TimeSpan.FromMinutes(2), CancellationToken.None);
+        await InProcessSuite.WaitReadyAsync(App, TimeSpan.FromMinutes(2), CancellationToken.None);
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();

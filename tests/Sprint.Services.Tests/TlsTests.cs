@@ -6,7 +6,7 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.ServiceDefaults;
 
@@ -27,7 +27,7 @@ public sealed class TlsTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (ca, service, outsider) = TestPki.Create(dir);
-        app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+        app = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
         [
             "--Generator:Threads=1", "--Embedding:Threads=1",
             $"--Service:Tls:CertificatePath={Path.Combine(dir, "service.pem")}", $"--Service:Tls:KeyPath={Path.Combine(dir, "service.key")}",

@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
-using Sprint.AppHost;
+using Sprint.Suite;
 using Sprint.ServiceDefaults;
 using Sprint.Contracts.V1;
 
@@ -107,7 +107,7 @@ public sealed class VerifierFaultTests
     public async Task A_verifier_killed_mid_load_loses_no_solve()
     {
         using var verifier = await ServiceProcess.StartService("Verifier", "Sprint.Verifier");
-        await using var app = SuiteHost.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
+        await using var app = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
             ["--Generator:Threads=1", "--Embedding:Threads=1", $"--Gateway:VerifierAddress={verifier.Address}", "--Gateway:VerifierTimeout=00:00:01"]);
         await app.StartAsync();
         using var channel = GrpcChannel.ForAddress(app.GrpcAddress());

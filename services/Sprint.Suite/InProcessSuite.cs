@@ -10,14 +10,14 @@ using Sprint.HeadSelector;
 using Sprint.Verifier;
 using Sprint.ServiceDefaults;
 
-namespace Sprint.AppHost;
+namespace Sprint.Suite;
 
 /// <summary>
 /// All five services in one process on one port: the gateway's upstream addresses are this process. The selector
 /// is optional here: without one for the model the suite serves sampling, random_heads and greedy, and sprint
 /// answers FAILED_PRECONDITION with the commands that make a selector.
 /// </summary>
-public static class SuiteHost
+public static class InProcessSuite
 {
     /// <param name="selectorArtifact">Null: MODEL/selector.safetensors.</param>
     /// <param name="configure">Extra wiring before the host is built (e.g. a test's telemetry exporter).</param>
