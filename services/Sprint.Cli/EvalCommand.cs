@@ -28,7 +28,7 @@ static class EvalCommand
         var topK = new Option<int>("--top-k") { Description = "Top-k of every sampled candidate (0: off; the paper uses 40)" };
         var topP = new Option<double>("--top-p") { Description = "Top-p of every sampled candidate (1: off; the paper uses 0.95)", DefaultValueFactory = _ => 1.0 };
         var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold)", DefaultValueFactory = _ => "majority" };
-        var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 4:4:2), replayed on the decoded candidates with the verified vote" };
+        var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 2:6:1), replayed on the decoded candidates with the verified vote" };
         var resume = new Option<bool>("--resume") { Description = "Read the questions already in --candidates and decode only the rest (a finished log is re-reported without decoding)" };
         var seed = new Option<ulong>("--seed") { Description = "Fixes sampling, random heads and the bootstrap (the same derivation as Solve's seed)", DefaultValueFactory = _ => 1 };
         var markdown = new Option<string?>("--markdown") { Description = "Write the best-of-N table to this Markdown file" };

@@ -27,7 +27,7 @@ static class SolveCommand
         var aggregation = new Option<string>("--aggregation") { Description = "verified (the vote among candidates whose written steps hold) or majority", DefaultValueFactory = _ => "verified" };
         var adaptive = new Option<string?>("--adaptive")
         {
-            Description = "Start candidates in waves while the answer is undecided: INITIAL:WAVE:AGREE (default 4:4:2 when given without a value)",
+            Description = "Start candidates in waves while the answer is undecided: INITIAL:WAVE:AGREE (default 2:6:1 when given without a value)",
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => null,
             CustomParser = r => r.Tokens.Count == 0 ? Answers.AdaptivePolicy.Default.ToString() : r.Tokens[0].Value,

@@ -77,15 +77,19 @@ public static class Vote
 /// </summary>
 public sealed record AdaptivePolicy(int Initial, int Wave, int Agree)
 {
-    /// <summary>The defaults, chosen from the evaluation in EVAL.md.</summary>
-    public static AdaptivePolicy Default { get; } = new(4, 4, 2);
+    /// <summary>
+    /// The defaults, chosen from the evaluation (EVAL.md, 3,000 test questions, N = 8): two candidates, then the other
+    /// six at once unless one verified answer stands alone — the verified vote's accuracy (55.0 % against 54.9 % for
+    /// SPRINT) with 79 % of its generated tokens, and never more than two waves.
+    /// </summary>
+    public static AdaptivePolicy Default { get; } = new(2, 6, 1);
 
-    /// <summary>Parses "INITIAL:WAVE:AGREE", e.g. "4:4:2".</summary>
+    /// <summary>Parses "INITIAL:WAVE:AGREE", e.g. "2:6:1".</summary>
     public static AdaptivePolicy Parse(string text)
     {
         var parts = text.Split(':');
         if (parts.Length != 3 || !int.TryParse(parts[0], out var i) || !int.TryParse(parts[1], out var w) || !int.TryParse(parts[2], out var a))
-            throw new ArgumentException($"adaptive: expected INITIAL:WAVE:AGREE, e.g. 4:4:2, got '{text}'");
+            throw new ArgumentException($"adaptive: expected INITIAL:WAVE:AGREE, e.g. 2:6:1, got '{text}'");
         return new AdaptivePolicy(i, w, a).Validate();
     }
 

@@ -18,7 +18,7 @@ public sealed record Estimate(double Value, double Low, double High)
 public sealed record BestOfNRow(string Strategy, int N, Aggregation Aggregation, AdaptivePolicy? Adaptive, int Questions, Estimate Majority, Estimate PassAtN,
     double MeanCandidateAccuracy, double DistinctAnswers, double MeanGeneratedTokens, double MeanCandidates, IReadOnlyDictionary<int, double> MajorityByLevel)
 {
-    /// <summary>"majority", "verified", or "verified, adaptive 4:4:2".</summary>
+    /// <summary>"majority", "verified", or "verified, adaptive 2:6:1".</summary>
     public string Rule => Adaptive is null ? Aggregation.Name() : $"{Aggregation.Name()}, adaptive {Adaptive}";
 }
 
