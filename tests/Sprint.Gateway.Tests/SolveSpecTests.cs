@@ -40,7 +40,7 @@ public sealed class SolveSpecTests
         Assert.Equal(new PlanRequest("q", 5, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
         var paper = SolveSpec.From(new SolveRequest { Question = "q", N = 4, Temperature = 0.9f, TopK = 40, TopP = 0.95f, Aggregation = Aggregation.Majority,
             Adaptive = new AdaptiveParameters { Initial = 2, Agree = 3 } }, Options);
-        Assert.Equal((40, 0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, 4, 3)), (paper.TopK, (float)paper.TopP, paper.Aggregation, paper.Adaptive));
+        Assert.Equal((40, 0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, Answers.AdaptivePolicy.Default.Wave, 3)), (paper.TopK, (float)paper.TopP, paper.Aggregation, paper.Adaptive));
     }
 
     [Fact]
