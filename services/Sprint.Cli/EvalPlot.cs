@@ -12,6 +12,7 @@ static class EvalPlot
     public static void Plot(IReadOnlyList<BestOfNRow> rows, string path, string title)
     {
         var plot = new ScottPlot.Plot();
+        plot.Add.Palette = new ScottPlot.Palettes.Category20();   // up to 20 series keep their own colour
         foreach (var group in rows.GroupBy(r => (r.Strategy, r.Rule)))
         {
             var points = group.OrderBy(r => r.N).ToList();
@@ -30,7 +31,7 @@ static class EvalPlot
         plot.XLabel("generated tokens per question (log scale; points: N = 1, 4, 8, 16)");
         plot.YLabel("vote accuracy (%)");
         plot.Title(title);
-        plot.ShowLegend(ScottPlot.Alignment.LowerRight);
-        plot.SavePng(path, 1000, 640);
+        plot.ShowLegend(ScottPlot.Edge.Right);   // beside the data, not over it
+        plot.SavePng(path, 1200, 640);
     }
 }
