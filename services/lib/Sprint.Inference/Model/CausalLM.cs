@@ -47,11 +47,7 @@ public sealed class CausalLM : nn.Module
         Tensor? headMask = null, IReadOnlySet<int>? prunedLayers = null)
     {
         using var scope = NewDisposeScope();
-        var (cos, sin) = Rotary(positions);
-        // Grouped-query attention stacks each key/value head's G query heads along the query axis (see Attention),
-        // so the mask is repeated G times along that axis, once for all layers.
-        int group = Config.GroupSize;
-        var groupMask = group > 1 ? attentionMask.repeat(1, 1, group, 1) : attentionMask;   // [b, 1, G*t, keys]
+        var (cos, sin, groupMask) = LayerInputs(positions, attentionMask);                 // groupMask [b, 1, G*t, keys]
         var h = model.embed_tokens.Forward(inputIds);                                       // [b, t, hidden]
         for (int l = 0; l < Config.NumLayers; l++)
         {
@@ -83,9 +79,7 @@ public sealed class CausalLM : nn.Module
     /// <param name="validQueries">[batch, seq] 1 on real tokens, 0 on padding.</param>
     public Tensor AttentionEntropies(Tensor inputIds, Tensor positions, Tensor attentionMask, Tensor validQueries)
     {
-        var (cos, sin) = Rotary(positions);
-        int group = Config.GroupSize;
-        var groupMask = group > 1 ? attentionMask.repeat(1, 1, group, 1) : attentionMask;
+        var (cos, sin, groupMask) = LayerInputs(positions, attentionMask);
         var h = model.embed_tokens.Forward(inputIds);
         var entropies = new List<Tensor>();
         for (int l = 0; l < Config.NumLayers; l++)
@@ -101,7 +95,11 @@ public sealed class CausalLM : nn.Module
     /// <summary>[b, t] ids → [b, t, hidden].</summary>
     internal Tensor Embed(Tensor inputIds) => model.embed_tokens.Forward(inputIds);
 
-    /// <summary>cos/sin [b, 1, t, head_dim] and the attention mask repeated per query group [b, 1, G*t, keys].</summary>
+    /// <summary>
+    /// cos/sin [b, 1, t, head_dim] and the attention mask repeated per query group [b, 1, G*t, keys]: grouped-query
+    /// attention stacks each key/value head's G query heads along the query axis (see Attention), so the mask is
+    /// repeated G times along that axis, once for all layers. The one place the repeat is written.
+    /// </summary>
     internal (Tensor Cos, Tensor Sin, Tensor GroupMask) LayerInputs(Tensor positions, Tensor attentionMask)
     {
         var (cos, sin) = Rotary(positions);
