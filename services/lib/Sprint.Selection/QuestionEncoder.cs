@@ -45,9 +45,7 @@ public sealed class QuestionEncoder(LanguageModel lm, string? systemPrompt = nul
             foreach (var p in prompts)
                 if (p.Count > Context) throw new InvalidFieldException("question", $"{p.Count} tokens exceed the encoder's {Context}-token context");
             var padded = PaddedPrompts.Left(prompts, lm.Model.Device);
-            var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend).to(ScalarType.Float32);
-            var valid = padded.Valid(ScalarType.Float32).unsqueeze(-1);
-            var mean = (hidden * valid).sum(1) / valid.sum(1);
+            var mean = padded.MeanPool(lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend));   // [b, hidden]
             var unit = nn.functional.normalize(mean, p: 2, dim: 1).cpu();
             for (int i = 0; i < chunk.Length; i++) result.Add(unit[i].data<float>().ToArray());
         }

@@ -38,6 +38,16 @@ public sealed record PaddedPrompts(Tensor Ids, Tensor Positions, Tensor Attend, 
     /// <summary>Each row's last real column [rows].</summary>
     public long[] LastColumns => Starts.Zip(Lengths, (s, n) => s + n - 1).ToArray();
 
+    /// <summary>
+    /// Mean pooling over the real tokens: [rows, longest, hidden] → [rows, hidden] in float32 (the question encoder's
+    /// vector before normalisation, and the probes' per-layer means).
+    /// </summary>
+    public Tensor MeanPool(Tensor hidden)
+    {
+        var valid = Valid(ScalarType.Float32).unsqueeze(-1);   // [rows, longest, 1]
+        return (hidden.to(ScalarType.Float32) * valid).sum(1) / valid.sum(1);
+    }
+
     /// <summary>[rows, longest] float mask, 1 on real tokens.</summary>
     public Tensor Valid(ScalarType dtype)
     {

@@ -88,8 +88,7 @@ public static partial class HeadProbes
             using var scope = NewDisposeScope();
             var padded = PaddedPrompts.Left(chunk.Select(q => tokenizer.Encode(ChatPrompt.Format(q, systemPrompt))).ToList(), lm.Model.Device);
             var states = lm.Model.HiddenStates(padded.Ids, padded.Positions, padded.Attend).Select(s => s.to(ScalarType.Float32)).ToArray();   // [b, t, hidden] each
-            var valid = padded.Valid(ScalarType.Float32).unsqueeze(-1);                                                                  // [b, t, 1]
-            var means = states.Skip(1).Select(s => ((s * valid).sum(1) / valid.sum(1)).cpu()).ToArray();                                // per layer [b, hidden]
+            var means = states.Skip(1).Select(s => padded.MeanPool(s).cpu()).ToArray();                                                  // per layer [b, hidden]
             var last = states[^1][.., -1].cpu();                                                                                           // [b, hidden]: left-padded
             var concatenated = cat(means, 1);
             var entropy = lm.Model.AttentionEntropies(padded.Ids, padded.Positions, padded.Attend, padded.Valid(ScalarType.Float32)).to(ScalarType.Float32).cpu();   // [b, layers * heads]
