@@ -94,21 +94,13 @@ static class BenchCommand
     {
         var (batch, logits) = DecodeBatch.Prefill(lm.Model, prompts, heads, steps);
         using var _ = batch;
-        var next = Argmax(logits);
-        logits.Dispose();
+        int[] first;
+        using (logits)
+        using (var ids = logits.argmax(-1))
+            first = ids.data<long>().Select(x => (int)x).ToArray();
         var clock = Stopwatch.StartNew();
-        for (int s = 1; s < steps; s++)
-        {
-            using var stepLogits = batch.Step(next);
-            next = Argmax(stepLogits);
-        }
+        batch.Greedy(first, steps - 1);
         return clock.Elapsed.TotalSeconds * steps / Math.Max(1, steps - 1);
-    }
-
-    static int[] Argmax(Tensor logits)
-    {
-        using var ids = logits.argmax(-1);
-        return ids.data<long>().Select(x => (int)x).ToArray();
     }
 
     /// <summary>The same matrix products a batch-1 decode step runs, on the model's own weights.</summary>

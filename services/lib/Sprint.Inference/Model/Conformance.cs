@@ -28,7 +28,7 @@ public static class Conformance
         var (batch, all) = DecodeBatch.Prefill(model, prompts, cases.Select(c => c.PrunedHeads).ToList(), greedySteps, allPositions: true);
         using var __ = batch;
         var logits = new float[cases.Count][][];
-        var greedy = cases.Select(_ => new List<int>()).ToArray();
+        int[] first;
         using (all)
         using (NewDisposeScope())
         {
@@ -37,20 +37,9 @@ public static class Conformance
                 var row = all[r].narrow(0, 0, prompts[r].Count).contiguous();   // right-padded: position i at index i
                 logits[r] = Enumerable.Range(0, prompts[r].Count).Select(i => row[i].data<float>().ToArray()).ToArray();
             }
-            Append(greedy, stack(Enumerable.Range(0, cases.Count).Select(r => all[r, prompts[r].Count - 1]).ToArray()).argmax(-1));
+            first = stack(Enumerable.Range(0, cases.Count).Select(r => all[r, prompts[r].Count - 1]).ToArray()).argmax(-1).data<long>().Select(x => (int)x).ToArray();
         }
-        for (int step = 1; step < greedySteps; step++)
-        {
-            using var next = batch.Step(greedy.Select(g => g[^1]).ToList());
-            using var chosen = next.argmax(-1);
-            Append(greedy, chosen);
-        }
+        var greedy = batch.Greedy(first, Math.Max(0, greedySteps - 1));
         return Enumerable.Range(0, cases.Count).Select(r => new ConformanceOutput(logits[r], logits[r][^1], greedy[r].Take(greedySteps).ToArray())).ToArray();
-    }
-
-    static void Append(List<int>[] greedy, Tensor chosen)
-    {
-        var ids = chosen.data<long>().ToArray();
-        for (int r = 0; r < greedy.Length; r++) greedy[r].Add((int)ids[r]);
     }
 }

@@ -130,6 +130,24 @@ public sealed partial class DecodeBatch : IKvCache, IDisposable
     }
 
     /// <summary>
+    /// Greedy decoding with the cache (argmax, lowest id on ties, EOS not special): feeds <paramref name="first"/> (one
+    /// token per row), then each step's argmax, <paramref name="steps"/> times; returns each row's tokens, the first
+    /// included. The one greedy loop of the conformance check and the decode benchmark.
+    /// </summary>
+    public List<int>[] Greedy(IReadOnlyList<int> first, int steps)
+    {
+        var tokens = first.Select(t => new List<int> { t }).ToArray();
+        for (int step = 0; step < steps; step++)
+        {
+            using var logits = Step(tokens.Select(t => t[^1]).ToList());
+            using var chosen = logits.argmax(-1);
+            var ids = chosen.data<long>().ToArray();
+            for (int r = 0; r < tokens.Length; r++) tokens[r].Add((int)ids[r]);
+        }
+        return tokens;
+    }
+
+    /// <summary>
     /// Keeps only the given rows and returns the new row order: row i is the old row <c>order[i]</c>. Kept rows below
     /// the new row count stay where they are; the others move into the freed slots.
     /// </summary>
