@@ -13,7 +13,7 @@ namespace Sprint.Gateway;
 /// <see cref="SamplingParams"/>'s; the context rule is the generators'.
 /// </summary>
 public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
-    Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int TopK = 0, double TopP = 1.0)
+    Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null)
 {
     /// <summary>Whether finished candidates go to the Verifier: for the verified vote, and to decide adaptive waves.</summary>
     public bool Checks => Aggregation == Aggregation.VerifiedMajority || Adaptive is not null;
@@ -38,13 +38,14 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         double? temperature = r.HasTemperature ? r.Temperature : null;
         if (temperature is { } t) SamplingParams.CheckTemperature(t);
 
-        double topP = r.HasTopP ? r.TopP : 1.0;
-        new SamplingParams { TopK = r.TopK, TopP = topP }.Validate();   // top_k and top_p: SamplingParams' rules
+        int? topK = r.HasTopK ? r.TopK : null;
+        double? topP = r.HasTopP ? r.TopP : null;
+        new SamplingParams { TopK = topK ?? 0, TopP = topP ?? 1.0 }.Validate();   // top_k and top_p: SamplingParams' rules
         var aggregation = r.Aggregation.ToCore();
         var adaptive = r.Adaptive.ToCore();
 
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, r.TopK, topP);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP);
     }
 
     public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);

@@ -24,9 +24,9 @@ static class EvalCommand
         var ns = new Option<string?>("--n") { Description = "Comma list of candidate counts N, e.g. 1,2,4,8,16 (best-of-N mode)" };
         var selectorPath = new Option<string?>("--selector") { Description = "Selector weights (default: MODEL/selector.safetensors)" };
         var temperature = new Option<double>("--temperature") { Description = "Temperature of the sampling strategy", DefaultValueFactory = _ => Defaults.SamplingTemperature };
-        var prunedTemperature = new Option<double?>("--pruned-temperature") { Description = "Temperature of sprint, random_heads and global_top (default: greedy; the paper samples at 0.9)" };
-        var topK = new Option<int>("--top-k") { Description = "Top-k of every sampled candidate (0: off; the paper uses 40)" };
-        var topP = new Option<double>("--top-p") { Description = "Top-p of every sampled candidate (1: off; the paper uses 0.95)", DefaultValueFactory = _ => 1.0 };
+        var prunedTemperature = new Option<double?>("--pruned-temperature") { Description = "Temperature of sprint, random_heads and global_top (default: Solve's, 0.9 for sprint as the paper, greedy for the others; 0: greedy)" };
+        var topK = new Option<int?>("--top-k") { Description = "Top-k of every sampled candidate (0: off; default: Solve's, 40 for sprint)" };
+        var topP = new Option<double?>("--top-p") { Description = "Top-p of every sampled candidate (1: off; default: Solve's, 0.95 for sprint)" };
         var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold)", DefaultValueFactory = _ => "majority" };
         var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 2:6:1), replayed on the decoded candidates with the verified vote" };
         var resume = new Option<bool>("--resume") { Description = "Read the questions already in --candidates and decode only the rest (a finished log is re-reported without decoding)" };
@@ -156,7 +156,7 @@ static class EvalCommand
             using var log = logPath is null ? null : new CandidateLog(logPath, append: parse.GetValue(resume));
             try
             {
-                new SamplingParams { Temperature = settings.PrunedTemperature ?? 0, TopK = settings.TopK, TopP = settings.TopP }.Validate();
+                new SamplingParams { Temperature = settings.PrunedTemperature ?? 0, TopK = settings.TopK ?? 0, TopP = settings.TopP ?? 1.0 }.Validate();
                 results = await new BestOfNEvaluator(lm, selector, settings, quiet ? TextWriter.Null : error).RunAsync(problems, ct, done, log is null ? null : log.Write);
             }
             catch (Exception e) when (e is ArgumentException or InvalidFieldException)
@@ -176,7 +176,7 @@ static class EvalCommand
                     questions = problems.Count,
                     seed = settings.Seed,
                     temperature = settings.Temperature,
-                    pruned_temperature = settings.PrunedTemperature ?? 0,
+                    pruned_temperature = settings.PrunedTemperature,
                     top_k = settings.TopK,
                     top_p = settings.TopP,
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),

@@ -32,8 +32,8 @@ static class SolveCommand
             DefaultValueFactory = _ => null,
             CustomParser = r => r.Tokens.Count == 0 ? Answers.AdaptivePolicy.Default.ToString() : r.Tokens[0].Value,
         };
-        var topK = new Option<int>("--top-k") { Description = "Top-k of sampled candidates (0: off)" };
-        var topP = new Option<float?>("--top-p") { Description = "Top-p of sampled candidates (default 1: off)" };
+        var topK = new Option<int?>("--top-k") { Description = "Top-k of sampled candidates (0: off; default 40 for sprint, off otherwise)" };
+        var topP = new Option<float?>("--top-p") { Description = "Top-p of sampled candidates (1: off; default 0.95 for sprint, off otherwise)" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
         var web = new Option<int?>("--web")
         {
@@ -67,10 +67,11 @@ static class SolveCommand
                 request = new SolveRequest
                 {
                     Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto(),
-                    MaxNewTokens = parse.GetValue(maxNew), Aggregation = Answers.Vote.Parse(parse.GetValue(aggregation)!, "--aggregation").ToProto(), TopK = parse.GetValue(topK),
+                    MaxNewTokens = parse.GetValue(maxNew), Aggregation = Answers.Vote.Parse(parse.GetValue(aggregation)!, "--aggregation").ToProto(),
                 };
                 if (parse.GetValue(adaptive) is { } policy) request.Adaptive = Answers.AdaptivePolicy.Parse(policy).ToProto();
                 if (parse.GetValue(topP) is { } p) request.TopP = p;
+                if (parse.GetValue(topK) is { } k) request.TopK = k;
             }
             catch (ArgumentException e)
             {

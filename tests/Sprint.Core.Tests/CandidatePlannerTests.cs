@@ -29,14 +29,18 @@ public sealed class CandidatePlannerTests
         CandidatePlanner.PlanAsync(new PlanRequest(question, n, strategy, seed, temperature), sources ?? new TableSources(Table));
 
     [Fact]
-    public async Task Sprint_takes_the_selectors_top_n_greedy_with_their_scores()
+    public async Task Sprint_takes_the_selectors_top_n_with_their_scores_sampled_as_the_paper_does()
     {
         var sources = new TableSources(Table);
         var plan = await Plan(Strategy.Sprint, 5, sources: sources);
         Assert.Equal(Table.Take(5).Select(t => t.Config), plan.Candidates.Select(c => c.Config));
         Assert.Equal(Table.Take(5).Select(t => t.Score), plan.Candidates.Select(c => c.Score));
         Assert.Equal([0, 1, 2, 3, 4], plan.Candidates.Select(c => c.Index));
-        Assert.All(plan.Candidates, c => Assert.True(c.Sampling.IsGreedy));
+        Assert.All(plan.Candidates, c => Assert.Equal((0.9, 40, 0.95), (c.Sampling.Temperature, c.Sampling.TopK, c.Sampling.TopP)));
+        Assert.Equal(5, plan.Candidates.Select(c => c.Sampling.Seed).Distinct().Count());
+        // Temperature 0 decodes them greedily; the request's top-k and top-p replace the paper's.
+        var greedy = await Plan(Strategy.Sprint, 5, sources: sources, temperature: 0);
+        Assert.All(greedy.Candidates, c => Assert.True(c.Sampling.IsGreedy));
         Assert.Equal([Question], sources.Asked);   // asked with the trimmed question
     }
 

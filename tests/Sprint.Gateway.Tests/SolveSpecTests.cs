@@ -24,7 +24,7 @@ public sealed class SolveSpecTests
         Assert.Null(spec.Temperature);
         Assert.Equal(Answers.Aggregation.VerifiedMajority, spec.Aggregation);
         Assert.Null(spec.Adaptive);   // off unless asked for
-        Assert.Equal((0, 1.0), (spec.TopK, spec.TopP));
+        Assert.Equal((null, null), (spec.TopK, spec.TopP));   // the strategy decides (the planner: 40 and 0.95 for sprint)
         var adaptive = SolveSpec.From(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters() }, Options).Adaptive;
         Assert.Equal(Answers.AdaptivePolicy.Default, adaptive);
         var other = SolveSpec.From(new SolveRequest { Question = "q" }, Options);
@@ -40,7 +40,7 @@ public sealed class SolveSpecTests
         Assert.Equal(new PlanRequest("q", 5, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
         var paper = SolveSpec.From(new SolveRequest { Question = "q", N = 4, Temperature = 0.9f, TopK = 40, TopP = 0.95f, Aggregation = Aggregation.Majority,
             Adaptive = new AdaptiveParameters { Initial = 2, Agree = 3 } }, Options);
-        Assert.Equal((40, 0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, Answers.AdaptivePolicy.Default.Wave, 3)), (paper.TopK, (float)paper.TopP, paper.Aggregation, paper.Adaptive));
+        Assert.Equal(((int?)40, (float?)0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, Answers.AdaptivePolicy.Default.Wave, 3)), (paper.TopK, (float?)paper.TopP, paper.Aggregation, paper.Adaptive));
     }
 
     [Fact]

@@ -157,7 +157,7 @@ public sealed class ServeProcessTests
         using var serve = await ServiceProcess.StartService("Sprint.Cli", "sprint", "serve", "--Generator:Threads=1", "--Embedding:Threads=1");
         using (var channel = GrpcChannel.ForAddress(serve.Address))
         {
-            var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 2, Strategy = Strategy.Sprint, MaxNewTokens = 48 });
+            var events = await Rpc.Solve(new GatewayService.GatewayServiceClient(channel), new SolveRequest { Question = Rpc.Question, N = 2, Strategy = Strategy.Sprint, MaxNewTokens = 48, Temperature = 0 });
             Assert.Equal("52", events[^1].Verdict.Answer);
         }
         Assert.True(serve.Terminate(TimeSpan.FromSeconds(20)), "sprint serve did not stop on SIGTERM");

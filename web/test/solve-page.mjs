@@ -41,6 +41,7 @@ try {
   await page.evaluate(watch);
   await page.select('#strategy', 'SPRINT');
   await page.$eval('#n', (n) => { n.value = '8'; });
+  await page.$eval('#temperature', (t) => { t.value = '0'; });   // greedy pruned candidates: a fixed verdict
   await page.click('#solve-button');
   await page.waitForSelector('#verdict-answer', { timeout: 120_000 });
   const solved = await page.evaluate(() => ({

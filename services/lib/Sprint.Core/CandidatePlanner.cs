@@ -1,10 +1,10 @@
 namespace Sprint.Core;
 
 /// <summary>What to plan: a question, how many candidates, which strategy, and the seed every random choice derives from.</summary>
-/// <param name="Temperature">Null: <see cref="Defaults.SamplingTemperature"/> for sampling, 0 (greedy) for the others.</param>
-/// <param name="TopP">Nucleus filtering of sampled candidates; 1 disables it.</param>
-/// <param name="TopK">Top-k filtering of sampled candidates; 0 disables it.</param>
-public sealed record PlanRequest(string Question, int N, Strategy Strategy, ulong Seed, double? Temperature = null, double TopP = 1.0, int TopK = 0);
+/// <param name="Temperature">Null: the strategy's default (<see cref="Defaults"/>: 0.7 for sampling, 0.9 for sprint, 0 — greedy — for the others).</param>
+/// <param name="TopP">Nucleus filtering of sampled candidates (1 disables it); null: 0.95 for sprint, 1 for the others.</param>
+/// <param name="TopK">Top-k filtering of sampled candidates (0 disables it); null: 40 for sprint, 0 for the others.</param>
+public sealed record PlanRequest(string Question, int N, Strategy Strategy, ulong Seed, double? Temperature = null, double? TopP = null, int? TopK = null);
 
 /// <summary>One entry of a plan: the index, configuration, selector score ("sprint" only) and sampling of a candidate to decode.</summary>
 public sealed record PlanEntry(int Index, HeadConfig Config, float Score, SamplingParams Sampling);
@@ -37,7 +37,8 @@ public interface IPlanSources
 /// evaluation measures exactly what is served: the same (question, n, strategy, seed, temperature) gives the same
 /// plan in both (a test says so).
 /// <list type="bullet">
-/// <item><c>sprint</c>: the selector's top n configurations for the question.</item>
+/// <item><c>sprint</c>: the selector's top n configurations for the question, sampled as the paper's authors sample
+/// them (temperature 0.9, top-k 40, top-p 0.95) unless the request says otherwise.</item>
 /// <item><c>sampling</c>: n unpruned candidates at the temperature (default <see cref="Defaults.SamplingTemperature"/>).</item>
 /// <item><c>random_heads</c>: the first n of all pruned heads shuffled by <c>StableSeed.Stream(seed, "random_heads", question)</c>.</item>
 /// <item><c>global_top</c>: the first n of the selector's global ranking.</item>
@@ -53,7 +54,14 @@ public static class CandidatePlanner
     {
         if (request.N < 1) throw new InvalidFieldException("n", $"must be at least 1, got {request.N}");
         var question = request.Question.Trim();
-        double temperature = request.Temperature ?? (request.Strategy == Strategy.Sampling ? Defaults.SamplingTemperature : 0);
+        double temperature = request.Temperature ?? request.Strategy switch
+        {
+            Strategy.Sampling => Defaults.SamplingTemperature,
+            Strategy.Sprint => Defaults.SprintTemperature,
+            _ => 0,
+        };
+        double topP = request.TopP ?? (request.Strategy == Strategy.Sprint ? Defaults.SprintTopP : 1.0);
+        int topK = request.TopK ?? (request.Strategy == Strategy.Sprint ? Defaults.SprintTopK : 0);
         int n = request.N;
 
         IReadOnlyList<ScoredConfig> configs;
@@ -90,8 +98,8 @@ public static class CandidatePlanner
         var candidates = configs.Select((c, i) => new PlanEntry(i, c.Config, c.Score, new SamplingParams
         {
             Temperature = temperature,
-            TopP = request.TopP,
-            TopK = request.TopK,
+            TopP = topP,
+            TopK = topK,
             Seed = StableSeed.Derive(request.Seed, "sample", question, i),
         }.Validate())).ToList();
         return new CandidatePlan(request.Strategy, request.Seed, candidates);

@@ -14,11 +14,11 @@ public sealed record BestOfNSettings
     public required int MaxN { get; init; }
     /// <summary>Temperature of the sampling strategy.</summary>
     public double Temperature { get; init; } = Defaults.SamplingTemperature;
-    /// <summary>Temperature of the pruned strategies (sprint, random_heads, global_top); null: greedy, as Solve by default.</summary>
+    /// <summary>Temperature of the pruned strategies (sprint, random_heads, global_top); null: each strategy's default, as Solve's.</summary>
     public double? PrunedTemperature { get; init; }
-    /// <summary>Top-k and top-p of every sampled candidate (0 and 1 disable them).</summary>
-    public int TopK { get; init; }
-    public double TopP { get; init; } = 1.0;
+    /// <summary>Top-k and top-p of every sampled candidate (0 and 1 disable them); null: each strategy's default, as Solve's.</summary>
+    public int? TopK { get; init; }
+    public double? TopP { get; init; }
     /// <summary>Every random choice derives from it (<see cref="StableSeed"/>): samples, random heads, the bootstrap.</summary>
     public ulong Seed { get; init; } = 1;
     public EvalSettings Decoding { get; init; } = new();
