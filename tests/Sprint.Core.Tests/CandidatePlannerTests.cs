@@ -38,10 +38,10 @@ public sealed class CandidatePlannerTests
         Assert.Equal([0, 1, 2, 3, 4], plan.Candidates.Select(c => c.Index));
         Assert.All(plan.Candidates, c => Assert.Equal((0.9, 40, 0.95), (c.Sampling.Temperature, c.Sampling.TopK, c.Sampling.TopP)));
         Assert.Equal(5, plan.Candidates.Select(c => c.Sampling.Seed).Distinct().Count());
-        // Temperature 0 decodes them greedily; the request's top-k and top-p replace the paper's.
+        Assert.Equal([Question], sources.Asked);   // asked with the trimmed question
+        // Temperature 0 decodes them greedily.
         var greedy = await Plan(Strategy.Sprint, 5, sources: sources, temperature: 0);
         Assert.All(greedy.Candidates, c => Assert.True(c.Sampling.IsGreedy));
-        Assert.Equal([Question], sources.Asked);   // asked with the trimmed question
     }
 
     [Fact]
