@@ -63,17 +63,12 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
 
         using var engine = new BatchScheduler(lm, settings.Decoding.EngineOptions(lm));
         var results = new List<QuestionResult>();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         int perQuestion = settings.Strategies.Sum(s => s == Strategy.Greedy ? 1 : settings.MaxN);
-        int chunkSize = Math.Max(1, 16 * settings.Decoding.BatchSize / perQuestion); // enough rows that chunk tails do not starve the batch
-        int done = 0;
-        foreach (var chunk in problems.Chunk(chunkSize))
+        await ChunkedRun.RunAsync(problems, perQuestion, settings.Decoding.BatchSize, engine, log, async chunk =>
         {
-            ct.ThrowIfCancellationRequested();
             var sources = new EvaluationPlanSources(lm, selector, encoder, chunk.Select(p => p.Question).ToList());
             var greedyCache = new ConcurrentDictionary<(Problem, string), Task<DecodedCandidate>>();
             var tasks = new List<Task<QuestionResult>>();
-            using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
             foreach (var problem in chunk)
             {
                 var prompt = CandidateDecoder.Prompt(lm, problem, settings.Decoding);
@@ -87,12 +82,14 @@ public sealed class BestOfNEvaluator(LanguageModel lm, SelectorArtifact? selecto
                         TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
                 }
             }
-            var chunkResults = await Task.WhenAll(tasks);
+            return Collect(Task.WhenAll(tasks));
+        }, ct).ConfigureAwait(false);
+
+        async Task Collect(Task<QuestionResult[]> chunk)
+        {
+            var chunkResults = await chunk.ConfigureAwait(false);
             chunkDone?.Invoke(chunkResults);
             results.AddRange(chunkResults);
-            done += chunk.Length;
-            var eta = TimeSpan.FromSeconds((problems.Count - done) * clock.Elapsed.TotalSeconds / done);
-            log.WriteLine($"  {done}/{problems.Count} questions  elapsed {clock.Elapsed:hh\\:mm\\:ss}  ETA {eta:hh\\:mm\\:ss}");
         }
         return results;
     }

@@ -40,28 +40,23 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
         log.WriteLine($"profiling {todo.Count} questions × {configs.Count} configurations ({done.Count} already done)");
 
         using var engine = new BatchScheduler(lm, settings.EngineOptions(lm));
-        var clock = Stopwatch.StartNew();
-        int questionsDone = 0;
-        int chunkSize = Math.Max(1, 16 * settings.BatchSize / configs.Count); // enough rows that chunk tails do not starve the batch
-        foreach (var chunk in todo.Chunk(chunkSize))
+        await ChunkedRun.RunAsync(todo, configs.Count, settings.BatchSize, engine, log, chunk =>
         {
-            ct.ThrowIfCancellationRequested();
             var embeddings = encoder.Encode(chunk.Select(p => p.Question).ToList());
-            List<Task<DecodedCandidate>> decodes;
-            using (engine.HoldAdmission())   // the whole chunk queued first: the same batches in every run
-                decodes = chunk.SelectMany(p =>
-                {
-                    var prompt = CandidateDecoder.Prompt(lm, p, settings);
-                    return configs.Select(async c => (await CandidateDecoder.DecodeAsync(engine, lm, prompt, p, c, SamplingParams.Greedy, settings, ct)).Candidate);
-                }).ToList();
-            var results = await Task.WhenAll(decodes);
-            await using (var writer = File.AppendText(path))
-                for (int q = 0; q < chunk.Length; q++)
-                    await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count)));
-            questionsDone += chunk.Length;
-            double rate = questionsDone * configs.Count / clock.Elapsed.TotalSeconds;
-            var eta = TimeSpan.FromSeconds((todo.Count - questionsDone) * configs.Count / rate);
-            log.WriteLine($"{done.Count + questionsDone}/{problems.Count} questions  {rate:F1} candidates/s  elapsed {clock.Elapsed:hh\\:mm\\:ss}  ETA {eta:hh\\:mm\\:ss}");
+            var decodes = chunk.SelectMany(p =>
+            {
+                var prompt = CandidateDecoder.Prompt(lm, p, settings);
+                return configs.Select(async c => (await CandidateDecoder.DecodeAsync(engine, lm, prompt, p, c, SamplingParams.Greedy, settings, ct)).Candidate);
+            }).ToList();
+            return ValueTask.FromResult(Append(chunk, embeddings, decodes));
+        }, ct, done.Count).ConfigureAwait(false);
+
+        async Task Append(Problem[] chunk, float[][] embeddings, List<Task<DecodedCandidate>> decodes)
+        {
+            var results = await Task.WhenAll(decodes).ConfigureAwait(false);
+            await using var writer = File.AppendText(path);
+            for (int q = 0; q < chunk.Length; q++)
+                await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count))).ConfigureAwait(false);
         }
     }
 
