@@ -8,6 +8,7 @@ using Sprint.Inference.Generation;
 using Sprint.Problems;
 
 using Sprint.Pipeline.Evaluation;
+using Sprint.Pipeline.Selection;
 
 namespace Sprint.Pipeline.Profiling;
 
@@ -24,18 +25,9 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
     {
         if (lm.Tokenizer is null) throw new ArgumentException($"{lm.Directory} has no tokenizer");
         var encoder = new QuestionEncoder(lm, settings.SystemPrompt);
-        var done = resume && File.Exists(path) ? ReadDone(path, encoder.EncoderId) : [];
+        var done = resume && File.Exists(path) ? Profile.ReadForResume(path, encoder.EncoderId, configs.Select(c => c.Name).ToList()) : [];
         if (!resume || !File.Exists(path))
-            File.WriteAllText(path, new JsonObject
-            {
-                ["type"] = "header",
-                ["model"] = lm.Id,
-                ["encoder"] = encoder.EncoderId,
-                ["embedding_dim"] = encoder.Dimension,
-                ["configs"] = new JsonArray(configs.Select(c => (JsonNode)c.Name).ToArray()),
-                ["max_new_tokens"] = settings.MaxNewTokens,
-                ["system_prompt"] = settings.SystemPrompt,
-            }.ToJsonString() + "\n");
+            File.WriteAllText(path, Profile.Header(lm.Id, encoder.EncoderId, encoder.Dimension, configs.Select(c => c.Name), settings.MaxNewTokens, settings.SystemPrompt) + "\n");
         var todo = problems.Where(p => !done.Contains(p.Id)).ToList();
         log.WriteLine($"profiling {todo.Count} questions × {configs.Count} configurations ({done.Count} already done)");
 
@@ -56,49 +48,8 @@ public sealed class HeadProfiler(LanguageModel lm, IReadOnlyList<HeadConfig> con
             var results = await Task.WhenAll(decodes).ConfigureAwait(false);
             await using var writer = File.AppendText(path);
             for (int q = 0; q < chunk.Length; q++)
-                await writer.WriteLineAsync(Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count))).ConfigureAwait(false);
+                await writer.WriteLineAsync(Profile.Line(chunk[q], embeddings[q], results.Skip(q * configs.Count).Take(configs.Count)
+                    .Select((r, i) => (configs[i].Name, r.Answer, r.Correct, r.MeanLogProb)))).ConfigureAwait(false);
         }
-    }
-
-    string Line(Problem p, float[] embedding, IEnumerable<DecodedCandidate> results) => new JsonObject
-    {
-        ["id"] = p.Id,
-        ["question"] = p.Question,
-        ["answer"] = p.Answer,
-        ["level"] = p.Level,
-        ["embedding"] = new JsonArray(embedding.Select(x => (JsonNode)x).ToArray()),
-        ["candidates"] = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
-        {
-            ["config"] = configs[i].Name,
-            ["answer"] = r.Answer,
-            ["correct"] = r.Correct,
-            ["mean_logprob"] = double.IsFinite(r.MeanLogProb) ? Math.Round(r.MeanLogProb, 5) : null,
-        }).ToArray()),
-    }.ToJsonString(Relaxed);
-
-    static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    static bool IsJson(string line)
-    {
-        try { JsonNode.Parse(line); return true; }
-        catch (JsonException) { return false; }
-    }
-
-    HashSet<string> ReadDone(string path, string encoderId)
-    {
-        var text = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
-        if (text.Count > 1 && !IsJson(text[^1]))
-        {
-            // The last line was cut off by an interruption: drop it, so that question is profiled again.
-            text.RemoveAt(text.Count - 1);
-            File.WriteAllLines(path, text);
-        }
-        var lines = text.Select(l => JsonNode.Parse(l)!).ToList();
-        var header = lines.FirstOrDefault();
-        var names = header?["configs"]?.AsArray().Select(x => x!.GetValue<string>()).ToList();
-        if (header?["type"]?.GetValue<string>() != "header" || names is null || !names.SequenceEqual(configs.Select(c => c.Name))
-            || header["encoder"]?.GetValue<string>() != encoderId)
-            throw new InvalidOperationException($"{path} was made with another model, encoder or configuration list; use a new --out to start afresh");
-        return lines.Skip(1).Select(l => l["id"]!.GetValue<string>()).ToHashSet();
     }
 }
