@@ -1,3 +1,4 @@
+using Sprint.ServiceDefaults;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -182,5 +183,28 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         using var solve = await http.PostAsJsonAsync(suite.MetricsAddress + "/v1/solve", new { question = "q" });
         Assert.Equal(HttpStatusCode.NotFound, solve.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.WebAddress + "/v1/model")).StatusCode);
+    }
+
+    /// <summary>
+    /// The attack of issue 21: a request to a public port that names the metrics port in its Host header gets no
+    /// metrics — on the web port (HTTP/1.1) and on the gRPC port (h2c).
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task A_host_header_naming_the_metrics_port_gets_no_metrics_on_a_public_port()
+    {
+        int metricsPort = new Uri(suite.MetricsAddress).Port;
+        using var http = new HttpClient();
+        using var web = new HttpRequestMessage(HttpMethod.Get, suite.WebAddress + "/metrics");
+        web.Headers.Host = $"x:{metricsPort}";
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(web)).StatusCode);
+
+        using var h2c = new HttpRequestMessage(HttpMethod.Get, suite.App.GrpcAddress() + "/metrics")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        h2c.Headers.Host = $"x:{metricsPort}";
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(h2c)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.MetricsAddress + "/metrics")).StatusCode);
     }
 }

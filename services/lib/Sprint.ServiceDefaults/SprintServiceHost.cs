@@ -216,7 +216,7 @@ public static class SprintServiceHost
         var options = app.Services.GetRequiredService<ServiceOptions>();
         if (options.RateLimits.Enabled) app.UseRateLimiter();
         app.MapHttpJson();   // after the limiter: a refused caller's JSON body is not parsed
-        if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint().RequireHost($"*:{options.MetricsPort}");   // only on the metrics port
+        if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint();   // served on the metrics port only (MetricsPortOnly)
         return app;
     }
 
@@ -258,9 +258,11 @@ public static class SprintServiceHost
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
+            // Decided by the port the connection arrived on, never by the Host header a client writes: /metrics on the
+            // metrics port and nowhere else, nothing else there.
             if (options.MetricsPort > 0)
                 app.Use((context, nextMiddleware) =>
-                    context.Connection.LocalPort == options.MetricsPort && context.Request.Path != "/metrics"
+                    (context.Connection.LocalPort == options.MetricsPort) != context.Request.Path.StartsWithSegments("/metrics")
                         ? Results.NotFound().ExecuteAsync(context)
                         : nextMiddleware(context));
             next(app);
