@@ -6,6 +6,8 @@ public sealed class GeneratorOptions : Inference.ModelHostOptions
     public const string Section = "Generator";
 
     public int DefaultMaxNewTokens { get; set; } = Sprint.Core.Defaults.MaxNewTokens;
+    /// <summary>Longest prompt accepted, in UTF-8 bytes, checked before tokenizing (the gateway's questions are 8 KiB at most).</summary>
+    public int MaxPromptBytes { get; set; } = 32 * 1024;
     /// <summary>
     /// After a sequence's first token (always sent at once), its tokens are sent together at most once per this
     /// interval: fewer messages per hop under load. Zero sends every token in its own message.

@@ -114,6 +114,20 @@ public sealed class GeneratorTests(SuiteFixture suite)
     public Task Bad_requests_are_invalid_argument_naming_the_field(GenerateRequest request, string field) =>
         Rpc.AssertInvalid(() => Rpc.ReadAll(suite.Generator.Generate(request)), field);
 
+    /// <summary>
+    /// Issue 21's finding: a prompt near the message size limit used to be tokenized in full before the context check.
+    /// It is refused by its size first, naming the field, in milliseconds.
+    /// </summary>
+    [Fact(Timeout = 30_000)]
+    public async Task A_huge_prompt_is_refused_before_tokenizing()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.ReadAll(suite.Generator.Generate(new GenerateRequest { Prompt = new string('7', 900 * 1024) })));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal("prompt: 921600 bytes exceeds the 32768-byte limit", e.Status.Detail);
+        Console.WriteLine($"refused in {clock.ElapsedMilliseconds} ms");
+    }
+
     [Fact(Timeout = 300_000)]
     public async Task A_cancelled_call_leaves_the_batch_at_once()
     {
