@@ -9,7 +9,7 @@ static class AuthCommand
     public static Command Create()
     {
         var name = new Option<string>("--name") { Description = "Who holds the key", DefaultValueFactory = _ => "client" };
-        var services = new Option<string>("--services") { Description = "Comma-separated services the key may call: gateway, generator, embedding, selector or *", DefaultValueFactory = _ => "gateway" };
+        var services = new Option<string>("--services") { Description = "Comma-separated services the key may call: gateway, generator, embedding, selector, verifier or *", DefaultValueFactory = _ => "gateway" };
         var newKey = new Command("new-key", "Print a new random API key and the configuration that accepts it (the key itself is shown once, the configuration holds its hash)")
         {
             name, services,
@@ -27,11 +27,18 @@ static class AuthCommand
             for (int i = 0; i < list.Length; i++) output.WriteLine($"  Service__Auth__ApiKeys__0__Services__{i}={list[i]}");
             return 0;
         });
-        var key = new Argument<string>("key") { Description = "The API key" };
-        var hash = new Command("hash-key", "Print the SHA-256 to configure for a key") { key };
+        // The key comes on standard input, never as an argument: argv is visible to every user of the machine (ps) and
+        // lands in shell history.
+        var hash = new Command("hash-key", "Print the SHA-256 to configure for a key read from standard input (e.g. printf %s \"$KEY\" | sprint auth hash-key)");
         hash.SetAction(parse =>
         {
-            parse.InvocationConfiguration.Output.WriteLine(ApiKeyHandler.Hash(parse.GetValue(key)!));
+            var key = (Console.In.ReadLine() ?? "").Trim();
+            if (key.Length == 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("error: no key on standard input (printf %s \"$KEY\" | sprint auth hash-key)");
+                return 2;
+            }
+            parse.InvocationConfiguration.Output.WriteLine(ApiKeyHandler.Hash(key));
             return 0;
         });
         return new Command("auth", "API keys for the suite's authentication") { newKey, hash };

@@ -101,6 +101,30 @@ public sealed class CliTests : IDisposable
     }
 }
 
+/// <summary>sprint auth: a key is never an argument (argv shows in ps and shell history); hash-key reads it from standard input.</summary>
+public sealed class AuthCliTests
+{
+    [Fact(Timeout = 30_000)]
+    public async Task Hash_key_reads_the_key_from_standard_input_not_argv()
+    {
+        var stdin = Console.In;
+        try
+        {
+            Console.SetIn(new StringReader("abc\n"));
+            var (code, stdout, _) = await Cli.Run(["auth", "hash-key"]);
+            Assert.Equal(0, code);
+            Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", stdout.Trim());   // sha256("abc")
+            Console.SetIn(new StringReader(""));
+            var (empty, _, error) = await Cli.Run(["auth", "hash-key"]);
+            Assert.Equal(2, empty);
+            Assert.Contains("no key on standard input", error);
+            var (argv, _, _) = await Cli.Run(["auth", "hash-key", "abc"]);   // a key in argv is refused
+            Assert.NotEqual(0, argv);
+        }
+        finally { Console.SetIn(stdin); }
+    }
+}
+
 /// <summary>The offline pipeline's commands on small inputs.</summary>
 public sealed class PipelineCliTests : IDisposable
 {
