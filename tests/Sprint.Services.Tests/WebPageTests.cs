@@ -144,6 +144,18 @@ public sealed class WebPageTests
         // The page itself is served on the same port.
         var page = await http.GetStringAsync("/");
         Assert.Contains("<script type=\"module\" src=\"app.js\">", page);
+        // Issue 21: the page and its files carry a CSP without inline script, no framing, no sniffing, no referrer.
+        foreach (var file in new[] { "/", "/app.js", "/app.css" })
+        {
+            using var response = await http.GetAsync(file);
+            var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+            Assert.Contains("script-src 'self'", csp);
+            Assert.DoesNotContain("unsafe-inline", csp);
+            Assert.Contains("frame-ancestors 'none'", csp);
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        }
     }
 
     [SkippableFact(Timeout = 300_000)]
