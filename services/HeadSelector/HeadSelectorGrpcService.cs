@@ -18,9 +18,9 @@ public sealed class HeadSelectorGrpcService(SelectorLoader model) : HeadSelector
         if (request.K < 1 || request.K > meta.Configs.Count)
             throw new InvalidFieldException("k", $"must be in 1..{meta.Configs.Count} (the selector's configurations), got {request.K}");
         if (request.ModelId.Length > 0 && request.ModelId != meta.ModelId)
-            throw new InvalidFieldException("model_id", $"the selector was trained for '{meta.ModelId}', not '{request.ModelId}'");
+            throw new InvalidFieldException("model_id", $"the selector was trained for '{meta.ModelId}', not '{Quote.Short(request.ModelId)}'");
         if (request.EncoderId.Length > 0 && request.EncoderId != meta.EncoderId)
-            throw new InvalidFieldException("encoder_id", $"the selector takes vectors of '{meta.EncoderId}', not '{request.EncoderId}'");
+            throw new InvalidFieldException("encoder_id", $"the selector takes vectors of '{meta.EncoderId}', not '{Quote.Short(request.EncoderId)}'");
 
         var response = new SelectResponse();
         foreach (var (index, score) in artifact.Rank(request.Vector.ToArray()).Take(request.K))

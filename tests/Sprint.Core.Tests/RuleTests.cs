@@ -115,6 +115,7 @@ public sealed class RuleTests
     public void Quote_escapes_control_characters_and_cuts_long_text()
     {
         Assert.Equal("a\\u0000b", Quote.Short("a\0b"));
+        Assert.Equal("a\\u2028b\\u2029c", Quote.Short("a\u2028b\u2029c"));
         Assert.StartsWith(new string('x', Quote.MaxChars) + "…", Quote.Short(new string('x', 500)));
         Assert.Equal("", Quote.Short(null));
         Assert.Equal(new string('y', Quote.MaxChars), Quote.Short(new string('y', Quote.MaxChars)));   // at the limit: whole

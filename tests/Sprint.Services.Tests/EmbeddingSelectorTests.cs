@@ -66,6 +66,21 @@ public sealed class EmbeddingSelectorTests(SuiteFixture suite)
         await Rpc.AssertInvalid(() => suite.Selector.SelectAsync(request).ResponseAsync, field);
     }
 
+    /// <summary>Issue 21's finding: the selector echoed model_id and encoder_id unbounded; one quoting rule bounds and escapes them.</summary>
+    [Fact(Timeout = 30_000)]
+    public async Task Select_echoes_a_huge_id_bounded_and_escaped()
+    {
+        foreach (var (modelId, encoderId, field) in new[] { (new string('m', 100_000) + "\u2028", "", "model_id"), ("", new string('e', 100_000), "encoder_id") })
+        {
+            var request = new SelectRequest { K = 4, ModelId = modelId, EncoderId = encoderId };
+            request.Vector.AddRange(Enumerable.Repeat(0.0625f, 256));
+            var e = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => suite.Selector.SelectAsync(request).ResponseAsync);
+            Assert.StartsWith(field + ":", e.Status.Detail);
+            Assert.True(e.Status.Detail.Length < 300, $"{e.Status.Detail.Length} characters");
+            Assert.DoesNotContain('\u2028', e.Status.Detail);
+        }
+    }
+
     [Fact(Timeout = 300_000)]
     public async Task Every_service_reports_serving_and_is_listed_by_reflection()
     {
