@@ -1,4 +1,3 @@
-using System.Text;
 using Grpc.Core;
 using Sprint.Contracts.V1;
 using Sprint.Core;
@@ -12,8 +11,7 @@ public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCach
     {
         var text = ClientText.Normalized(request.Text, "text");   // what is hashed and encoded
         if (text.Length == 0) throw new InvalidFieldException("text", "must not be empty");
-        int bytes = Encoding.UTF8.GetByteCount(text);
-        if (bytes > options.MaxTextBytes) throw new InvalidFieldException("text", $"{bytes} bytes exceeds the {options.MaxTextBytes}-byte limit");
+        ClientText.CheckSize(text, "text", options.MaxTextBytes);
         var loaded = encoder.Require();
         loaded.CheckFits(text, "text");   // before any model work: a text beyond the context would only cost time and memory
 

@@ -95,7 +95,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             if (checks is not null) await checks.WhenAll().ConfigureAwait(false);
             if (spec.Adaptive is not { } policy || ct.IsCancellationRequested) break;
             if (policy.Decided(results.Take(started).Where(r => r.Error.Length == 0)
-                .Select(r => new Ballot<CandidateResult>(r, r.Answer.Length > 0 ? r.Answer : null, r.MeanLogProb, checks?.Of(r.Index))))) break;
+                .Select(r => SolveVerdict.Ballot(r, checks?.Of(r.Index))))) break;
         }
         return started;
     }

@@ -1,4 +1,3 @@
-using System.Text;
 using Sprint.Answers;
 using Sprint.Contracts.V1;
 using Sprint.Core;
@@ -23,8 +22,7 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
     {
         var question = ClientText.Normalized(r.Question, "question");
         if (question.Length == 0) throw new InvalidFieldException("question", "must not be empty");
-        int bytes = Encoding.UTF8.GetByteCount(question);
-        if (bytes > o.MaxQuestionBytes) throw new InvalidFieldException("question", $"{bytes} bytes exceeds the {o.MaxQuestionBytes}-byte limit");
+        ClientText.CheckSize(question, "question", o.MaxQuestionBytes);
 
         int n = r.N == 0 ? o.DefaultN : r.N;
         if (n < 1 || n > o.MaxN) throw new InvalidFieldException("n", $"must be in 1..{o.MaxN} (0 takes the default {o.DefaultN}), got {r.N}");

@@ -18,7 +18,7 @@ public static class SolveVerdict
     {
         var rule = asked == Aggregation.VerifiedMajority && verifierFailure is not null ? Aggregation.Majority : asked;
         var ballots = results.Where(r => r.Error.Length == 0 && !(unneeded?.Contains(r.Index) ?? false))
-            .Select(r => new Ballot<CandidateResult>(r, r.Answer.Length > 0 ? r.Answer : null, r.MeanLogProb, checks(r.Index)));
+            .Select(r => Ballot(r, checks(r.Index)));
         var outcome = Answers.Vote.Cast(ballots, rule);
         var verdict = new Verdict
         {
@@ -38,6 +38,10 @@ public static class SolveVerdict
         if (unneeded is not null) verdict.UnneededCandidates.AddRange(unneeded);
         return verdict;
     }
+
+    /// <summary>A candidate's result as the vote and the adaptive wave rule read it: its answer (none when empty), score and check.</summary>
+    public static Ballot<CandidateResult> Ballot(CandidateResult result, StepCheck? check) =>
+        new(result, result.Answer.Length > 0 ? result.Answer : null, result.MeanLogProb, check);
 
     static string Describe(Aggregation asked, Aggregation rule, string? verifierFailure, bool everyoneFailed) => (asked, rule) switch
     {

@@ -155,9 +155,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
         if (string.IsNullOrEmpty(prompt)) throw new InvalidFieldException("prompt", "must not be empty");
         // Capped before any tokenizing: a prompt of the message size limit would otherwise be tokenized in full only to
         // be refused by the context check.
-        int bytes = System.Text.Encoding.UTF8.GetByteCount(prompt);
-        if (bytes > engine.Options.MaxPromptBytes)
-            throw new InvalidFieldException("prompt", $"{bytes} bytes exceeds the {engine.Options.MaxPromptBytes}-byte limit");
+        ClientText.CheckSize(prompt, "prompt", engine.Options.MaxPromptBytes);
         ClientText.Normalized(prompt, "prompt");   // the tokenizer normalizes it: refuse what cannot be, by name
         if (format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
             throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Text;
 using Sprint.Answers;
 using Sprint.Contracts.V1;
 using Sprint.Core;
@@ -29,7 +28,7 @@ public sealed class StepVerifier
     {
         var question = ClientText.Normalized(request.Question, "question");
         if (question.Length == 0) throw new InvalidFieldException("question", "must not be empty");
-        CheckBytes("question", question, options.MaxQuestionBytes);
+        ClientText.CheckSize(question, "question", options.MaxQuestionBytes);
         if (request.Candidates.Count == 0) throw new InvalidFieldException("candidates", "must hold at least one candidate");
         if (request.Candidates.Count > options.MaxCandidates)
             throw new InvalidFieldException("candidates", $"{request.Candidates.Count} candidates exceed the limit of {options.MaxCandidates}");
@@ -40,7 +39,7 @@ public sealed class StepVerifier
             if (c.Index < 0) throw new InvalidFieldException($"candidates[{i}].index", $"must be >= 0, got {c.Index}");
             if (!seen.Add(c.Index)) throw new InvalidFieldException($"candidates[{i}].index", $"{c.Index} appears twice");
             if (c.Text.Length == 0) throw new InvalidFieldException($"candidates[{i}].text", "must not be empty");
-            CheckBytes($"candidates[{i}].text", c.Text, options.MaxTextBytes);
+            ClientText.CheckSize(c.Text, $"candidates[{i}].text", options.MaxTextBytes);
         }
 
         var response = new CheckResponse { Verifier = Name };
@@ -54,11 +53,5 @@ public sealed class StepVerifier
         }
         Activity.Current?.SetTag("sprint.verifier.candidates", request.Candidates.Count);
         return response;
-    }
-
-    static void CheckBytes(string field, string text, int limit)
-    {
-        int bytes = Encoding.UTF8.GetByteCount(text);
-        if (bytes > limit) throw new InvalidFieldException(field, $"{bytes} bytes exceeds the {limit}-byte limit");
     }
 }

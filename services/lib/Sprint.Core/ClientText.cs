@@ -22,6 +22,13 @@ public static class ClientText
         }
     }
 
+    /// <summary>The size rule for client text, in UTF-8 bytes: beyond <paramref name="limit"/> an <see cref="InvalidFieldException"/> for <paramref name="field"/>.</summary>
+    public static void CheckSize(string text, string field, int limit)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > limit) throw new InvalidFieldException(field, $"{bytes} bytes exceeds the {limit}-byte limit");
+    }
+
     static bool IsValid(string text, int i)
     {
         char c = text[i];
