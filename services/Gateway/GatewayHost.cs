@@ -10,6 +10,7 @@ public static class GatewayHost
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var options = builder.BindOptions<GatewayOptions>(GatewayOptions.Section);
+        options.CheckUpstreams(builder.ServiceSettings());
         // gRPC-Web from a page on another origin: its calls are POSTs with gRPC headers, and the page reads the status
         // and the invalid field from the response.
         builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy.WithOrigins([.. options.CorsOrigins])

@@ -53,6 +53,19 @@ public sealed class GatewayOptions
     /// <summary>Benchmarks only: candidates ignore the end-of-sequence token and always decode max_new_tokens.</summary>
     public bool IgnoreEos { get; set; }
 
+    /// <summary>
+    /// Refuses at start-up an upstream address that would carry Service:Auth:ServiceKey in cleartext across a network
+    /// (<see cref="Sprint.ServiceDefaults.Exposure.CheckUpstream"/>): the message names the setting.
+    /// </summary>
+    public void CheckUpstreams(Sprint.ServiceDefaults.ServiceOptions service)
+    {
+        var check = (string setting, string? address) => Sprint.ServiceDefaults.Exposure.CheckUpstream($"{Section}:{setting}", address, service.Auth, service.Tls.Enabled);
+        check(nameof(EmbeddingAddress), EmbeddingAddress);
+        check(nameof(SelectorAddress), SelectorAddress);
+        check(nameof(VerifierAddress), VerifierAddress);
+        for (int i = 0; i < GeneratorAddresses.Count; i++) check($"{nameof(GeneratorAddresses)}:{i}", GeneratorAddresses[i]);
+    }
+
     public int MaxQuestionBytes { get; set; } = 8 * 1024;
     public int DefaultN { get; set; } = Sprint.Core.Defaults.N;
     public int MaxN { get; set; } = 64;

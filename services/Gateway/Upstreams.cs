@@ -131,8 +131,15 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         });
     }
 
-    string Self() => server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-        ?? throw new InvalidOperationException("no upstream address configured and the server has no address yet");
+    /// <summary>This process's gRPC address, over loopback (a server bound to every address is reached on 127.0.0.1).</summary>
+    string Self()
+    {
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("no upstream address configured and the server has no address yet");
+        var uri = new UriBuilder(address);
+        if (!Exposure.IsLoopback(uri.Host)) uri.Host = "127.0.0.1";
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
+    }
 
     public void Dispose()
     {

@@ -19,9 +19,10 @@ public sealed class SelectorLoader(SelectorOptions options, ILogger<SelectorLoad
         var modelDir = RepositoryPaths.Resolve(options.Model);
         var path = RepositoryPaths.Resolve(options.ArtifactPath);
         if (!File.Exists(path) || !File.Exists(Path.ChangeExtension(path, ".json")))
-            throw new NotProvidedException($"no selector at {path} (strategies sprint and global_top need one; sampling, random_heads and " +
-                $"greedy work without). Make one for this model: sprint profile --model {modelDir} --data TRAIN.jsonl --out profile.jsonl, " +
-                $"then sprint train-selector --profile profile.jsonl --out {path}");
+            throw new NotProvidedException("no selector for this model (strategies sprint and global_top need one; sampling, random_heads and " +
+                "greedy work without). Make one: sprint profile --model MODEL --data TRAIN.jsonl --out profile.jsonl, " +
+                "then sprint train-selector --profile profile.jsonl --out MODEL/selector.safetensors",
+                $"(looked for {path}; model {modelDir})");
         var loaded = SelectorArtifact.Load(path);
         try { loaded.Metadata.CheckServes(Inference.LanguageModel.IdOf(modelDir), ModelConfig.Load(modelDir).Shape); }
         catch

@@ -33,6 +33,7 @@ public static class InProcessSuite
             ["Selector:Artifact"] = selectorArtifact,
             ["Selector:Required"] = "false",
             ["Redis:Configuration"] = redis,
+            ["Service:OpenApi"] = "true",   // a loopback tool: the OpenAPI document and Swagger UI on (off by default for a service)
         };
         if (quiet) settings["Logging:LogLevel:Default"] = "Warning";
         builder.Configuration.AddInMemoryCollection(settings);

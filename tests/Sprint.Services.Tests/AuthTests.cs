@@ -18,7 +18,7 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed class AuthTests : IAsyncLifetime
 {
-    const string ClientKey = "sk-test-client-0123456789", BurstKey = "sk-test-burst-0123456789";
+    const string ClientKey = "sk-test-client-0123456789", BurstKey = "sk-test-burst-0123456789", BudgetKey = "sk-test-budget-0123456789";
     static readonly byte[] SigningKey = Enumerable.Range(0, 32).Select(i => (byte)(i * 7 + 1)).ToArray();
     WebApplication? app;
 
@@ -30,7 +30,9 @@ public sealed class AuthTests : IAsyncLifetime
             "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
             "--Service:Auth:ApiKeys:1:Name=burst", $"--Service:Auth:ApiKeys:1:Sha256={ApiKeyHandler.Hash(BurstKey)}", "--Service:Auth:ApiKeys:1:Services:0=generator",
             // No Service:Auth:ServiceKey: sprint serve's host makes one for the gateway's calls inside the process.
-            $"--Service:Auth:Jwt:SigningKey={Convert.ToBase64String(SigningKey)}", "--Service:Auth:Jwt:Issuer=test-issuer",
+            "--Service:Auth:ApiKeys:2:Name=budget", $"--Service:Auth:ApiKeys:2:Sha256={ApiKeyHandler.Hash(BudgetKey)}",
+            "--Service:RateLimits:Tokens=70000", "--Service:RateLimits:TokenWindow=00:10:00",
+            $"--Service:Auth:Jwt:SigningKey={Convert.ToBase64String(SigningKey)}", "--Service:Auth:Jwt:Issuer=test-issuer", "--Service:Auth:Jwt:Audience=sprint",
             "--Service:RateLimits:Requests=5", "--Service:RateLimits:Window=00:01:00",
         ]);
         await app.StartAsync();
@@ -42,12 +44,14 @@ public sealed class AuthTests : IAsyncLifetime
         HttpHandler = bearer is null ? new SocketsHttpHandler() : new ServiceKeyHandler(bearer, new SocketsHttpHandler()),
     });
 
-    static string Jwt(string scope, byte[] key) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+    static string Jwt(string scope, byte[] key, string subject = "jwt-user", string? audience = "sprint", string? algorithm = SecurityAlgorithms.HmacSha256,
+        params Claim[] extra) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
     {
         Issuer = "test-issuer",
-        Subject = new ClaimsIdentity([new Claim("sub", "jwt-user"), new Claim("scope", scope)]),
+        Audience = audience,
+        Subject = new ClaimsIdentity([new Claim("sub", subject), new Claim("scope", scope), .. extra]),
         Expires = DateTime.UtcNow.AddMinutes(5),
-        SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(key), SecurityAlgorithms.HmacSha256),
+        SigningCredentials = algorithm is null ? null : new SigningCredentials(new SymmetricSecurityKey(key), algorithm),
     });
 
     static async Task<StatusCode> StatusOf(Func<Task> call)
@@ -100,6 +104,46 @@ public sealed class AuthTests : IAsyncLifetime
         using var channel = Channel(Jwt("generator selector", SigningKey));
         Assert.Equal(StatusCode.OK, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
         Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new EmbeddingService.EmbeddingServiceClient(channel).EmbedAsync(new EmbedRequest { Text = "x" }).ResponseAsync));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_jwt_without_the_audience_or_unsigned_is_refused()
+    {
+        foreach (var token in new[] { Jwt("*", SigningKey, audience: null), Jwt("*", SigningKey, audience: "another-service"),
+                                      Jwt("*", SigningKey, algorithm: null) })   // alg "none"
+        {
+            using var channel = Channel(token);
+            Assert.Equal(StatusCode.Unauthenticated, await StatusOf(() => new GeneratorService.GeneratorServiceClient(channel).ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
+        }
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_jwt_cannot_grant_itself_services_or_an_exemption_with_the_api_keys_claims()
+    {
+        // The attack: the API-key scheme's own claims written into a token. Services come from the scope alone ...
+        using (var channel = Channel(Jwt("generator", SigningKey, extra: new Claim(SprintClaims.Service, "*"))))
+            Assert.Equal(StatusCode.PermissionDenied, await StatusOf(() => new EmbeddingService.EmbeddingServiceClient(channel).EmbedAsync(new EmbedRequest { Text = "x" }).ResponseAsync));
+        // ... and "unlimited" is a key's setting: the token is limited like any other caller (5 calls a minute here).
+        using var unlimited = Channel(Jwt("generator", SigningKey, subject: "greedy", extra: new Claim(SprintClaims.Unlimited, "true")));
+        var client = new GeneratorService.GeneratorServiceClient(unlimited);
+        for (int i = 0; i < 5; i++) await client.ModelInfoAsync(new ModelInfoRequest());
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.ModelInfoAsync(new ModelInfoRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.StartsWith("rate limit for jwt:greedy:", e.Status.Detail);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_jwt_whose_subject_is_a_keys_name_does_not_spend_that_keys_budget()
+    {
+        using (var token = Channel(Jwt("generator", SigningKey, subject: "burst")))
+        {
+            var asToken = new GeneratorService.GeneratorServiceClient(token);
+            for (int i = 0; i < 5; i++) await asToken.ModelInfoAsync(new ModelInfoRequest());
+        }
+        using var key = Channel(BurstKey);
+        var asKey = new GeneratorService.GeneratorServiceClient(key);
+        for (int i = 0; i < 5; i++) await asKey.ModelInfoAsync(new ModelInfoRequest());   // its own 5
+        Assert.Equal(StatusCode.ResourceExhausted, await StatusOf(() => asKey.ModelInfoAsync(new ModelInfoRequest()).ResponseAsync));
     }
 
     [Fact(Timeout = 300_000)]
@@ -158,6 +202,30 @@ public sealed class AuthTests : IAsyncLifetime
         // The limiter refuses before the body is even read: a malformed one beyond the limit is 429, not 400.
         var beyond = await Call("POST", "/v1/generate", BurstKey, "{\"prompt\":");
         Assert.Equal((System.Net.HttpStatusCode.TooManyRequests, (int)StatusCode.ResourceExhausted), (beyond.Status, beyond.Code));
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_token_budget_refuses_a_64_by_1024_solve_once_spent_and_says_when_to_retry()
+    {
+        using var channel = Channel(BudgetKey);
+        var gateway = new GatewayService.GatewayServiceClient(channel);
+        var big = new SolveRequest { Question = Rpc.Question, N = 64, MaxNewTokens = 1024, Strategy = Strategy.Sampling };
+        // 65,536 tokens of the 70,000: charged when admitted, so the plan arrives; the caller then hangs up.
+        using (var cts = new CancellationTokenSource())
+        using (var first = gateway.Solve(big, cancellationToken: cts.Token))
+        {
+            Assert.True(await first.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.NotNull(first.ResponseStream.Current.Plan);
+            cts.Cancel();
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(gateway, big));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"refused after {clock.Elapsed}: before any model work");
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.Matches(@"^token budget for key:budget: 70000 tokens per 600 s spent; this request may generate 65536 tokens; retry after \d", e.Status.Detail);
+        Assert.True(long.Parse(e.Trailers.GetValue("grpc-retry-pushback-ms")!) > 0);
+        // A small Solve still fits what is left (4,464 tokens).
+        await Rpc.Solve(gateway, new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 8, Strategy = Strategy.Sampling });
     }
 
     public async Task DisposeAsync()

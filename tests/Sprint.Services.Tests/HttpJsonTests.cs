@@ -195,7 +195,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         int metricsPort = new Uri(suite.MetricsAddress).Port;
         using var http = new HttpClient();
         using var web = new HttpRequestMessage(HttpMethod.Get, suite.WebAddress + "/metrics");
-        web.Headers.Host = $"x:{metricsPort}";
+        web.Headers.Host = $"127.0.0.1:{metricsPort}";   // a name the loopback host filter allows
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(web)).StatusCode);
 
         using var h2c = new HttpRequestMessage(HttpMethod.Get, suite.App.GrpcAddress() + "/metrics")
@@ -203,7 +203,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        h2c.Headers.Host = $"x:{metricsPort}";
+        h2c.Headers.Host = $"localhost:{metricsPort}";
         Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(h2c)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.MetricsAddress + "/metrics")).StatusCode);
     }

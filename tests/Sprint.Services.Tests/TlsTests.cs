@@ -32,14 +32,17 @@ public sealed class TlsTests : IAsyncLifetime
             "--Generator:Threads=1", "--Embedding:Threads=1",
             $"--Service:Tls:CertificatePath={Path.Combine(dir, "service.pem")}", $"--Service:Tls:KeyPath={Path.Combine(dir, "service.key")}",
             $"--Service:Tls:CaPath={Path.Combine(dir, "ca.pem")}", "--Service:Tls:RequireClientCertificate=true",
+            "--Service:Tls:AllowedClientNames:0=localhost",   // the name in the service's own certificate (the gateway calls the others with it)
         ]);
         await app.StartAsync();
     }
 
-    GrpcChannel Channel(X509Certificate2? clientCertificate, bool trustCa = true, string? address = null)
+    GrpcChannel Channel(X509Certificate2? clientCertificate, bool trustCa = true, string? address = null, X509Certificate2? intermediate = null)
     {
         var handler = new SocketsHttpHandler();
-        if (clientCertificate is not null) handler.SslOptions.ClientCertificates = [clientCertificate];
+        if (clientCertificate is not null && intermediate is not null)
+            handler.SslOptions.ClientCertificateContext = SslStreamCertificateContext.Create(clientCertificate, [intermediate], offline: true);
+        else if (clientCertificate is not null) handler.SslOptions.ClientCertificates = [clientCertificate];
         if (trustCa)
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
@@ -102,6 +105,29 @@ public sealed class TlsTests : IAsyncLifetime
         await AssertRefused(Channel(service, address: app!.GrpcAddress().Replace("https://", "http://")));   // plaintext HTTP/2
     }
 
+    /// <summary>
+    /// Issued by the trusted CA, but for servers only (no clientAuth extended key usage): a leaked server certificate
+    /// is not a client credential. Through an intermediate the caller sends, a client certificate is accepted.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task A_client_certificate_without_client_auth_or_outside_the_allow_list_is_refused_and_one_through_an_intermediate_is_accepted()
+    {
+        await SuiteFixture.WaitServingAsync(Channel(service), "");
+        using var serverOnly = TestPki.Issue(ca, "localhost", TestPki.ServerAuth);
+        using (var channel = Channel(serverOnly))
+            Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() =>
+                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync)).StatusCode);
+        using var intermediate = TestPki.Issue(ca, "Sprint test intermediate");
+        using var client = TestPki.Issue(intermediate, "localhost", TestPki.ClientAuth);
+        using (var channel = Channel(client, intermediate: intermediate))
+            Assert.NotNull(await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)));
+        // The allow-list (Service:Tls:AllowedClientNames = localhost): a client certificate of the same CA for another name is refused.
+        using var intruder = TestPki.Issue(ca, "intruder", TestPki.ClientAuth);
+        using (var channel = Channel(intruder))
+            Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() =>
+                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync)).StatusCode);
+    }
+
     public async Task DisposeAsync()
     {
         if (app is not null) await app.DisposeAsync();
@@ -152,4 +178,28 @@ static class TestPki
         var outsider = outsiderRequest.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
         return (ca, service, outsider);
     }
+
+    /// <summary>A certificate issued by <paramref name="issuer"/>: a CA (<paramref name="usages"/> empty) or a leaf named <paramref name="name"/> for those extended key usages.</summary>
+    public static X509Certificate2 Issue(X509Certificate2 issuer, string name, params string[] usages)
+    {
+        var now = DateTimeOffset.UtcNow;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=" + name, key, HashAlgorithmName.SHA256);
+        bool ca = usages.Length == 0;
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(ca, false, 0, true));
+        if (ca) request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        else
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddDnsName(name);
+            request.CertificateExtensions.Add(names.Build());
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. usages.Select(u => new Oid(u))], false));
+        }
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, true, false));
+        using var issued = request.Create(issuer, now.AddDays(-1), now.AddDays(1), RandomNumberGenerator.GetBytes(16));
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    public const string ServerAuth = "1.3.6.1.5.5.7.3.1", ClientAuth = "1.3.6.1.5.5.7.3.2";
 }

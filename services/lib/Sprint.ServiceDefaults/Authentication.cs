@@ -15,10 +15,12 @@ using Microsoft.IdentityModel.Tokens;
 namespace Sprint.ServiceDefaults;
 
 /// <summary>
-/// Configuration section "Service:Auth". Off (every caller allowed) unless API keys or a JWT issuer are configured;
-/// then every Sprint RPC and reflection need a bearer credential (<c>authorization: Bearer …</c>), and health stays
-/// open. A caller may use the services its credential names (<see cref="ApiKey.Services"/>, or a JWT's
-/// <c>scope</c>): "gateway", "generator", "embedding", "selector", "verifier", or "*" for all.
+/// Configuration section "Service:Auth". With API keys or a JWT issuer configured every Sprint RPC and reflection need
+/// a bearer credential (<c>authorization: Bearer …</c>), and health stays open. A caller may use the services its
+/// credential names (an API key's <see cref="ApiKey.Services"/>, a JWT's <c>scope</c>): "gateway", "generator",
+/// "embedding", "selector", "verifier", or "*" for all. Without either, every caller is allowed — on a loopback
+/// address only: a service bound to any other address refuses to start unless <see cref="AllowAnonymous"/> says
+/// the operator means it (<see cref="Exposure"/>).
 /// </summary>
 public sealed class AuthOptions
 {
@@ -28,6 +30,11 @@ public sealed class AuthOptions
     public JwtOptions Jwt { get; set; } = new();
     /// <summary>The key this service sends to the services it calls (the gateway to its upstreams); a secret: set it from the environment.</summary>
     public string? ServiceKey { get; set; }
+    /// <summary>
+    /// Serve callers without a credential on a non-loopback address (e.g. behind a gateway that authenticates); one
+    /// warning line at start-up says so. Off: such a start is refused.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
 
     public bool Enabled => ApiKeys.Count > 0 || Jwt.Enabled;
 }
@@ -44,34 +51,80 @@ public sealed class ApiKey
     public bool Unlimited { get; set; }
 }
 
+/// <summary>
+/// JWT bearer tokens (Service:Auth:Jwt). With an authority or a signing key, <see cref="Issuer"/> and
+/// <see cref="Audience"/> are required (the service refuses to start without them), the algorithms are pinned and
+/// the clock skew is <see cref="ClockSkew"/>. A token grants services through its <c>scope</c> only: the
+/// <c>sprint:*</c> claims of API keys are never read from a token.
+/// </summary>
 public sealed class JwtOptions
 {
     /// <summary>OpenID Connect authority whose signing keys validate tokens, e.g. "https://login.example.com/realm".</summary>
     public string? Authority { get; set; }
     /// <summary>Base64 symmetric signing key (HS256), instead of an authority.</summary>
     public string? SigningKey { get; set; }
+    /// <summary>The <c>iss</c> every token must carry (required with JWT).</summary>
     public string? Issuer { get; set; }
+    /// <summary>The <c>aud</c> every token must carry (required with JWT), e.g. "sprint".</summary>
     public string? Audience { get; set; }
+    /// <summary>Accepted signing algorithms; empty: HS256 with a signing key, RS256/PS256/ES256 with an authority.</summary>
+    public List<string> Algorithms { get; set; } = [];
+    /// <summary>Tolerated clock difference for <c>exp</c>/<c>nbf</c>; at most one minute.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority) || !string.IsNullOrWhiteSpace(SigningKey);
+
+    /// <summary>The algorithms tokens may be signed with.</summary>
+    public IReadOnlyList<string> PinnedAlgorithms => Algorithms.Count > 0 ? Algorithms
+        : !string.IsNullOrWhiteSpace(SigningKey) ? [SecurityAlgorithms.HmacSha256]
+        : [SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.EcdsaSha256];
+
+    /// <summary>Refuses a JWT configuration that would accept tokens meant for someone else.</summary>
+    public void Validate()
+    {
+        if (!Enabled) return;
+        if (string.IsNullOrWhiteSpace(Issuer)) throw new InvalidOperationException("Service:Auth:Jwt:Issuer is required with JWT (the iss every token must carry)");
+        if (string.IsNullOrWhiteSpace(Audience)) throw new InvalidOperationException("Service:Auth:Jwt:Audience is required with JWT (the aud every token must carry, e.g. sprint)");
+        if (ClockSkew < TimeSpan.Zero || ClockSkew > TimeSpan.FromMinutes(1)) throw new InvalidOperationException($"Service:Auth:Jwt:ClockSkew must be between 0 and 00:01:00, not {ClockSkew}");
+        if (!string.IsNullOrWhiteSpace(SigningKey) && PinnedAlgorithms.Any(a => !a.StartsWith("HS", StringComparison.Ordinal)))
+            throw new InvalidOperationException("Service:Auth:Jwt:Algorithms: a signing key verifies HS256/HS384/HS512 only");
+    }
 }
 
-/// <summary>Claims the Sprint schemes put on a caller.</summary>
+/// <summary>
+/// What a caller's credential grants. The <c>sprint:*</c> claims count only on the identity the API-key scheme made
+/// (a JWT that carries them gets nothing from them); a JWT's services are its <c>scope</c>.
+/// </summary>
 public static class SprintClaims
 {
     public const string Service = "sprint:service";
     public const string Unlimited = "sprint:unlimited";
 
+    static ClaimsIdentity? KeyIdentity(ClaimsPrincipal user) =>
+        user.Identities.FirstOrDefault(i => i.IsAuthenticated && i.AuthenticationType == ApiKeyHandler.SchemeName);
+
+    static ClaimsIdentity? TokenIdentity(ClaimsPrincipal user) =>
+        user.Identities.FirstOrDefault(i => i.IsAuthenticated && i.AuthenticationType != ApiKeyHandler.SchemeName);
+
     /// <summary>Whether <paramref name="user"/> may call <paramref name="service"/>: an API key's services or a JWT's scopes.</summary>
     public static bool MayCall(ClaimsPrincipal user, string service)
     {
-        var granted = user.FindAll(Service).Select(c => c.Value)
-            .Concat(user.FindAll("scope").SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        var granted = (KeyIdentity(user)?.FindAll(Service).Select(c => c.Value) ?? [])
+            .Concat(TokenIdentity(user)?.FindAll("scope").SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)) ?? []);
         return granted.Any(g => g == "*" || string.Equals(g, service, StringComparison.OrdinalIgnoreCase));
     }
 
-    /// <summary>The caller's name for logs and rate-limit partitions, or null when not authenticated.</summary>
-    public static string? Caller(ClaimsPrincipal user) => user.Identity?.IsAuthenticated == true ? user.Identity.Name ?? user.FindFirst("sub")?.Value : null;
+    /// <summary>Exempt from rate limits: an API key configured <see cref="ApiKey.Unlimited"/>, never a token.</summary>
+    public static bool IsUnlimited(ClaimsPrincipal user) => KeyIdentity(user)?.HasClaim(Unlimited, "true") == true;
+
+    /// <summary>
+    /// The caller's rate-limit partition and name in logs: "key:NAME" for an API key, "jwt:SUB" for a token's subject,
+    /// null when not authenticated. Distinct prefixes: a token whose subject is a key's name does not share its budget.
+    /// </summary>
+    public static string? Caller(ClaimsPrincipal user) =>
+        KeyIdentity(user) is { } key ? "key:" + key.Name
+        : TokenIdentity(user) is { } token ? "jwt:" + (token.FindFirst("sub")?.Value ?? token.Name)
+        : null;
 }
 
 /// <summary>The "ApiKey" scheme: <c>authorization: Bearer KEY</c>, compared by SHA-256 in constant time.</summary>
@@ -124,11 +177,17 @@ public sealed class GrpcAuthorizationResultHandler : IAuthorizationMiddlewareRes
     }
 }
 
-/// <summary>Adds <c>authorization: Bearer KEY</c> to this service's calls to other services.</summary>
+/// <summary>
+/// Adds <c>authorization: Bearer KEY</c> to this service's calls to other services — only over TLS or to a loopback
+/// address: a request that would carry the key in cleartext across a network fails instead (the start-up check,
+/// <see cref="Exposure.CheckUpstream"/>, names the setting before it comes to that).
+/// </summary>
 public sealed class ServiceKeyHandler(string key, HttpMessageHandler inner) : DelegatingHandler(inner)
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        if (request.RequestUri is { } uri && !Exposure.MayCarryKey(uri))
+            throw new HttpRequestException($"refusing to send a bearer credential in cleartext to {uri.GetLeftPart(UriPartial.Authority)}: use https:// (Service:Tls) or a loopback address");
         request.Headers.TryAddWithoutValidation("authorization", "Bearer " + key);
         return base.SendAsync(request, cancellationToken);
     }

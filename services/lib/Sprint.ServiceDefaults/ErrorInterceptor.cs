@@ -43,9 +43,8 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Intercepto
         if (e is Core.InvalidFieldException f)
             return new RpcException(new Status(StatusCode.InvalidArgument, f.Message),
                 new Metadata { { FieldTrailer, f.Field }, { ReasonTrailer, System.Text.Encoding.UTF8.GetBytes(f.Why) } });
-        if (e is ArgumentException a) return new RpcException(new Status(StatusCode.InvalidArgument, a.Message));
         if (e is Core.FailedPreconditionException p) return new RpcException(new Status(StatusCode.FailedPrecondition, p.Message));
         log.LogError(e, "{Method} failed", context.Method);
-        return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed: {e.GetType().Name}"));
+        return new RpcException(new Status(StatusCode.Internal, $"{context.Method} failed; the service logged why under trace id {System.Diagnostics.Activity.Current?.TraceId.ToString() ?? "(none)"}"));
     }
 }

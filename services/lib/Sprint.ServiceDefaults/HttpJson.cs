@@ -51,12 +51,14 @@ public static class HttpJson
     }
 
     /// <summary>
-    /// Maps the OpenAPI document and Swagger UI (open, as health is: they describe routes, not data), and checks JSON
-    /// request bodies field by field (<see cref="CheckJsonFields"/>) after authorization and rate limits.
+    /// Checks JSON request bodies field by field (<see cref="CheckJsonFields"/>) after authorization and rate limits,
+    /// and, with Service:OpenApi (on for sprint serve, off by default and in the deploy files), maps the OpenAPI
+    /// document and Swagger UI (open, as health is: they describe routes, not data).
     /// </summary>
     public static WebApplication MapHttpJson(this WebApplication app)
     {
         app.Use(CheckJsonFields);
+        if (!app.Services.GetRequiredService<ServiceOptions>().OpenApi) return app;
         app.MapSwagger("/openapi/{documentName}.json");
         app.UseSwaggerUI(ui => ui.SwaggerEndpoint(OpenApiPath, "Sprint v1"));
         return app;

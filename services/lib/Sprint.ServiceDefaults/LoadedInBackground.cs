@@ -6,8 +6,14 @@ using Sprint.Core;
 
 namespace Sprint.ServiceDefaults;
 
-/// <summary>Thrown by a loader when what it loads is simply not there (e.g. no selector trained for this model yet).</summary>
-public sealed class NotProvidedException(string message) : Exception(message);
+/// <summary>
+/// Thrown by a loader when what it loads is simply not there (e.g. no selector trained for this model yet):
+/// <paramref name="forCallers"/> says so and what makes one, without server paths; the message adds the details for the log.
+/// </summary>
+public sealed class NotProvidedException(string forCallers, string details) : Exception(forCallers + " " + details)
+{
+    public string ForCallers { get; } = forCallers;
+}
 
 /// <summary>
 /// Something slow to load (a model, an artifact), loaded on a background thread at start-up so the server listens
@@ -33,11 +39,15 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
 
     protected abstract T Load();
 
-    /// <summary>The loaded value, or the status a call gets instead: UNAVAILABLE while loading, FAILED_PRECONDITION when absent or refused.</summary>
+    /// <summary>
+    /// The loaded value, or the status a call gets instead: UNAVAILABLE while loading, FAILED_PRECONDITION when absent
+    /// or refused — with what a caller may know (a load error's text, which names server paths, stays in the log).
+    /// </summary>
     public T Require()
     {
         if (value is { } loaded) return loaded;
-        if (failure is { } e) throw new FailedPreconditionException($"{What} is not available: {e.Message}");
+        if (failure is NotProvidedException absent) throw new FailedPreconditionException($"{What} is not available: {absent.ForCallers}");
+        if (failure is not null) throw new FailedPreconditionException($"{What} is not available: it failed to load (the service's log says why)");
         throw Refusals.Loading(What);
     }
 

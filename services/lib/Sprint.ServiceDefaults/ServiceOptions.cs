@@ -18,10 +18,24 @@ public sealed class ServiceOptions
     public int MetricsPort { get; set; }
     /// <summary>TLS for every port, optionally mutual (see <see cref="TlsOptions"/>); off without a certificate.</summary>
     public TlsOptions Tls { get; set; } = new();
-    /// <summary>Who may call (API keys, JWT; see <see cref="AuthOptions"/>); off without keys or an issuer.</summary>
+    /// <summary>
+    /// Who may call (API keys, JWT; see <see cref="AuthOptions"/>); without keys or an issuer every caller, which a
+    /// non-loopback <see cref="Host"/> refuses unless Service:Auth:AllowAnonymous (<see cref="Exposure"/>).
+    /// </summary>
     public AuthOptions Auth { get; set; } = new();
-    /// <summary>Per-caller limits (see <see cref="RateLimitOptions"/>); off by default.</summary>
+    /// <summary>Per-caller limits (see <see cref="RateLimitOptions"/>): off for credentials by default, on for anonymous callers on a network.</summary>
     public RateLimitOptions RateLimits { get; set; } = new();
+    /// <summary>The OpenAPI document (<see cref="HttpJson.OpenApiPath"/>) and Swagger UI (/swagger): off by default, on for sprint serve.</summary>
+    public bool OpenApi { get; set; }
+    /// <summary>
+    /// Host headers the service answers on a loopback <see cref="Host"/> when the configuration has no AllowedHosts:
+    /// a page on another name (DNS rebinding) cannot drive it. On other addresses ASP.NET Core's AllowedHosts decides.
+    /// </summary>
+    public static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+    /// <summary>Kestrel's limit on open connections (all ports together).</summary>
+    public int MaxConnections { get; set; } = 1024;
+    /// <summary>Kestrel's limit on concurrent HTTP/2 streams (calls) per connection.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
     /// <summary>On SIGTERM, how long health says NOT_SERVING while the service still serves (see <see cref="Drain"/>).</summary>
     public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
     /// <summary>On SIGTERM, how long calls in flight may take to finish once the server stops accepting.</summary>

@@ -62,8 +62,12 @@ public static class SprintServiceHost
     public static WebApplicationBuilder AddAccessControl(this WebApplicationBuilder builder)
     {
         var options = builder.ServiceSettings();
+        Exposure.CheckListener(options);
+        options.Auth.Jwt.Validate();
         builder.Services.AddSingleton(options.Auth);
         builder.Services.AddSingleton<ServiceClientHandler>();
+        builder.Services.AddSingleton<TokenBudget>();
+        if (options.Auth.AllowAnonymous) builder.Services.AddHostedService<Exposure.AnonymousWarning>();
         if (options.Auth.Enabled)
         {
             string[] schemes = options.Auth.Jwt.Enabled ? [ApiKeyHandler.SchemeName, JwtBearerDefaults.AuthenticationScheme] : [ApiKeyHandler.SchemeName];
@@ -79,20 +83,28 @@ public static class SprintServiceHost
             });
             builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GrpcAuthorizationResultHandler>();
         }
-        if (options.RateLimits.Enabled) builder.Services.AddRateLimiter(limiter => RateLimits.Configure(limiter, options.RateLimits));
+        bool loopback = Exposure.IsLoopback(options.Host);
+        if (options.RateLimits.AnyEnabled(loopback)) builder.Services.AddRateLimiter(limiter => RateLimits.Configure(limiter, options.RateLimits, loopback));
         return builder;
     }
 
+    /// <summary>JWT bearer with issuer, audience, lifetime and signature all required, the algorithms pinned and a short skew (<see cref="JwtOptions"/>).</summary>
     static void ConfigureJwt(JwtBearerOptions jwt, JwtOptions o)
     {
         jwt.MapInboundClaims = false;   // keep "sub" and "scope" as the token has them
         if (!string.IsNullOrWhiteSpace(o.Authority)) jwt.Authority = o.Authority;
         jwt.TokenValidationParameters = new TokenValidationParameters
         {
-            ValidateIssuer = !string.IsNullOrWhiteSpace(o.Issuer),
+            ValidateIssuer = true,
             ValidIssuer = o.Issuer,
-            ValidateAudience = !string.IsNullOrWhiteSpace(o.Audience),
+            ValidateAudience = true,
             ValidAudience = o.Audience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            ValidateIssuerSigningKey = true,
+            ValidAlgorithms = o.PinnedAlgorithms,
+            ClockSkew = o.ClockSkew,
             NameClaimType = "sub",
             IssuerSigningKey = string.IsNullOrWhiteSpace(o.SigningKey) ? null : new SymmetricSecurityKey(Convert.FromBase64String(o.SigningKey)),
         };
@@ -118,8 +130,12 @@ public static class SprintServiceHost
         var tls = new Tls(options.Tls);
         builder.Services.AddSingleton(tls);
         builder.Services.AddTransient<IStartupFilter, MetricsPortOnly>();
+        if (Exposure.IsLoopback(options.Host) && string.IsNullOrWhiteSpace(builder.Configuration["AllowedHosts"]))
+            builder.Services.Configure<Microsoft.AspNetCore.HostFiltering.HostFilteringOptions>(h => h.AllowedHosts = ServiceOptions.LoopbackHosts);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
             if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1, tls);
             if (options.MetricsPort > 0) Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1, tls);
@@ -214,7 +230,7 @@ public static class SprintServiceHost
         var reflection = app.MapGrpcReflectionService();
         if (app.Services.GetRequiredService<AuthOptions>().Enabled) reflection.RequireAuthorization(AnyService);
         var options = app.Services.GetRequiredService<ServiceOptions>();
-        if (options.RateLimits.Enabled) app.UseRateLimiter();
+        if (options.RateLimits.AnyEnabled(Exposure.IsLoopback(options.Host))) app.UseRateLimiter();
         app.MapHttpJson();   // after the limiter: a refused caller's JSON body is not parsed
         if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint();   // served on the metrics port only (MetricsPortOnly)
         return app;

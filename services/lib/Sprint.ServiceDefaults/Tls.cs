@@ -21,18 +21,33 @@ public sealed class TlsOptions
     public string? KeyPath { get; set; }
     /// <summary>PEM bundle of trusted CA certificates; empty trusts the system's store only.</summary>
     public string? CaPath { get; set; }
-    /// <summary>Callers must present a certificate issued by <see cref="CaPath"/>.</summary>
+    /// <summary>
+    /// Callers must present a certificate issued by <see cref="CaPath"/> (intermediates may come from the bundle or
+    /// the caller) for client authentication (the clientAuth extended key usage).
+    /// </summary>
     public bool RequireClientCertificate { get; set; }
+    /// <summary>
+    /// With <see cref="RequireClientCertificate"/>: the names (DNS subject alternative names, or the common name) a
+    /// caller's certificate must carry one of, e.g. "gateway"; empty accepts any certificate the CA issued.
+    /// </summary>
+    public List<string> AllowedClientNames { get; set; } = [];
 
     public bool Enabled => !string.IsNullOrWhiteSpace(CertificatePath);
 }
 
-/// <summary>The server and client sides of <see cref="TlsOptions"/>, loaded once per process.</summary>
+/// <summary>
+/// The server and client sides of <see cref="TlsOptions"/>, loaded once per process. Chains are built by
+/// <see cref="X509Chain"/> against the CA bundle alone (its self-signed certificates are the roots, the rest
+/// intermediates), with the extended key usage the peer's role needs: clientAuth for callers, serverAuth for services.
+/// </summary>
 public sealed class Tls
 {
+    const string ServerAuth = "1.3.6.1.5.5.7.3.1", ClientAuth = "1.3.6.1.5.5.7.3.2";
     readonly X509Certificate2? certificate;
     readonly X509Certificate2Collection? trusted;
+    readonly X509Certificate2Collection intermediates = [];
     readonly bool requireClientCertificate;
+    readonly List<string> allowedClientNames;
 
     public Tls(TlsOptions options)
     {
@@ -43,12 +58,16 @@ public sealed class Tls
         }
         if (!string.IsNullOrWhiteSpace(options.CaPath))
         {
+            var bundle = new X509Certificate2Collection();
+            bundle.ImportFromPemFile(options.CaPath);
             trusted = [];
-            trusted.ImportFromPemFile(options.CaPath);
+            foreach (var c in bundle) (c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData) ? trusted : intermediates).Add(c);
+            if (trusted.Count == 0) throw new InvalidOperationException("Service:Tls:CaPath has no self-signed (root) certificate to trust");
         }
         if (options.RequireClientCertificate && trusted is null)
             throw new InvalidOperationException("Service:Tls:RequireClientCertificate needs Service:Tls:CaPath (the CA that issues the callers' certificates)");
         requireClientCertificate = options.RequireClientCertificate;
+        allowedClientNames = options.AllowedClientNames;
     }
 
     public bool Enabled => certificate is not null;
@@ -62,13 +81,20 @@ public sealed class Tls
             https.ServerCertificate = certificate;
             if (!requireClientCertificate) return;
             https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (client, _, _) => IssuedByTrusted(client);
+            https.ClientCertificateValidation = (client, presented, _) => MayCall(client, presented);
         });
     }
 
+    /// <summary>A caller's certificate: issued through the CA bundle, for client authentication, and one of the allowed names.</summary>
+    bool MayCall(X509Certificate2 client, X509Chain? presented) =>
+        client.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages[ClientAuth] is not null)
+        && IssuedByTrusted(client, presented, ClientAuth)
+        && (allowedClientNames.Count == 0 || allowedClientNames.Any(n => client.MatchesHostname(n, allowWildcards: false, allowCommonName: true)));
+
     /// <summary>
-    /// The handler for this service's own gRPC clients: the server's certificate is checked against the system store
-    /// or <see cref="TlsOptions.CaPath"/>, this service's certificate goes along for mutual TLS, and HTTP/2 keepalive
+    /// The handler for this service's own gRPC clients: the server's certificate is checked against
+    /// <see cref="TlsOptions.CaPath"/> alone when it is set (pinned: a certificate the system store trusts is not enough;
+    /// the name must match as always), else the system store; this service's certificate goes along for mutual TLS, and HTTP/2 keepalive
     /// pings find a connection whose peer stopped answering (a stalled or vanished replica) within
     /// <paramref name="keepAlive"/> + <paramref name="keepAliveTimeout"/> even while a stream waits for its next message.
     /// </summary>
@@ -84,18 +110,27 @@ public sealed class Tls
         };
         if (certificate is not null) handler.SslOptions.ClientCertificates = [certificate];
         if (trusted is not null)
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, server, _, errors) =>
-                errors == SslPolicyErrors.None || (errors == SslPolicyErrors.RemoteCertificateChainErrors && server is X509Certificate2 s && IssuedByTrusted(s));
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, server, presented, errors) =>
+                (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None
+                && server is X509Certificate2 s && IssuedByTrusted(s, presented, ServerAuth);
         return handler;
     }
 
-    bool IssuedByTrusted(X509Certificate2 presented)
+    /// <summary>Whether <paramref name="leaf"/> chains to a root of the CA bundle, through its intermediates or those the peer sent, for <paramref name="usage"/>.</summary>
+    bool IssuedByTrusted(X509Certificate2 leaf, X509Chain? presented, string usage)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(trusted!);
+        chain.ChainPolicy.ExtraStore.AddRange(intermediates);
+        if (presented is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
+            foreach (var element in presented.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+        }
+        chain.ChainPolicy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(usage));
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(presented);
+        return chain.Build(leaf);
     }
 }
 
