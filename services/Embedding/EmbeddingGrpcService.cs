@@ -15,7 +15,7 @@ public sealed class EmbeddingGrpcService(EmbeddingEncoder encoder, EmbeddingCach
         var loaded = encoder.Require();
         loaded.CheckFits(text, "text");   // before any model work: a text beyond the context would only cost time and memory
 
-        var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, text,
+        var (vector, outcome) = await cache.GetOrComputeAsync(loaded.EncoderId, loaded.Dimension, text,
             ct => encoder.EncodeAsync(loaded, text, ct), context.CancellationToken).ConfigureAwait(false);
         encoder.CacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
         {

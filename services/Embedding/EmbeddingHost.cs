@@ -26,12 +26,8 @@ public static class EmbeddingHost
 
         if (!string.IsNullOrWhiteSpace(redisOptions.Configuration))
         {
-            var config = ConfigurationOptions.Parse(redisOptions.Configuration);
-            config.AbortOnConnectFail = false;   // start (and serve uncached) while Redis is down; reconnect in the background
-            config.ConnectTimeout = Math.Min(config.ConnectTimeout, 2000);
-            config.AsyncTimeout = Math.Min(config.AsyncTimeout, 1000);
-            config.SyncTimeout = Math.Min(config.SyncTimeout, 1000);
-            builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(config));
+            var config = redisOptions.ToConfiguration();
+            builder.Services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnectionLog.Connect(config, sp.GetRequiredService<ILogger<RedisConnectionLog>>()));
             builder.Services.AddStackExchangeRedisCache(_ => { });
             builder.Services.AddOptions<RedisCacheOptions>().Configure<IConnectionMultiplexer>((o, redis) =>
                 o.ConnectionMultiplexerFactory = () => Task.FromResult(redis));

@@ -78,7 +78,7 @@ public sealed class BringYourOwnModelTests : IDisposable
     public void A_selector_whose_heads_are_outside_the_model_is_refused()
     {
         using var artifact = Sprint.Selection.SelectorArtifact.Load(Paths.Selector);
-        var e = Assert.Throws<InvalidOperationException>(() => artifact.Metadata.CheckServes("sprint-tiny-math", new Core.ModelShape(2, 8)));
+        var e = Assert.Throws<Core.FailedPreconditionException>(() => artifact.Metadata.CheckServes("sprint-tiny-math", new Core.ModelShape(2, 8)));
         Assert.Contains("is not a head of 'sprint-tiny-math' (2 layers × 8 heads)", e.Message);
         artifact.Metadata.CheckServes("sprint-tiny-math", new Core.ModelShape(4, 8));
     }

@@ -68,14 +68,14 @@ public sealed partial class ServiceProcess : IDisposable
 
     /// <summary>redis-server on a free loopback port (it cannot report a port it chose itself, so a port another process
     /// took between the pick and the bind is retried).</summary>
-    public static async Task<ServiceProcess> StartRedis()
+    public static async Task<ServiceProcess> StartRedis(params string[] extra)
     {
         const string server = "/usr/bin/redis-server";
         if (!File.Exists(server)) throw new FileNotFoundException("redis-server is missing: apt-get install -y redis-server (.ci/run does)");
         for (int attempt = 1; ; attempt++)
         {
             int port = SuiteFixture.FreePort();
-            var redis = new ServiceProcess(server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], port);
+            var redis = new ServiceProcess(server, ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", .. extra], port);
             for (int i = 0; i < 100 && !redis.Log.Contains("Ready to accept connections") && !redis.HasExited; i++) await Task.Delay(50);
             if (redis.Log.Contains("Ready to accept connections")) return redis;
             redis.Dispose();

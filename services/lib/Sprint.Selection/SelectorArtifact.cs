@@ -27,13 +27,13 @@ public sealed record SelectorMetadata
     public void CheckServes(string modelId, ModelShape shape)
     {
         if (ModelId != modelId)
-            throw new InvalidOperationException($"the selector was trained for model '{ModelId}', not '{modelId}'");
+            throw new FailedPreconditionException($"the selector was trained for model '{ModelId}', not '{modelId}'");
         foreach (var name in Configs.Concat(GlobalRanking))
         {
             try { HeadConfig.Parse(name).Head?.Validate(shape); }   // the head range rule is PrunedHead's
             catch (InvalidFieldException e)
             {
-                throw new InvalidOperationException($"the selector's configuration {name} is not a head of '{modelId}' ({shape.Layers} layers × {shape.Heads} heads): {e.Why}");
+                throw new FailedPreconditionException($"the selector's configuration {name} is not a head of '{modelId}' ({shape.Layers} layers × {shape.Heads} heads): {e.Why}");
             }
         }
     }

@@ -47,6 +47,7 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
     {
         if (value is { } loaded) return loaded;
         if (failure is NotProvidedException absent) throw new FailedPreconditionException($"{What} is not available: {absent.ForCallers}");
+        if (failure is FailedPreconditionException refused) throw new FailedPreconditionException($"{What} is not available: {refused.Message}");   // written for callers
         if (failure is not null) throw new FailedPreconditionException($"{What} is not available: it failed to load (the service's log says why)");
         throw Refusals.Loading(What);
     }
