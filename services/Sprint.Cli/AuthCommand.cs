@@ -41,6 +41,30 @@ static class AuthCommand
             parse.InvocationConfiguration.Output.WriteLine(ApiKeyHandler.Hash(key));
             return 0;
         });
-        return new Command("auth", "API keys for the suite's authentication") { newKey, hash };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder to write (must be empty or absent), e.g. deploy/secrets", Required = true };
+        var ns = new Option<string>("--namespace") { Description = "Kubernetes namespace the certificates name", DefaultValueFactory = _ => "sprint" };
+        var k8sBase = new Option<string>("--k8s-base") { Description = "The kustomize base the overlay deploys", DefaultValueFactory = _ => RepositoryPaths.Resolve("deploy/k8s") };
+        var days = new Option<int>("--days") { Description = "Validity of the certificates", DefaultValueFactory = _ => 365 };
+        var deploy = new Command("deploy-secrets", "Make a deployment's secrets: the client's API key, the service key (the upstreams get its hash), " +
+            "the Redis password and a private CA with a certificate per service; written for kubectl apply -k OUT and docker compose --env-file OUT/compose.env")
+        {
+            outDir, ns, k8sBase, days,
+        };
+        deploy.SetAction(parse =>
+        {
+            var dir = parse.GetValue(outDir)!;
+            var written = DeploySecrets.Write(dir, parse.GetValue(ns)!, parse.GetValue(k8sBase)!, TimeSpan.FromDays(parse.GetValue(days)));
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine($"wrote {written.Count} files to {dir.FullName} (secrets: mode 0600; keep the folder out of version control):");
+            output.WriteLine($"  client.key          the API key for clients (sprint solve --api-key-file {Path.Combine(dir.FullName, "client.key")})");
+            output.WriteLine("  gateway.env         the gateway's settings: the client key's hash and the service key it sends upstream");
+            output.WriteLine("  upstream.env        the other services' settings: the service key's hash only");
+            output.WriteLine("  redis.env           the Redis password");
+            output.WriteLine("  tls/                the CA certificate and one certificate per service (the CA's key is not kept)");
+            output.WriteLine($"  kustomization.yaml  kubectl apply -k {dir.FullName}");
+            output.WriteLine($"  compose.env         docker compose --env-file {Path.Combine(dir.FullName, "compose.env")} up --build");
+            return 0;
+        });
+        return new Command("auth", "API keys for the suite's authentication, and a deployment's secrets") { newKey, hash, deploy };
     }
 }

@@ -6,14 +6,17 @@ namespace Sprint.Cli;
 
 /// <summary>
 /// How the CLI's client commands (solve, bench load) reach a suite that is protected: an API key (or JWT) sent as
-/// <c>authorization: Bearer</c>, a CA to trust for TLS, and a client certificate for mutual TLS.
+/// <c>authorization: Bearer</c> — read from $SPRINT_API_KEY or a file, never from the command line, where it would
+/// stay in the shell's history and every process listing — a CA to trust for TLS, and a client certificate for mutual TLS.
 /// </summary>
 sealed class ClientChannel
 {
-    readonly Option<string?> apiKey = new("--api-key")
+    /// <summary>The environment variable a client command reads its bearer credential from.</summary>
+    public const string ApiKeyVariable = "SPRINT_API_KEY";
+
+    readonly Option<FileInfo?> apiKeyFile = new("--api-key-file")
     {
-        Description = "Bearer credential (API key or JWT) for a suite with Service:Auth on (default: $SPRINT_API_KEY)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("SPRINT_API_KEY"),
+        Description = $"File holding the bearer credential (API key or JWT) for a suite with Service:Auth on; without it ${ApiKeyVariable} is read",
     };
     readonly Option<string?> caCert = new("--ca-cert") { Description = "PEM CA bundle to trust for an https:// address (besides the system store)" };
     readonly Option<string?> clientCert = new("--client-cert") { Description = "PEM client certificate, for a suite that requires mutual TLS" };
@@ -22,7 +25,7 @@ sealed class ClientChannel
     /// <summary>Adds the options to a client command.</summary>
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { apiKey, caCert, clientCert, clientKey }) command.Options.Add(option);
+        foreach (var option in new Option[] { apiKeyFile, caCert, clientCert, clientKey }) command.Options.Add(option);
     }
 
     public GrpcChannel Create(ParseResult parse, string address)
@@ -33,11 +36,23 @@ sealed class ClientChannel
             KeyPath = parse.GetValue(clientKey),
             CaPath = parse.GetValue(caCert),
         });
-        var handlers = new ServiceClientHandler(tls, new AuthOptions { ServiceKey = parse.GetValue(apiKey) });
+        var handlers = new ServiceClientHandler(tls, new AuthOptions { ServiceKey = ApiKey(parse) });
         return GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handlers.Create(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20)),
             DisposeHttpClient = true,
         });
+    }
+
+    /// <summary>The credential: the first line of --api-key-file, else $SPRINT_API_KEY, else none.</summary>
+    string? ApiKey(ParseResult parse)
+    {
+        if (parse.GetValue(apiKeyFile) is { } file)
+        {
+            if (!file.Exists) throw new FileNotFoundException($"--api-key-file: {file.FullName} does not exist", file.FullName);
+            var key = File.ReadLines(file.FullName).FirstOrDefault()?.Trim();
+            return string.IsNullOrEmpty(key) ? throw new InvalidDataException($"--api-key-file: {file.FullName} is empty") : key;
+        }
+        return Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim() : null;
     }
 }

@@ -5,22 +5,32 @@ namespace Sprint.Services.Tests;
 /// <summary>The deployment files are accepted by the tools that read them, and say what the README says.</summary>
 public sealed class DeployTests
 {
+    /// <summary>The variables sprint auth deploy-secrets writes to compose.env (its own test renders the real ones).</summary>
+    static string ComposeEnv()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"sprint-compose-{Environment.ProcessId}.env");
+        File.WriteAllText(path, "SPRINT_CLIENT_KEY_SHA256=" + new string('a', 64) + "\nSPRINT_SERVICE_KEY=sk-x\nSPRINT_SERVICE_KEY_SHA256=" + new string('b', 64) +
+            "\nSPRINT_REDIS_PASSWORD=p\nSPRINT_TLS=/secrets/tls\nSPRINT_UID=1000\nSPRINT_GID=1000\n");
+        return path;
+    }
+
     [Fact(Timeout = 300_000)]
     public async Task Compose_file_is_valid_and_generators_can_scale()
     {
-        var services = (await Tool.Run("docker-compose", ["config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var env = ComposeEnv();
+        var services = (await Tool.Run("docker-compose", ["--env-file", env, "config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis", "verifier"], services.Order());
-        var config = await Tool.Run("docker-compose", ["config"], Paths.Root);
+        var config = await Tool.Run("docker-compose", ["--env-file", env, "config"], Paths.Root);
         var generator = config[config.IndexOf("\n  generator:", StringComparison.Ordinal)..config.IndexOf("\n  head-selector:", StringComparison.Ordinal)];
         Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers
         Assert.DoesNotContain("ports:", generator);           // and no fixed host ports
         Assert.Contains("dns:///generator:5003", config);
-        Assert.Contains("Gateway__VerifierAddress: http://verifier:5004", config);
+        Assert.Contains("Gateway__VerifierAddress: https://verifier:5004", config);
         Assert.Contains("- 127.0.0.1:5000:5000", config);   // published on the host's loopback only
     }
 
     [Fact(Timeout = 300_000)]
-    public async Task Kubernetes_base_has_grpc_probes_a_headless_generator_service_and_an_hpa()
+    public async Task Kubernetes_base_has_http_probes_a_headless_generator_service_and_an_hpa()
     {
         var dir = Path.Combine(Paths.Root, "deploy", "k8s");
         var files = Directory.GetFiles(dir, "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).Order().ToArray();
@@ -33,12 +43,15 @@ public sealed class DeployTests
         foreach (var (name, port) in new[] { ("embedding", 5001), ("head-selector", 5002), ("generator", 5003), ("verifier", 5004), ("gateway", 5000) })
         {
             var container = Find("Deployment", name)["spec"]!["template"]!["spec"]!["containers"]![0]!;
-            Assert.Equal(port, container["readinessProbe"]!["grpc"]!["port"]!.GetValue<int>());
+            Assert.Equal(port, container["ports"]![0]!["containerPort"]!.GetValue<int>());
+            // The kubelet's gRPC probe cannot speak TLS: HTTP probes on the plaintext metrics port.
+            Assert.Equal(("/healthz", "metrics"), (container["readinessProbe"]!["httpGet"]!["path"]!.GetValue<string>(), container["readinessProbe"]!["httpGet"]!["port"]!.GetValue<string>()));
+            Assert.Equal("/livez", container["livenessProbe"]!["httpGet"]!["path"]!.GetValue<string>());
         }
         Assert.Equal("None", Find("Service", "generator-headless")["spec"]!["clusterIP"]!.GetValue<string>());
         Assert.Equal("generator", Find("HorizontalPodAutoscaler", "generator")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
         Assert.Equal("dns:///generator-headless:5003", Find("ConfigMap", "sprint-config")["data"]!["Gateway__GeneratorAddresses__0"]!.GetValue<string>());
-        Assert.Equal("http://verifier:5004", Find("ConfigMap", "sprint-config")["data"]!["Gateway__VerifierAddress"]!.GetValue<string>());
+        Assert.Equal("https://verifier:5004", Find("ConfigMap", "sprint-config")["data"]!["Gateway__VerifierAddress"]!.GetValue<string>());
         Assert.Equal("verifier", Find("HorizontalPodAutoscaler", "verifier")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
         // Only the gateway may call the Verifier.
         var internalPolicy = Find("NetworkPolicy", "internal-from-gateway")["spec"]!;

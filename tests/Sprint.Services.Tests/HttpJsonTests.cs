@@ -178,6 +178,10 @@ public sealed class HttpJsonTests(SuiteFixture suite)
     {
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(suite.MetricsAddress + "/metrics")).StatusCode);
+        // The HTTP probes Kubernetes uses (its gRPC probe cannot speak TLS): there, and only there.
+        Assert.Equal("Healthy", await http.GetStringAsync(suite.MetricsAddress + SprintServiceHost.ReadinessPath));
+        Assert.Equal("Healthy", await http.GetStringAsync(suite.MetricsAddress + SprintServiceHost.LivenessPath));
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(suite.WebAddress + SprintServiceHost.ReadinessPath)).StatusCode);
         foreach (var path in new[] { "/", "/v1/model", "/openapi/v1.json", "/swagger/index.html" })
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(suite.MetricsAddress + path)).StatusCode);
         using var solve = await http.PostAsJsonAsync(suite.MetricsAddress + "/v1/solve", new { question = "q" });

@@ -138,7 +138,9 @@ public static class SprintServiceHost
             kestrel.Limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http2, tls);
             if (options.WebPort > 0) Listen(kestrel, options.Host, options.WebPort, HttpProtocols.Http1, tls);
-            if (options.MetricsPort > 0) Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1, tls);
+            // Plaintext: Prometheus and the kubelet's probes read it inside the cluster (Kubernetes probes do not speak
+            // TLS); it carries no credentials and no request data, and the NetworkPolicy opens it to monitoring only.
+            if (options.MetricsPort > 0) Listen(kestrel, options.Host, options.MetricsPort, HttpProtocols.Http1, tls: null);
         });
         return builder;
     }
@@ -232,9 +234,19 @@ public static class SprintServiceHost
         var options = app.Services.GetRequiredService<ServiceOptions>();
         if (options.RateLimits.AnyEnabled(Exposure.IsLoopback(options.Host))) app.UseRateLimiter();
         app.MapHttpJson();   // after the limiter: a refused caller's JSON body is not parsed
-        if (options.MetricsPort > 0) app.MapPrometheusScrapingEndpoint();   // served on the metrics port only (MetricsPortOnly)
+        if (options.MetricsPort > 0)
+        {
+            // Served on the metrics port only (MetricsPortOnly): the scrape, and HTTP probes for Kubernetes —
+            // /healthz the overall ("ready") status (503 while loading or draining), /livez that the process answers.
+            app.MapPrometheusScrapingEndpoint();
+            app.MapHealthChecks(ReadinessPath, new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = r => r.Tags.Contains(ReadyTag) });
+            app.MapHealthChecks(LivenessPath, new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
+        }
         return app;
     }
+
+    /// <summary>HTTP probes on Service:MetricsPort: ready to serve (the gRPC overall status), and alive.</summary>
+    public const string ReadinessPath = "/healthz", LivenessPath = "/livez";
 
     /// <summary>The gRPC address the started server listens on (the HTTP/2 one), e.g. "http://127.0.0.1:5001".</summary>
     public static string GrpcAddress(this WebApplication app)
@@ -253,12 +265,12 @@ public static class SprintServiceHost
         return addresses.FirstOrDefault(a => new Uri(a).Port == port);
     }
 
-    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Tls tls)
+    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, Tls? tls)
     {
         void Configure(ListenOptions l)
         {
             l.Protocols = protocols;
-            tls.Apply(l);
+            tls?.Apply(l);
         }
         if (host is "localhost") kestrel.ListenLocalhost(port, Configure);
         else if (host is "0.0.0.0" or "*") kestrel.ListenAnyIP(port, Configure);
@@ -266,9 +278,9 @@ public static class SprintServiceHost
     }
 
     /// <summary>
-    /// Keeps Service:MetricsPort to <c>/metrics</c>: it speaks HTTP/1.1, so without this the JSON routes, the page and
-    /// gRPC-Web would answer there too, past a network policy that opens it to the monitoring namespace only.
-    /// Runs first, ahead of every middleware the services add.
+    /// Keeps Service:MetricsPort to <c>/metrics</c> and the probes (<see cref="ReadinessPath"/>, <see cref="LivenessPath"/>):
+    /// it speaks HTTP/1.1, so without this the JSON routes, the page and gRPC-Web would answer there too, past a network
+    /// policy that opens it to the monitoring namespace only. Runs first, ahead of every middleware the services add.
     /// </summary>
     sealed class MetricsPortOnly(ServiceOptions options) : IStartupFilter
     {
@@ -278,10 +290,13 @@ public static class SprintServiceHost
             // metrics port and nowhere else, nothing else there.
             if (options.MetricsPort > 0)
                 app.Use((context, nextMiddleware) =>
-                    (context.Connection.LocalPort == options.MetricsPort) != context.Request.Path.StartsWithSegments("/metrics")
+                    (context.Connection.LocalPort == options.MetricsPort) != MetricsPortPath(context.Request.Path)
                         ? Results.NotFound().ExecuteAsync(context)
                         : nextMiddleware(context));
             next(app);
         };
+
+        static bool MetricsPortPath(PathString path) =>
+            path.StartsWithSegments("/metrics") || path.Equals(ReadinessPath) || path.Equals(LivenessPath);
     }
 }
