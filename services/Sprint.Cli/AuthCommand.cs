@@ -53,7 +53,13 @@ static class AuthCommand
         deploy.SetAction(parse =>
         {
             var dir = parse.GetValue(outDir)!;
-            var written = DeploySecrets.Write(dir, parse.GetValue(ns)!, parse.GetValue(k8sBase)!, TimeSpan.FromDays(parse.GetValue(days)));
+            IReadOnlyList<string> written;
+            try { written = DeploySecrets.Write(dir, parse.GetValue(ns)!, parse.GetValue(k8sBase)!, TimeSpan.FromDays(parse.GetValue(days))); }
+            catch (IOException e)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"wrote {written.Count} files to {dir.FullName} (secrets: mode 0600; keep the folder out of version control):");
             output.WriteLine($"  client.key          the API key for clients (sprint solve --api-key-file {Path.Combine(dir.FullName, "client.key")})");

@@ -14,13 +14,23 @@ sealed class ClientChannel
     /// <summary>The environment variable a client command reads its bearer credential from.</summary>
     public const string ApiKeyVariable = "SPRINT_API_KEY";
 
-    readonly Option<FileInfo?> apiKeyFile = new("--api-key-file")
+    readonly Option<FileInfo> apiKeyFile = new("--api-key-file")
     {
         Description = $"File holding the bearer credential (API key or JWT) for a suite with Service:Auth on; without it ${ApiKeyVariable} is read",
     };
     readonly Option<string?> caCert = new("--ca-cert") { Description = "PEM CA bundle to trust for an https:// address (besides the system store)" };
     readonly Option<string?> clientCert = new("--client-cert") { Description = "PEM client certificate, for a suite that requires mutual TLS" };
     readonly Option<string?> clientKey = new("--client-key") { Description = "PEM key of --client-cert" };
+
+    public ClientChannel()
+    {
+        apiKeyFile.Validators.Add(result =>
+        {
+            if (result.Tokens.FirstOrDefault()?.Value is not { } path) return;
+            if (!File.Exists(path)) result.AddError($"--api-key-file: {path} does not exist");
+            else if (string.IsNullOrWhiteSpace(File.ReadLines(path).FirstOrDefault())) result.AddError($"--api-key-file: {path} is empty (the key goes on its first line)");
+        });
+    }
 
     /// <summary>Adds the options to a client command.</summary>
     public void AddTo(Command command)
@@ -47,12 +57,8 @@ sealed class ClientChannel
     /// <summary>The credential: the first line of --api-key-file, else $SPRINT_API_KEY, else none.</summary>
     string? ApiKey(ParseResult parse)
     {
-        if (parse.GetValue(apiKeyFile) is { } file)
-        {
-            if (!file.Exists) throw new FileNotFoundException($"--api-key-file: {file.FullName} does not exist", file.FullName);
-            var key = File.ReadLines(file.FullName).FirstOrDefault()?.Trim();
-            return string.IsNullOrEmpty(key) ? throw new InvalidDataException($"--api-key-file: {file.FullName} is empty") : key;
-        }
+        if (parse.GetValue(apiKeyFile) is { } file) return File.ReadLines(file.FullName).First().Trim();   // exists and is not empty: the validators
+
         return Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment.Trim() : null;
     }
 }

@@ -95,6 +95,22 @@ public sealed class DeploySecretsTests : IDisposable
         }
     }
 
+    /// <summary>A key on the command line would stay in shell history and every process listing: there is no such option.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Client_commands_take_a_key_from_a_file_or_the_environment_never_an_argument()
+    {
+        var (code, _, stderr) = await Cli.Run(["solve", "--gateway", "http://127.0.0.1:1", "--api-key", "sk-secret", "q"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("Unrecognized command or argument", stderr);
+        (code, _, stderr) = await Cli.Run(["solve", "--gateway", "http://127.0.0.1:1", "--api-key-file", Path.Combine(dir, "missing.key"), "q"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("missing.key does not exist", stderr);
+        var empty = Path.Combine(dir, "empty.key");
+        File.WriteAllText(empty, "\n");
+        (code, _, stderr) = await Cli.Run(["solve", "--gateway", "http://127.0.0.1:1", "--api-key-file", empty, "q"]);
+        Assert.Contains("is empty", stderr);
+    }
+
     [Fact(Timeout = 300_000)]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task Secrets_are_private_files_made_once_and_compose_refuses_to_start_without_them()
