@@ -61,6 +61,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             return new InvalidFieldException(invalid.Field switch
             {
                 "stopping.max_new_tokens" => "max_new_tokens",
+                var stop when stop.StartsWith("stopping.stop", StringComparison.Ordinal) => stop["stopping.".Length..],
                 "prompt" => "question",
                 var other => other,
             }, invalid.Why);
@@ -151,6 +152,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             Format = PromptFormat.Chat,
             Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens, IgnoreEos = options.IgnoreEos },
         };
+        request.Stopping.Stop.AddRange(spec.Stop ?? []);
         foreach (var candidate in group)
         {
             var sampling = new SamplingParameters
@@ -187,6 +189,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
                     result.FinishReason = final.FinishReason;
                     result.Tokens = final.TokenIds.Count;
                     result.TimeToFirstTokenMs = final.TimeToFirstTokenMs;
+                    result.PromptTokens = final.PromptTokens;
                     events.TryWrite(new SolveResponse { Candidate = result });
                     checks?.Start(result);   // checked while the others decode
                 }

@@ -19,6 +19,7 @@ public static class GatewayHost
         builder.Services.AddSingleton<Upstreams>();
         builder.Services.AddSingleton<ICandidateUpstreams>(sp => sp.GetRequiredService<Upstreams>());
         builder.Services.AddSingleton<CandidateRunner>();
+        builder.Services.AddSingleton<Solver>();
         builder.Services.AddSingleton<GatewayMetrics>();
         // Nothing to load: serving as soon as it listens (upstream trouble shows per call, not as NOT_SERVING).
         builder.Services.AddServiceHealth(ServiceName, "gateway", _ => new AlwaysHealthy());

@@ -12,7 +12,8 @@ namespace Sprint.Gateway;
 /// <see cref="SamplingParams"/>'s; the context rule is the generators'.
 /// </summary>
 public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
-    Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null)
+    Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null,
+    IReadOnlyList<string>? Stop = null)
 {
     /// <summary>Whether finished candidates go to the Verifier: for the verified vote, and to decide adaptive waves.</summary>
     public bool Checks => Aggregation == Aggregation.VerifiedMajority || Adaptive is not null;
@@ -32,6 +33,7 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         int maxNew = r.MaxNewTokens == 0 ? o.DefaultMaxNewTokens : r.MaxNewTokens;
         if (maxNew < 1 || maxNew > o.MaxNewTokensLimit)
             throw new InvalidFieldException("max_new_tokens", $"must be in 1..{o.MaxNewTokensLimit} (0 takes the default {o.DefaultMaxNewTokens}), got {r.MaxNewTokens}");
+        var stop = new StoppingCriteria { MaxNewTokens = maxNew, StopStrings = [.. r.Stop] }.Validate().StopStrings;   // StoppingCriteria's rules
 
         double? temperature = r.HasTemperature ? r.Temperature : null;
         if (temperature is { } t) SamplingParams.CheckTemperature(t);
@@ -43,7 +45,7 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         var adaptive = r.Adaptive.ToCore();
 
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop);
     }
 
     public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);

@@ -1,0 +1,37 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http;
+using Sprint.Contracts.V1;
+using Sprint.Core;
+using Sprint.ServiceDefaults;
+
+namespace Sprint.Gateway;
+
+/// <summary>
+/// One Solve, for every protocol that asks for one (gRPC, gRPC-Web and HTTP/JSON through <see cref="GatewayGrpcService"/>,
+/// OpenAI's chat completions through <see cref="OpenAiEndpoints"/>): validate (<see cref="SolveSpec"/>), charge the
+/// caller's token budget, plan (<see cref="CandidatePlanner"/>, the same code as sprint eval, asking the upstream
+/// services through <see cref="GatewayPlanSources"/>), run the candidates (<see cref="CandidateRunner"/>, merged into
+/// this stream by <see cref="FanIn"/>), vote (<see cref="SolveVerdict"/>). The events come out as the gRPC stream has
+/// them: the plan, then deltas, results and checks, then the verdict; a bad field throws before the plan.
+/// </summary>
+public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics, TokenBudget budget)
+{
+    public async IAsyncEnumerable<SolveResponse> SolveAsync(SolveRequest request, HttpContext caller, DateTime deadline,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var spec = SolveSpec.From(request, options);
+        budget.Charge(caller, spec.N * spec.MaxNewTokens);   // the caller's token budget, before any work
+        var sources = new GatewayPlanSources(upstreams, deadline);
+        var plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false);
+        yield return new SolveResponse { Plan = sources.ToProto(plan, spec) };
+
+        SolveOutcome? outcome = null;
+        await foreach (var e in FanIn.Merge<SolveResponse>(async events => outcome = await runner.RunAsync(plan, spec, events, deadline, ct), ct).ConfigureAwait(false))
+            yield return e;
+
+        var verdict = outcome!.Vote(spec.Aggregation);
+        yield return new SolveResponse { Verdict = verdict };
+        metrics.Solved(spec, outcome, verdict, clock.Elapsed);
+    }
+}
