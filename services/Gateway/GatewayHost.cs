@@ -1,3 +1,4 @@
+using Sprint.Gateway.OpenAi;
 using Microsoft.Extensions.FileProviders;
 using Sprint.ServiceDefaults;
 
@@ -40,6 +41,7 @@ public static class GatewayHost
         app.UseCors();
         var solve = app.MapSprintService<GatewayGrpcService>("gateway").EnableGrpcWeb();
         if (app.Services.GetRequiredService<GatewayOptions>().CorsOrigins.Count > 0) solve.RequireCors(CorsPolicy);
+        app.MapOpenAi();   // OpenAI's Chat Completions over the same Solver
         return app;
     }
 

@@ -8,7 +8,7 @@ namespace Sprint.Gateway;
 
 /// <summary>
 /// One Solve, for every protocol that asks for one (gRPC, gRPC-Web and HTTP/JSON through <see cref="GatewayGrpcService"/>,
-/// OpenAI's chat completions through <see cref="OpenAiEndpoints"/>): validate (<see cref="SolveSpec"/>), charge the
+/// OpenAI's chat completions through <see cref="OpenAi.OpenAiEndpoints"/>): validate (<see cref="SolveSpec"/>), charge the
 /// caller's token budget, plan (<see cref="CandidatePlanner"/>, the same code as sprint eval, asking the upstream
 /// services through <see cref="GatewayPlanSources"/>), run the candidates (<see cref="CandidateRunner"/>, merged into
 /// this stream by <see cref="FanIn"/>), vote (<see cref="SolveVerdict"/>). The events come out as the gRPC stream has

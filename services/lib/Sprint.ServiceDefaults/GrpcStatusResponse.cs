@@ -4,6 +4,15 @@ using Microsoft.AspNetCore.Http;
 namespace Sprint.ServiceDefaults;
 
 /// <summary>
+/// Endpoint metadata of a route whose API has its own error shape (the gateway's OpenAI-compatible routes): refusals
+/// made before the route runs (authentication, authorization, rate limits) are written by it instead of as gRPC statuses.
+/// </summary>
+public interface IRefusalWriter
+{
+    Task WriteAsync(HttpContext http, StatusCode code, string message, TimeSpan? retryAfter);
+}
+
+/// <summary>
 /// A gRPC status written by middleware that refuses a call before it reaches gRPC (authentication, authorization,
 /// rate limits). To a gRPC or gRPC-Web call: a trailers-only response (HTTP 200, grpc-status and grpc-message in the
 /// headers) — a bare HTTP 401, 403 or 429 would reach clients as a guess (429 becomes UNAVAILABLE, which clients retry
@@ -16,6 +25,11 @@ public static class GrpcStatusResponse
     {
         var response = http.Response;
         if (response.HasStarted) return;
+        if (http.GetEndpoint()?.Metadata.GetMetadata<IRefusalWriter>() is { } own)
+        {
+            await own.WriteAsync(http, code, message, retryAfter);   // an API with an error shape of its own (OpenAI's)
+            return;
+        }
         if (retryAfter is { } wait)
         {
             // gRPC's retry pushback (honoured by clients with a retry policy) and HTTP's Retry-After.

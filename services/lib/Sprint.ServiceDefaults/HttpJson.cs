@@ -26,6 +26,7 @@ public static class HttpJson
     public static WebApplicationBuilder AddHttpJson(this WebApplicationBuilder builder)
     {
         builder.Services.AddGrpcSwagger();
+        builder.Services.AddEndpointsApiExplorer();   // minimal-API routes too (the gateway's OpenAI-compatible ones)
         ParsedRequests.ReplaceBinder(builder.Services);   // AddGrpcSwagger calls AddGrpc(), which brings grpc-dotnet's binder back
         builder.Services.AddSwaggerGen(swagger =>
         {
@@ -45,7 +46,8 @@ public static class HttpJson
             }
             // "sprint.v1.GatewayService.Solve": the gRPC method, so generated clients name their calls as gRPC does.
             swagger.CustomOperationIds(api => api.ActionDescriptor.EndpointMetadata.OfType<Grpc.AspNetCore.Server.GrpcMethodMetadata>()
-                .Select(m => m.Method.FullName.TrimStart('/').Replace('/', '.')).FirstOrDefault());
+                .Select(m => m.Method.FullName.TrimStart('/').Replace('/', '.')).FirstOrDefault()
+                ?? api.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>().FirstOrDefault()?.EndpointName);
         });
         return builder;
     }

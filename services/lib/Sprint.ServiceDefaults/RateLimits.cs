@@ -123,17 +123,25 @@ public sealed class TokenBudget(ServiceOptions options) : IDisposable
         if (tokens > limits.Tokens)
         {
             RateLimits.Count(http, caller);
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"token budget for {Core.Quote.Short(caller)}: this request may generate {tokens} tokens (n × max_new_tokens), more than the whole budget of {limits.DescribeTokens()}; ask for fewer candidates or tokens"));
+            throw new RateLimitRefusal(
+                $"token budget for {Core.Quote.Short(caller)}: this request may generate {tokens} tokens (n × max_new_tokens), more than the whole budget of {limits.DescribeTokens()}; ask for fewer candidates or tokens", null);
         }
         using var lease = buckets.AttemptAcquire(caller, tokens);
         if (lease.IsAcquired) return;
         var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : limits.TokenWindow;
         RateLimits.Count(http, caller);
-        throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"token budget for {Core.Quote.Short(caller)}: {limits.DescribeTokens()} spent; this request may generate {tokens} tokens; retry after {wait.TotalSeconds:0.###} s"),
-            new Metadata { { "grpc-retry-pushback-ms", ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } });
+        throw new RateLimitRefusal($"token budget for {Core.Quote.Short(caller)}: {limits.DescribeTokens()} spent; this request may generate {tokens} tokens; retry after {wait.TotalSeconds:0.###} s", wait);
     }
 
     public void Dispose() => buckets.Dispose();
+}
+
+/// <summary>
+/// RESOURCE_EXHAUSTED because the caller spent its token budget (not because the service is at capacity): with the
+/// wait after which the same request fits (gRPC's <c>grpc-retry-pushback-ms</c>), or none when it never will.
+/// </summary>
+public sealed class RateLimitRefusal(string message, TimeSpan? retryAfter) : RpcException(new Status(StatusCode.ResourceExhausted, message),
+    retryAfter is { } wait ? new Metadata { { "grpc-retry-pushback-ms", ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } } : [])
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 }

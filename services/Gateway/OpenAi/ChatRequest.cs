@@ -1,0 +1,239 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Sprint.Contracts.V1;
+
+namespace Sprint.Gateway.OpenAi;
+
+/// <summary>
+/// The body of <c>POST /v1/chat/completions</c> as OpenAI's API reference defines it (the fields this server honours,
+/// and those it accepts only at their defaults), plus SPRINT's own choices as extra body fields (the SDKs'
+/// <c>extra_body</c>, as vLLM takes its extra sampling parameters): <see cref="Strategy"/>, <see cref="Aggregation"/>,
+/// <see cref="Adaptive"/>, <see cref="TopK"/>. Any other field is refused, naming it.
+/// </summary>
+public sealed class ChatRequest
+{
+    /// <summary>The served model's id (GET /v1/models).</summary>
+    public string? Model { get; init; }
+    /// <summary>The question is the last user message; system, developer, assistant and tool messages are refused.</summary>
+    public List<ChatMessage>? Messages { get; init; }
+    /// <summary>Candidates (choices); omitted: the gateway's default (8), not OpenAI's 1 — this is a best-of-N server.</summary>
+    public int? N { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    /// <summary>New tokens per candidate (deprecated by OpenAI in favour of <see cref="MaxCompletionTokens"/>; either is taken).</summary>
+    public int? MaxTokens { get; init; }
+    public int? MaxCompletionTokens { get; init; }
+    /// <summary>Fixes the plan and every sample (0 or more).</summary>
+    public long? Seed { get; init; }
+    /// <summary>A string or up to 16 strings.</summary>
+    public JsonElement? Stop { get; init; }
+    public bool? Stream { get; init; }
+    public StreamOptions? StreamOptions { get; init; }
+
+    // Accepted when they ask for nothing this server does not do (SDKs and frameworks send some of them at their defaults).
+    public double? FrequencyPenalty { get; init; }
+    public double? PresencePenalty { get; init; }
+    public bool? Logprobs { get; init; }
+    public int? TopLogprobs { get; init; }
+    public JsonElement? Tools { get; init; }
+    public JsonElement? ToolChoice { get; init; }
+    public JsonElement? ResponseFormat { get; init; }
+    public JsonElement? LogitBias { get; init; }
+    public bool? ParallelToolCalls { get; init; }
+    public string? User { get; init; }
+    public bool? Store { get; init; }
+    public JsonElement? Metadata { get; init; }
+    public string? ServiceTier { get; init; }
+
+    /// <summary>SPRINT: sprint (default), sampling, random_heads, global_top or greedy.</summary>
+    public string? Strategy { get; init; }
+    /// <summary>SPRINT: verified (default) or majority.</summary>
+    public string? Aggregation { get; init; }
+    /// <summary>SPRINT: true for the default waves (2:6:1), or {"initial", "wave", "agree"}.</summary>
+    public JsonElement? Adaptive { get; init; }
+    /// <summary>Top-k filtering of sampled candidates (vLLM's name for it).</summary>
+    public int? TopK { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+        PropertyNameCaseInsensitive = false,
+    };
+
+    /// <summary>Reads a body, or says which param is wrong (the path System.Text.Json reports, e.g. <c>messages[0].content</c>).</summary>
+    public static async Task<ChatRequest> ReadAsync(Stream body, CancellationToken ct)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<ChatRequest>(body, Json, ct).ConfigureAwait(false)
+                ?? throw new OpenAiException(OpenAiError.Invalid("", "the body must be a JSON object"));
+        }
+        catch (JsonException e)
+        {
+            string param = (e.Path ?? "$").TrimStart('$').TrimStart('.');
+            if (e.Message.Contains("could not be mapped", StringComparison.Ordinal) && Quoted(e.Message) is { } unknown)
+                throw new OpenAiException(OpenAiError.Invalid(unknown, $"Unrecognized request argument supplied: {unknown}"));
+            throw new OpenAiException(OpenAiError.Invalid(param, param.Length == 0
+                ? "the body is not a valid JSON object"
+                : $"Invalid type or value for '{param}' (see the OpenAI API reference and this server's extra fields)"));
+        }
+    }
+
+    static string? Quoted(string message)
+    {
+        int start = message.IndexOf('\'');
+        int end = start < 0 ? -1 : message.IndexOf('\'', start + 1);
+        return end > start ? message[(start + 1)..end] : null;
+    }
+
+    /// <summary>The Solve this asks for; <see cref="OpenAiException"/> names the first param that cannot be honoured.</summary>
+    public SolveRequest ToSolveRequest()
+    {
+        if (string.IsNullOrEmpty(Model)) throw new OpenAiException(OpenAiError.Invalid("model", "you must provide a model parameter (GET /v1/models lists it)"));
+        var request = new SolveRequest { Question = Question() };
+        if (N is { } n)
+        {
+            if (n < 1) throw new OpenAiException(OpenAiError.Invalid("n", $"n must be at least 1, got {n}"));
+            request.N = n;
+        }
+        if (Temperature is { } t) request.Temperature = (float)t;
+        if (TopP is { } p) request.TopP = (float)p;
+        if (TopK is { } k) request.TopK = k;
+        if (MaxTokens is { } max && MaxCompletionTokens is { } completion && max != completion)
+            throw new OpenAiException(OpenAiError.Invalid("max_completion_tokens", $"max_tokens ({max}) and max_completion_tokens ({completion}) disagree; send one"));
+        if ((MaxCompletionTokens ?? MaxTokens) is { } tokens)
+        {
+            if (tokens < 1) throw new OpenAiException(OpenAiError.Invalid(MaxTokensParam, $"{MaxTokensParam} must be at least 1, got {tokens}"));
+            request.MaxNewTokens = tokens;
+        }
+        if (Seed is { } seed)
+        {
+            if (seed < 0) throw new OpenAiException(OpenAiError.Invalid("seed", $"seed must be 0 or more, got {seed}"));
+            request.Seed = (ulong)seed;
+        }
+        request.Stop.AddRange(StopStrings());
+        if (StreamOptions is not null && Stream != true) throw new OpenAiException(OpenAiError.Invalid("stream_options", "stream_options is only allowed with stream: true"));
+        if (Strategy is { } strategy) request.Strategy = strategy.ToLowerInvariant() switch
+        {
+            "sprint" => Contracts.V1.Strategy.Sprint,
+            "sampling" => Contracts.V1.Strategy.Sampling,
+            "random_heads" => Contracts.V1.Strategy.RandomHeads,
+            "global_top" => Contracts.V1.Strategy.GlobalTop,
+            "greedy" => Contracts.V1.Strategy.Greedy,
+            _ => throw new OpenAiException(OpenAiError.Invalid("strategy", $"unknown strategy {Core.Quote.Short(strategy)}; expected sprint, sampling, random_heads, global_top or greedy")),
+        };
+        if (Aggregation is { } aggregation) request.Aggregation = aggregation.ToLowerInvariant() switch
+        {
+            "verified" or "verified_majority" => Contracts.V1.Aggregation.VerifiedMajority,
+            "majority" => Contracts.V1.Aggregation.Majority,
+            _ => throw new OpenAiException(OpenAiError.Invalid("aggregation", $"unknown aggregation {Core.Quote.Short(aggregation)}; expected verified or majority")),
+        };
+        if (AdaptiveParameters() is { } adaptive) request.Adaptive = adaptive;
+        RefuseUnsupported();
+        return request;
+    }
+
+    /// <summary>The param a max_new_tokens problem is reported under: the one the caller sent.</summary>
+    public string MaxTokensParam => MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens";
+
+    string Question()
+    {
+        if (Messages is not { Count: > 0 }) throw new OpenAiException(OpenAiError.Invalid("messages", "messages must hold at least one user message (the question)"));
+        string? question = null;
+        for (int i = 0; i < Messages.Count; i++)
+        {
+            var m = Messages[i];
+            switch (m.Role)
+            {
+                case "user": question = m.Text($"messages[{i}]"); break;
+                case "system" or "developer":
+                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role",
+                        $"{m.Role} messages are not supported: the model is served with its own prompt (Generator:SystemPrompt), the same for every question, which the selector was trained on"));
+                case "assistant" or "tool" or "function":
+                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"{m.Role} messages are not supported: a Solve answers one question; send it as one user message"));
+                default:
+                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"unknown role {Core.Quote.Short(m.Role ?? "")}; expected user"));
+            }
+        }
+        return question ?? throw new OpenAiException(OpenAiError.Invalid("messages", "messages must hold a user message (the question)"));
+    }
+
+    IEnumerable<string> StopStrings()
+    {
+        if (Stop is not { } stop || stop.ValueKind == JsonValueKind.Null) return [];
+        if (stop.ValueKind == JsonValueKind.String) return [stop.GetString()!];
+        if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
+            return stop.EnumerateArray().Select(s => s.GetString()!).ToList();
+        throw new OpenAiException(OpenAiError.Invalid("stop", "stop must be a string or an array of strings"));
+    }
+
+    AdaptiveParameters? AdaptiveParameters()
+    {
+        if (Adaptive is not { } a || a.ValueKind is JsonValueKind.Null or JsonValueKind.False) return null;
+        if (a.ValueKind == JsonValueKind.True) return new AdaptiveParameters();   // every field 0: the defaults
+        if (a.ValueKind != JsonValueKind.Object) throw new OpenAiException(OpenAiError.Invalid("adaptive", "adaptive must be true or {\"initial\", \"wave\", \"agree\"}"));
+        try { return JsonSerializer.Deserialize<AdaptiveBody>(a, Json)!.ToProto(); }
+        catch (JsonException e) { throw new OpenAiException(OpenAiError.Invalid("adaptive" + (e.Path ?? "$").TrimStart('$'), "adaptive must be {\"initial\", \"wave\", \"agree\"} with whole numbers")); }
+    }
+
+    sealed record AdaptiveBody(int Initial = 0, int Wave = 0, int Agree = 0)
+    {
+        public AdaptiveParameters ToProto() => new() { Initial = Initial, Wave = Wave, Agree = Agree };
+    }
+
+    void RefuseUnsupported()
+    {
+        void Refuse(bool asked, string param, string what)
+        {
+            if (asked) throw new OpenAiException(OpenAiError.Invalid(param, $"{param} is not supported by this server: {what}"));
+        }
+        Refuse(FrequencyPenalty is { } f && f != 0, "frequency_penalty", "candidates sample without penalties (0 only)");
+        Refuse(PresencePenalty is { } pp && pp != 0, "presence_penalty", "candidates sample without penalties (0 only)");
+        Refuse(Logprobs == true || TopLogprobs is > 0, Logprobs == true ? "logprobs" : "top_logprobs", "each candidate's mean log-probability is in the sprint extension");
+        Refuse(Present(Tools) || Present(ToolChoice) && ToolChoice!.Value.ValueKind != JsonValueKind.String, Present(Tools) ? "tools" : "tool_choice", "no tools: the candidates write solutions");
+        Refuse(Present(LogitBias) && LogitBias!.Value.EnumerateObject().Any(), "logit_bias", "no logit bias");
+        Refuse(Present(ResponseFormat) && !(ResponseFormat!.Value.TryGetProperty("type", out var type) && type.ValueEquals("text")), "response_format", "text only");
+    }
+
+    static bool Present(JsonElement? e) => e is { ValueKind: not JsonValueKind.Null };
+}
+
+/// <summary>One message of <see cref="ChatRequest.Messages"/>: content is a string or an array of text parts.</summary>
+public sealed class ChatMessage
+{
+    public string? Role { get; init; }
+    public JsonElement? Content { get; init; }
+    public string? Name { get; init; }
+
+    public string Text(string param)
+    {
+        if (Content is not { } c) throw new OpenAiException(OpenAiError.Invalid(param + ".content", "content is required"));
+        if (c.ValueKind == JsonValueKind.String) return c.GetString()!;
+        if (c.ValueKind != JsonValueKind.Array) throw new OpenAiException(OpenAiError.Invalid(param + ".content", "content must be a string or an array of text parts"));
+        var text = new System.Text.StringBuilder();
+        int j = 0;
+        foreach (var part in c.EnumerateArray())
+        {
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || !type.ValueEquals("text")
+                || !part.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+                throw new OpenAiException(OpenAiError.Invalid($"{param}.content[{j}]", "only text parts ({\"type\": \"text\", \"text\": ...}) are supported"));
+            text.Append(t.GetString());
+            j++;
+        }
+        return text.ToString();
+    }
+}
+
+public sealed class StreamOptions
+{
+    /// <summary>A last chunk with the usage of the whole request (every other chunk then carries "usage": null).</summary>
+    public bool? IncludeUsage { get; init; }
+}
+
+/// <summary>A request this server refuses, with the OpenAI error to answer.</summary>
+public sealed class OpenAiException(OpenAiError error) : Exception(error.Message)
+{
+    public OpenAiError Error { get; } = error;
+}
