@@ -22,11 +22,15 @@ public sealed class AuthTests : IAsyncLifetime
     static readonly byte[] SigningKey = Enumerable.Range(0, 32).Select(i => (byte)(i * 7 + 1)).ToArray();
     WebApplication? app;
 
+    string webAddress = "";
+
     public async Task InitializeAsync()
     {
+        int webPort = SuiteFixture.FreePort();
+        webAddress = $"http://127.0.0.1:{webPort}";
         app = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true,
         [
-            "--Generator:Threads=1", "--Embedding:Threads=1",
+            "--Generator:Threads=1", "--Embedding:Threads=1", $"--Service:WebPort={webPort}",
             "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
             "--Service:Auth:ApiKeys:1:Name=burst", $"--Service:Auth:ApiKeys:1:Sha256={ApiKeyHandler.Hash(BurstKey)}", "--Service:Auth:ApiKeys:1:Services:0=generator",
             // No Service:Auth:ServiceKey: sprint serve's host makes one for the gateway's calls inside the process.
@@ -226,6 +230,24 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.True(long.Parse(e.Trailers.GetValue("grpc-retry-pushback-ms")!) > 0);
         // A small Solve still fits what is left (4,464 tokens).
         await Rpc.Solve(gateway, new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 8, Strategy = Strategy.Sampling });
+    }
+
+    /// <summary>The OpenAI routes under the same authentication and limits, refusing in OpenAI's shape (the official npm and NuGet SDKs).</summary>
+    [Fact(Timeout = 300_000)]
+    public async Task The_openai_routes_refuse_a_missing_key_and_a_rate_limited_one_in_openai_shape()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(await Clients.NodeOpenAi(webAddress + "/v1", "sprint-tiny-math", 2, 1, "errors",
+            new Dictionary<string, string> { ["SPRINT_API_KEY"] = ClientKey }))!;
+        Assert.Equal((401, "invalid_api_key"), (node["noKey"]!["status"]!.GetValue<int>(), node["noKey"]!["code"]!.GetValue<string>()));
+        Assert.Equal((429, "rate_limit_exceeded"), (node["limited"]!["status"]!.GetValue<int>(), node["limited"]!["code"]!.GetValue<string>()));
+        Assert.True(int.Parse(node["limited"]!["retryAfter"]!.GetValue<string>()) > 0);
+        Assert.Equal((400, 404), (node["badN"]!["status"]!.GetValue<int>(), node["unknownModel"]!["status"]!.GetValue<int>()));   // with the key: past authentication
+
+        var anonymous = new OpenAI.Chat.ChatClient("sprint-tiny-math", new System.ClientModel.ApiKeyCredential("sk-not-a-key"),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(webAddress + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
+        var e = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => anonymous.CompleteChatAsync([new OpenAI.Chat.UserChatMessage(Rpc.Question)]));
+        Assert.Equal(401, e.Status);
+        Assert.Equal("invalid_request_error", System.Text.Json.Nodes.JsonNode.Parse(e.GetRawResponse()!.Content.ToString())!["error"]!["type"]!.GetValue<string>());
     }
 
     public async Task DisposeAsync()

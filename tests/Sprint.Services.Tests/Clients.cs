@@ -36,6 +36,15 @@ static class Clients
         return Tool.Run("node", [Path.Combine(client, "solve_client.mjs"), address, Rpc.Question, n.ToString(), strategy], client, environment);
     }
 
+    /// <summary>The official `openai` npm package against the OpenAI-compatible routes (tests/clients/node/openai_client.mjs).</summary>
+    public static Task<string> NodeOpenAi(string baseUrl, string model, int n, ulong seed, string mode, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var client = Path.Combine(Paths.Root, "tests", "clients", "node");
+        if (!Directory.Exists(Path.Combine(client, "node_modules", "openai")))
+            throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
+        return Tool.Run("node", [Path.Combine(client, "openai_client.mjs"), baseUrl, model, Rpc.Question, n.ToString(), seed.ToString(), mode], client, environment);
+    }
+
     /// <summary>The clients' JSON summary: plan first, verdict last, every candidate's streamed text equal to its result, the verdict a majority.</summary>
     public static void AssertSummary(string json, int n)
     {

@@ -134,16 +134,22 @@ public sealed class HttpJsonTests(SuiteFixture suite)
     }
 
     [Fact(Timeout = 300_000)]
-    public async Task The_OpenAPI_document_lists_every_route_the_protos_declare()
+    public async Task The_OpenAPI_document_lists_every_route_the_protos_declare_and_the_openai_ones()
     {
         using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
         var document = JsonNode.Parse(await http.GetStringAsync("/openapi/v1.json"))!;
         var listed = document["paths"]!.AsObject()
             .SelectMany(p => p.Value!.AsObject().Select(op => (Verb: op.Key, Path: p.Key, Method: op.Value!["operationId"]!.GetValue<string>())))
             .OrderBy(r => r.Path).ToList();
-        var declared = Routes().OrderBy(r => r.Path).ToList();
+        List<(string Verb, string Path, string Method)> openAi =
+        [
+            ("post", "/v1/chat/completions", "openai.chat.completions.create"), ("get", "/v1/models", "openai.models.list"), ("get", "/v1/models/{id}", "openai.models.retrieve"),
+        ];
+        var declared = Routes().Concat(openAi).OrderBy(r => r.Path).ToList();
         Assert.Equal(declared, listed);
-        Assert.Equal(8, declared.Count);
+        Assert.Equal(11, declared.Count);
+        // The chat completion request's schema, with its fields' comments, for generated clients.
+        Assert.Contains("last user message", document["components"]!["schemas"]!["ChatRequest"]!["properties"]!["messages"]!["description"]!.GetValue<string>());
         // The protos' comments reach the document.
         Assert.Contains("Streams the plan", document["paths"]!["/v1/solve"]!["post"]!["summary"]!.GetValue<string>());
         Assert.Contains("Candidates", document["components"]!["schemas"]!["SolveRequest"]!["properties"]!["n"]!["description"]!.GetValue<string>());

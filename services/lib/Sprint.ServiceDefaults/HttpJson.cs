@@ -44,6 +44,9 @@ public static class HttpJson
                 swagger.IncludeXmlComments(comments);   // messages and fields
                 swagger.IncludeGrpcXmlComments(comments, includeControllerXmlComments: true);   // services and methods
             }
+            // Other Sprint assemblies' own HTTP types (the gateway's OpenAI-compatible request).
+            foreach (var other in Directory.EnumerateFiles(AppContext.BaseDirectory, "Sprint.*.xml").Where(f => f != comments))
+                swagger.IncludeXmlComments(other);
             // "sprint.v1.GatewayService.Solve": the gRPC method, so generated clients name their calls as gRPC does.
             swagger.CustomOperationIds(api => api.ActionDescriptor.EndpointMetadata.OfType<Grpc.AspNetCore.Server.GrpcMethodMetadata>()
                 .Select(m => m.Method.FullName.TrimStart('/').Replace('/', '.')).FirstOrDefault()
