@@ -158,6 +158,15 @@ public sealed class DegradedTests
         var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(new GatewayService.GatewayServiceClient(gatewayChannel), request));
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
         Assert.Contains("at capacity", e.Status.Detail);
+
+        // OpenAI's chat completions say the same as a 503 (not a 429: the caller is not over a limit), in OpenAI's shape.
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var chat = await http.PostAsync(small.GatewayApp.GrpcAddress() + "/v1/chat/completions", new StringContent(
+            $$"""{"model":"sprint-tiny-math","messages":[{"role":"user","content":"{{Rpc.Question}}"}],"n":2,"strategy":"sampling","max_tokens":8}""",
+            System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, chat.StatusCode);
+        var error = System.Text.Json.Nodes.JsonNode.Parse(await chat.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(("server_error", "service_unavailable"), (error["type"]!.GetValue<string>(), error["code"]!.GetValue<string>()));
     }
 
     [Fact(Timeout = 300_000)]
