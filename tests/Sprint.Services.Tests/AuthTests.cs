@@ -248,6 +248,12 @@ public sealed class AuthTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => anonymous.CompleteChatAsync([new OpenAI.Chat.UserChatMessage(Rpc.Question)]));
         Assert.Equal(401, e.Status);
         Assert.Equal("invalid_request_error", System.Text.Json.Nodes.JsonNode.Parse(e.GetRawResponse()!.Content.ToString())!["error"]!["type"]!.GetValue<string>());
+        // A key for the generator only may not use the gateway's routes: 403.
+        var generatorOnly = new OpenAI.Chat.ChatClient("sprint-tiny-math", new System.ClientModel.ApiKeyCredential(BurstKey),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(webAddress + "/v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) });
+        var forbidden = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => generatorOnly.CompleteChatAsync([new OpenAI.Chat.UserChatMessage(Rpc.Question)]));
+        Assert.Equal(403, forbidden.Status);
+        Assert.Equal("permission_denied", System.Text.Json.Nodes.JsonNode.Parse(forbidden.GetRawResponse()!.Content.ToString())!["error"]!["code"]!.GetValue<string>());
     }
 
     public async Task DisposeAsync()

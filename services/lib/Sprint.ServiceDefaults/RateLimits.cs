@@ -92,7 +92,9 @@ static class RateLimits
     /// <summary>The caller's partition, or null for calls that are not limited (health checks, scrapes, unlimited keys).</summary>
     internal static string? Partition(HttpContext http)
     {
-        if (http.Request.Path.StartsWithSegments("/grpc.health.v1.Health") || http.Request.Path.StartsWithSegments("/metrics")) return null;
+        var path = http.Request.Path;
+        if (path.StartsWithSegments("/grpc.health.v1.Health") || path.StartsWithSegments("/metrics")
+            || path.Equals(SprintServiceHost.ReadinessPath) || path.Equals(SprintServiceHost.LivenessPath)) return null;   // probes and scrapes
         if (SprintClaims.IsUnlimited(http.User)) return null;
         return SprintClaims.Caller(http.User) ?? "peer:" + http.Connection.RemoteIpAddress;
     }
