@@ -53,7 +53,7 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
         {
             string why = timer.IsCancellationRequested || e is RpcException { StatusCode: StatusCode.DeadlineExceeded }
                 ? $"no answer within {timeout.TotalSeconds:0.###} s"
-                : e is RpcException r ? $"{r.StatusCode}: {Quote.Short(r.Status.Detail)}" : Quote.Short(e.Message);
+                : e is RpcException r ? $"{r.StatusCode}: {Quote.Short(r.Status.Detail)}" : $"the call failed ({e.GetType().Name})";   // no exception text to callers
             Interlocked.CompareExchange(ref failure, why, null);
         }
     }
