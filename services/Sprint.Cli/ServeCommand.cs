@@ -41,7 +41,10 @@ static class ServeCommand
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector, Verifier on {app.GrpcAddress()}");
             if (app.WebAddress() is { } web)
+            {
                 output.WriteLine($"Solve page, gRPC-Web and HTTP/JSON on {web}/ (e.g. POST {web}/v1/solve; OpenAPI: {web}{HttpJson.OpenApiPath})");
+                output.WriteLine($"OpenAI-compatible API: base URL {web}/v1 (POST {web}{Gateway.OpenAi.OpenAiEndpoints.ChatPath}, GET {web}{Gateway.OpenAi.OpenAiEndpoints.ModelsPath})");
+            }
             await app.WaitForShutdownAsync(ct);   // SIGTERM or Ctrl+C (the host's console lifetime), or the command's cancellation
             return 0;
         });

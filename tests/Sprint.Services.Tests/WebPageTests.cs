@@ -34,6 +34,7 @@ public sealed class WebPageTests
             "--Embedding:Threads=1", "--Gateway:IgnoreEos=true", "--Service:Auth:ApiKeys:0:Name=web",
             $"--Service:Auth:ApiKeys:0:Sha256={Sprint.ServiceDefaults.ApiKeyHandler.Hash(apiKey)}", "--Service:Auth:ApiKeys:0:Services:0=*");
         Assert.Contains($"Solve page, gRPC-Web and HTTP/JSON on http://127.0.0.1:{webPort}/", serve.Log);
+        Assert.Contains($"OpenAI-compatible API: base URL http://127.0.0.1:{webPort}/v1", serve.Log);
         var screenshot = Path.Combine(Path.GetTempPath(), $"sprint-solve-page-{Environment.ProcessId}.png");
 
         var start = new ProcessStartInfo("node")
