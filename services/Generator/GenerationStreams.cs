@@ -17,11 +17,13 @@ namespace Sprint.Generator;
 /// </summary>
 public sealed class GenerationStreams(GeneratorEngine engine)
 {
-    public async IAsyncEnumerable<GenerateResponse> Generate(GenerateRequest request, [EnumeratorCancellation] CancellationToken ct)
+    /// <param name="admit">Told the tokens the request may generate once it is valid and before it is submitted (the caller's token budget); may refuse by throwing.</param>
+    public async IAsyncEnumerable<GenerateResponse> Generate(GenerateRequest request, [EnumeratorCancellation] CancellationToken ct, Action<int>? admit = null)
     {
         var received = Stopwatch.StartNew();
         var scheduler = engine.Require();
         var generation = ToEngineRequest(request.Prompt, request.Format, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
+        admit?.Invoke(generation.Stopping.MaxNewTokens);
         IAsyncEnumerable<GenerationEvent> events;
         try { events = scheduler.Submit(generation, ct); }
         catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
@@ -31,7 +33,8 @@ public sealed class GenerationStreams(GeneratorEngine engine)
             yield return message;
     }
 
-    public async IAsyncEnumerable<GenerateGroupResponse> GenerateGroup(GenerateGroupRequest request, [EnumeratorCancellation] CancellationToken ct)
+    /// <param name="admit">As for <see cref="Generate"/>: candidates × max_new_tokens.</param>
+    public async IAsyncEnumerable<GenerateGroupResponse> GenerateGroup(GenerateGroupRequest request, [EnumeratorCancellation] CancellationToken ct, Action<int>? admit = null)
     {
         var received = Stopwatch.StartNew();
         var scheduler = engine.Require();
@@ -53,6 +56,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
             generations.Add(generation);
         }
 
+        admit?.Invoke(generations.Count * shared.Stopping.MaxNewTokens);
         IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
         try { streams = scheduler.SubmitGroup(generations, ct); }
         catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }

@@ -232,6 +232,34 @@ public sealed class AuthTests : IAsyncLifetime
         await Rpc.Solve(gateway, new SolveRequest { Question = Rpc.Question, N = 2, MaxNewTokens = 8, Strategy = Strategy.Sampling });
     }
 
+    /// <summary>A key that may call the generator directly is charged there too (the gateway's own key is exempt, so a Solve is charged once).</summary>
+    [Fact(Timeout = 300_000)]
+    public async Task The_token_budget_also_charges_direct_generator_calls()
+    {
+        using var channel = Channel(BurstKey);
+        var generator = new GeneratorService.GeneratorServiceClient(channel);
+        GenerateGroupRequest Group()
+        {
+            var group = new GenerateGroupRequest { Prompt = Rpc.Question, Format = PromptFormat.Chat, Stopping = new StoppingParameters { MaxNewTokens = 400 } };
+            for (int i = 0; i < 64; i++) group.Candidates.Add(new GroupCandidate { Index = i });
+            return group;
+        }
+        for (int i = 0; i < 2; i++)   // 2 × 25,600 of the 70,000; admitted, then hung up on
+        {
+            using var cts = new CancellationTokenSource();
+            using var call = generator.GenerateGroup(Group(), cancellationToken: cts.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            cts.Cancel();
+        }
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = generator.GenerateGroup(Group());
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
+        Assert.StartsWith("token budget for key:burst: 70000 tokens per 600 s spent; this request may generate 25600 tokens", e.Status.Detail);
+    }
+
     /// <summary>The OpenAI routes under the same authentication and limits, refusing in OpenAI's shape (the official npm and NuGet SDKs).</summary>
     [Fact(Timeout = 300_000)]
     public async Task The_openai_routes_refuse_a_missing_key_and_a_rate_limited_one_in_openai_shape()
