@@ -1,8 +1,4 @@
 using Sprint.Embedding;
 using Sprint.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults("embedding", defaultPort: 5001).AddEmbedding();
-var app = builder.Build();
-app.MapEmbedding().MapServiceDefaults();
-app.Run();
+return SprintServiceHost.Run(args, "embedding", defaultPort: 5001, b => b.AddEmbedding(), a => a.MapEmbedding());

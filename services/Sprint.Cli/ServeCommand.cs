@@ -35,8 +35,18 @@ static class ServeCommand
         {
             var modelDir = parse.GetValue(model)!;
             var format = parse.GetValue(loadFormat)!;
-            await using var app = InProcessSuite.Build(parse.GetValue(port), modelDir, parse.GetValue(selector), parse.GetValue(redis), quiet: false,
-                [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", $"--Service:WebPort={parse.GetValue(webPort)}", .. parse.UnmatchedTokens]);
+            Microsoft.AspNetCore.Builder.WebApplication built;
+            try
+            {
+                built = InProcessSuite.Build(parse.GetValue(port), modelDir, parse.GetValue(selector), parse.GetValue(redis), quiet: false,
+                    [$"--Generator:LoadFormat={format}", $"--Embedding:LoadFormat={format}", $"--Service:WebPort={parse.GetValue(webPort)}", .. parse.UnmatchedTokens]);
+            }
+            catch (SettingsException e)   // e.g. a non-loopback --Service:Host without authentication
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            await using var app = built;
             await app.StartAsync(ct);
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"serving sprint.v1 Gateway, Generator, Embedding, HeadSelector, Verifier on {app.GrpcAddress()}");

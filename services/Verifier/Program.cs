@@ -1,8 +1,4 @@
-using Sprint.ServiceDefaults;
 using Sprint.Verifier;
+using Sprint.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults("verifier", defaultPort: 5004).AddVerifier();
-var app = builder.Build();
-app.MapVerifier().MapServiceDefaults();
-app.Run();
+return SprintServiceHost.Run(args, "verifier", defaultPort: 5004, b => b.AddVerifier(), a => a.MapVerifier());

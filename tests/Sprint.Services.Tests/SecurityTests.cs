@@ -12,8 +12,8 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed class SecurityTests(SuiteFixture suite) : IClassFixture<SuiteFixture>
 {
-    static InvalidOperationException BuildRefused(params string[] args) =>
-        Assert.Throws<InvalidOperationException>(() => InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true, args));
+    static SettingsException BuildRefused(params string[] args) =>
+        Assert.Throws<SettingsException>(() => InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true, args));
 
     [Fact]
     public void A_service_on_a_network_address_without_authentication_refuses_to_start()
@@ -26,10 +26,34 @@ public sealed class SecurityTests(SuiteFixture suite) : IClassFixture<SuiteFixtu
         }
         // Each service on its own (the deploy files' processes), not only the suite.
         var generator = WebApplication.CreateBuilder(["--Service:Host=0.0.0.0"]);
-        Assert.Contains("Service:Auth:ApiKeys", Assert.Throws<InvalidOperationException>(() => generator.AddServiceDefaults("generator", 0)).Message);
+        Assert.Contains("Service:Auth:ApiKeys", Assert.Throws<SettingsException>(() => generator.AddServiceDefaults("generator", 0)).Message);
         // Said out loud, it starts (and anonymous callers get the network defaults below).
         using var allowed = InProcessSuite.Build(0, Paths.Model, Paths.Selector, redis: null, quiet: true, ["--Service:Host=0.0.0.0", "--Service:Auth:AllowAnonymous=true"]);
         Assert.NotNull(allowed);
+    }
+
+    /// <summary>
+    /// The deployable process (the Verifier's, as its image runs it) exits 2 with one line naming the setting. The
+    /// address is TEST-NET (192.0.2.10, on no interface here): were the check missing, binding would fail otherwise,
+    /// and nothing would listen beyond loopback.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_service_process_on_a_network_address_without_authentication_exits_naming_the_setting()
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Paths.ServiceDll("Verifier", "Sprint.Verifier"), "--Service:Host=192.0.2.10", "--Service:Port=0"])
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        finally { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+        Assert.Equal(2, process.ExitCode);
+        var lines = (await error).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("verifier: Service:Host=192.0.2.10 is not a loopback address", lines[0]);
+        Assert.Contains("Service:Auth:AllowAnonymous=true", lines[0]);
     }
 
     [Fact]

@@ -83,11 +83,11 @@ public sealed class JwtOptions
     public void Validate()
     {
         if (!Enabled) return;
-        if (string.IsNullOrWhiteSpace(Issuer)) throw new InvalidOperationException("Service:Auth:Jwt:Issuer is required with JWT (the iss every token must carry)");
-        if (string.IsNullOrWhiteSpace(Audience)) throw new InvalidOperationException("Service:Auth:Jwt:Audience is required with JWT (the aud every token must carry, e.g. sprint)");
-        if (ClockSkew < TimeSpan.Zero || ClockSkew > TimeSpan.FromMinutes(1)) throw new InvalidOperationException($"Service:Auth:Jwt:ClockSkew must be between 0 and 00:01:00, not {ClockSkew}");
+        if (string.IsNullOrWhiteSpace(Issuer)) throw new SettingsException("Service:Auth:Jwt:Issuer is required with JWT (the iss every token must carry)");
+        if (string.IsNullOrWhiteSpace(Audience)) throw new SettingsException("Service:Auth:Jwt:Audience is required with JWT (the aud every token must carry, e.g. sprint)");
+        if (ClockSkew < TimeSpan.Zero || ClockSkew > TimeSpan.FromMinutes(1)) throw new SettingsException($"Service:Auth:Jwt:ClockSkew must be between 0 and 00:01:00, not {ClockSkew}");
         if (!string.IsNullOrWhiteSpace(SigningKey) && PinnedAlgorithms.Any(a => !a.StartsWith("HS", StringComparison.Ordinal)))
-            throw new InvalidOperationException("Service:Auth:Jwt:Algorithms: a signing key verifies HS256/HS384/HS512 only");
+            throw new SettingsException("Service:Auth:Jwt:Algorithms: a signing key verifies HS256/HS384/HS512 only");
     }
 }
 

@@ -29,7 +29,7 @@ public static class Exposure
     public static void CheckListener(ServiceOptions options)
     {
         if (IsLoopback(options.Host) || options.Auth.Enabled || options.Auth.AllowAnonymous) return;
-        throw new InvalidOperationException(
+        throw new SettingsException(
             $"Service:Host={options.Host} is not a loopback address and Service:Auth has no API keys or JWT issuer, so anyone who reaches it " +
             "could call it: configure Service:Auth:ApiKeys (sprint auth new-key) or Service:Auth:Jwt, or set Service:Auth:AllowAnonymous=true " +
             "if something in front of it authenticates");
@@ -44,7 +44,7 @@ public static class Exposure
         if (string.IsNullOrEmpty(auth.ServiceKey) || string.IsNullOrWhiteSpace(address)) return;
         bool dns = address.StartsWith("dns:", StringComparison.OrdinalIgnoreCase);
         if (dns ? tls || IsLoopback(new Uri(address).AbsolutePath.TrimStart('/').Split(':')[0]) : MayCarryKey(new Uri(address))) return;
-        throw new InvalidOperationException(
+        throw new SettingsException(
             $"{setting}={address} would carry Service:Auth:ServiceKey in cleartext across the network: use https:// with Service:Tls " +
             "(a dns:/// address speaks TLS when Service:Tls has a certificate), or a loopback address");
     }

@@ -43,3 +43,10 @@ public sealed class ServiceOptions
     public int MaxReceiveMessageBytes { get; set; } = 1024 * 1024;
     public int MaxSendMessageBytes { get; set; } = 4 * 1024 * 1024;
 }
+
+/// <summary>
+/// A start-up refused for its settings (exposure without authentication, a JWT without issuer or audience, the service
+/// key toward a cleartext upstream, incomplete TLS): the message names the setting and what fixes it. A service
+/// process prints it as one line and exits 2 (<see cref="SprintServiceHost.Run"/>).
+/// </summary>
+public sealed class SettingsException(string message) : InvalidOperationException(message);

@@ -37,6 +37,30 @@ public static class SprintServiceHost
         builder.AddKestrelEndpoints(defaultPort).AddGrpcDefaults().AddHttpJson().AddAccessControl().AddHealthDefaults().AddTelemetry(serviceName).AddLogging();
 
     /// <summary>
+    /// A service process: the defaults, the service's own registrations and routes, then run until SIGTERM. A start-up
+    /// refused for its settings (<see cref="SettingsException"/>) prints one line naming the setting and exits 2.
+    /// </summary>
+    public static int Run(string[] args, string serviceName, int defaultPort, Func<WebApplicationBuilder, WebApplicationBuilder> add,
+        Func<WebApplication, WebApplication> map)
+    {
+        WebApplication app;
+        try
+        {
+            var builder = WebApplication.CreateBuilder(args);
+            add(builder.AddServiceDefaults(serviceName, defaultPort));
+            app = builder.Build();
+        }
+        catch (SettingsException e)
+        {
+            Console.Error.WriteLine($"{serviceName}: {e.Message}");
+            return 2;
+        }
+        map(app).MapServiceDefaults();
+        app.Run();
+        return 0;
+    }
+
+    /// <summary>
     /// The "Service" section, bound once per builder and registered (<see cref="ServiceRegistration.BindOptions{T}"/>):
     /// every extension here reads this one instance.
     /// </summary>

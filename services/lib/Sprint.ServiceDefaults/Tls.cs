@@ -53,7 +53,7 @@ public sealed class Tls
     {
         if (options.Enabled)
         {
-            if (string.IsNullOrWhiteSpace(options.KeyPath)) throw new InvalidOperationException("Service:Tls:KeyPath is required with Service:Tls:CertificatePath");
+            if (string.IsNullOrWhiteSpace(options.KeyPath)) throw new SettingsException("Service:Tls:KeyPath is required with Service:Tls:CertificatePath");
             certificate = X509Certificate2.CreateFromPemFile(options.CertificatePath!, options.KeyPath);
         }
         if (!string.IsNullOrWhiteSpace(options.CaPath))
@@ -62,10 +62,10 @@ public sealed class Tls
             bundle.ImportFromPemFile(options.CaPath);
             trusted = [];
             foreach (var c in bundle) (c.SubjectName.RawData.AsSpan().SequenceEqual(c.IssuerName.RawData) ? trusted : intermediates).Add(c);
-            if (trusted.Count == 0) throw new InvalidOperationException("Service:Tls:CaPath has no self-signed (root) certificate to trust");
+            if (trusted.Count == 0) throw new SettingsException("Service:Tls:CaPath has no self-signed (root) certificate to trust");
         }
         if (options.RequireClientCertificate && trusted is null)
-            throw new InvalidOperationException("Service:Tls:RequireClientCertificate needs Service:Tls:CaPath (the CA that issues the callers' certificates)");
+            throw new SettingsException("Service:Tls:RequireClientCertificate needs Service:Tls:CaPath (the CA that issues the callers' certificates)");
         requireClientCertificate = options.RequireClientCertificate;
         allowedClientNames = options.AllowedClientNames;
     }
