@@ -147,6 +147,45 @@ public sealed class OpenAiTests(SuiteFixture suite)
         Assert.Equal((404, "model_not_found"), (node["unknownModel"]!["status"]!.GetValue<int>(), node["unknownModel"]!["code"]!.GetValue<string>()));
     }
 
+    /// <summary>Bodies the route refuses before the Solve: not JSON, over the size limit, malformed, asking for what is not supported.</summary>
+    [Fact(Timeout = 60_000)]
+    public async Task Malformed_oversized_and_unsupported_bodies_get_openai_errors_naming_the_param()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+        // Expect: 100-continue — the body goes only once the server asks for it, so a refused one is never half-sent (no broken pipe).
+        http.DefaultRequestHeaders.ExpectContinue = true;
+        async Task<(int Status, JsonNode Error)> Post(HttpContent content)
+        {
+            using var response = await http.PostAsync("/v1/chat/completions", content);
+            return ((int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!);
+        }
+        Task<(int Status, JsonNode Error)> Json(string body) => Post(new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        string Ask(string extra) => $$"""{"model":"{{Model}}","messages":[{"role":"user","content":"What is 2 + 3?"}]{{extra}}}""";
+
+        var (status, error) = await Post(new StringContent("model=x", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal((415, "invalid_request_error"), (status, error["type"]!.GetValue<string>()));
+        (status, error) = await Json(Ask($",\"user\":\"{new string('x', 5 * 1024 * 1024)}\""));
+        Assert.Equal((413, "request_too_large"), (status, error["code"]!.GetValue<string>()));
+        foreach (var (extra, param) in new[]
+        {
+            (",\"n\":\"four\"", "n"), (",\"bogus\":1", "bogus"), (",\"stop\":[1]", "stop"), (",\"seed\":-1", "seed"),
+            (",\"max_tokens\":2000", "max_tokens"), (",\"max_completion_tokens\":0", "max_completion_tokens"), (",\"temperature\":-1", "temperature"),
+            (",\"frequency_penalty\":0.5", "frequency_penalty"), (",\"logprobs\":true", "logprobs"), (",\"strategy\":\"best\"", "strategy"),
+            (",\"adaptive\":{\"initial\":-1}", "adaptive.initial"), (",\"stream_options\":{\"include_usage\":true}", "stream_options"),
+        })
+        {
+            (status, error) = await Json(Ask(extra));
+            Assert.Equal((extra, 400, param), (extra, status, error["param"]?.GetValue<string>()));
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        }
+        (status, error) = await Json($$"""{"model":"{{Model}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2 + 3?"}]}""");
+        Assert.Equal((400, "messages[0].role"), (status, error["param"]!.GetValue<string>()));
+        (status, error) = await Json($$$"""{"model":"{{{Model}}}","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""");
+        Assert.Equal((400, "messages[0].content[0]"), (status, error["param"]!.GetValue<string>()));
+        (status, error) = await Json($$"""{"model":"{{Model}}","messages":[]}""");
+        Assert.Equal((400, "messages"), (status, error["param"]!.GetValue<string>()));
+    }
+
     [Fact(Timeout = 300_000)]
     public async Task A_node_client_that_aborts_a_stream_frees_its_generator_rows()
     {

@@ -25,6 +25,14 @@ public static class OpenAiEndpoints
     public static WebApplication MapOpenAi(this WebApplication app)
     {
         bool auth = app.Services.GetRequiredService<AuthOptions>().Enabled;
+        // Routing answers a body that is not JSON with a bare 415 (the route accepts application/json): in OpenAI's shape.
+        app.Use(async (context, next) =>
+        {
+            await next(context);
+            if (context.Response.StatusCode == StatusCodes.Status415UnsupportedMediaType && !context.Response.HasStarted && context.Request.Path.Equals(ChatPath))
+                await new OpenAiError(StatusCodes.Status415UnsupportedMediaType,
+                    $"the body must be JSON (content-type: application/json), got {Quote.Short(context.Request.ContentType ?? "none")}", "invalid_request_error").WriteAsync(context);
+        });
         var chat = app.MapPost(ChatPath, ChatAsync)
             .WithName("openai.chat.completions.create").WithTags("OpenAI-compatible")
             .WithSummary("OpenAI Chat Completions: n candidates of one Solve as n choices; stream: true for server-sent events")
@@ -62,7 +70,13 @@ public static class OpenAiEndpoints
     static async Task ChatAsync(HttpContext http, Solver solver, Upstreams upstreams) => await Answer(http, async () =>
     {
         var ct = http.RequestAborted;
-        var body = await ChatRequest.ReadAsync(http.Request.Body, ct).ConfigureAwait(false);
+        long limit = HttpJson.LimitBody(http);
+        ChatRequest body;
+        try { body = await ChatRequest.ReadAsync(http.Request.Body, ct).ConfigureAwait(false); }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new OpenAiException(new OpenAiError(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {limit} bytes", "invalid_request_error", null, "request_too_large"));
+        }
         var request = body.ToSolveRequest();
         string served = (await upstreams.ModelInfoAsync(ct).ConfigureAwait(false)).ModelId;
         if (body.Model != served) throw new OpenAiException(OpenAiError.UnknownModel(body.Model!, served));

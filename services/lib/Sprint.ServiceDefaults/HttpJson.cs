@@ -70,6 +70,17 @@ public static class HttpJson
     }
 
     /// <summary>
+    /// The largest JSON body an HTTP route reads, applied to this request (Kestrel then refuses more with 413): 4 ×
+    /// Service:MaxReceiveMessageBytes, since JSON spells a message out.
+    /// </summary>
+    public static long LimitBody(HttpContext context)
+    {
+        long limit = 4L * context.RequestServices.GetRequiredService<ServiceOptions>().MaxReceiveMessageBytes;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        return limit;
+    }
+
+    /// <summary>
     /// Transcoding answers a body that does not parse with a bare "Request JSON payload is not correctly formatted.",
     /// ignores unknown fields (a misspelt <c>max_tokens</c> would silently decode 256) and refuses some spellings the
     /// proto3 JSON mapping allows (an int32 as a string). So before it, a JSON body is read with protobuf's own JSON
@@ -91,8 +102,7 @@ public static class HttpJson
             await Refuse(context, method, $"request: the body must be JSON (content-type: application/json), got {Core.Quote.Short(context.Request.ContentType ?? "none")}");
             return;
         }
-        long limit = 4L * context.RequestServices.GetRequiredService<ServiceOptions>().MaxReceiveMessageBytes;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        long limit = LimitBody(context);
         string? problem = null;
         IMessage? request = null;
         try
