@@ -53,7 +53,8 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
         {
             string why = timer.IsCancellationRequested || e is RpcException { StatusCode: StatusCode.DeadlineExceeded }
                 ? $"no answer within {timeout.TotalSeconds:0.###} s"
-                : e is RpcException r ? $"{r.StatusCode}: {Quote.Short(r.Status.Detail)}" : $"the call failed ({e.GetType().Name})";   // no exception text to callers
+                : e is RpcException { Status.DebugException: not null } r ? $"{r.StatusCode}: the Verifier could not be reached"   // no internal host to callers
+                : e is RpcException r2 ? $"{r2.StatusCode}: {Quote.Short(r2.Status.Detail)}" : $"the call failed ({e.GetType().Name})";   // no exception text to callers
             Interlocked.CompareExchange(ref failure, why, null);
         }
     }

@@ -203,7 +203,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         {
             if (stall.IsCancellationRequested)
                 return new RpcException(new Status(StatusCode.Unavailable, $"the replica sent nothing for {options.CandidateProgressTimeout.TotalSeconds:0.#} s"));
-            if (e is RpcException rpc) return rpc;
+            if (e is RpcException rpc) return UpstreamFailures.ForCallers(rpc, log, "generator");
             log.LogWarning(e, "a GenerateGroup call failed");   // the exception's text stays here; callers see its kind
             return new RpcException(new Status(StatusCode.Unknown, $"the generator call failed ({e.GetType().Name})"));
         }

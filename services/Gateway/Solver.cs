@@ -14,7 +14,8 @@ namespace Sprint.Gateway;
 /// this stream by <see cref="FanIn"/>), vote (<see cref="SolveVerdict"/>). The events come out as the gRPC stream has
 /// them: the plan, then deltas, results and checks, then the verdict; a bad field throws before the plan.
 /// </summary>
-public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics, TokenBudget budget)
+public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics, TokenBudget budget,
+    ILogger<Solver> log)
 {
     public async IAsyncEnumerable<SolveResponse> SolveAsync(SolveRequest request, HttpContext caller, DateTime deadline,
         [EnumeratorCancellation] CancellationToken ct)
@@ -23,7 +24,9 @@ public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayO
         var spec = SolveSpec.From(request, options);
         budget.Charge(caller, spec.N * spec.MaxNewTokens);   // the caller's token budget, before any work
         var sources = new GatewayPlanSources(upstreams, deadline);
-        var plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false);
+        CandidatePlan plan;
+        try { plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false); }
+        catch (Grpc.Core.RpcException e) { throw UpstreamFailures.ForCallers(e, log, "embedding or selector"); }   // embedding, selector
         yield return new SolveResponse { Plan = sources.ToProto(plan, spec) };
 
         SolveOutcome? outcome = null;

@@ -88,6 +88,30 @@ public sealed class DegradedTests
             (await health.CheckAsync(new HealthCheckRequest { Service = EmbeddingHost.CacheHealthName })).Status);
     }
 
+    /// <summary>
+    /// Upstreams that cannot be reached: the caller learns the status and what failed, never the internal address
+    /// (grpc-dotnet's own detail names host and port; it goes to the log).
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task An_unreachable_upstream_fails_the_solve_without_naming_internal_addresses()
+    {
+        int dead = SuiteFixture.FreePort();   // nothing listens there
+        var (gatewayApp, channel) = await Start(b => b.AddGateway(), a => a.MapGateway(),
+            $"--Gateway:EmbeddingAddress=http://127.0.0.1:{dead}", $"--Gateway:SelectorAddress=http://127.0.0.1:{dead}",
+            $"--Gateway:GeneratorAddresses:0=http://127.0.0.1:{dead}", "--Gateway:MaxReconnectBackoff=00:00:00.200");
+        await using var _ = gatewayApp;
+        using var __ = channel;
+        var gateway = new GatewayService.GatewayServiceClient(channel);
+        foreach (var (strategy, starts) in new[] { (Strategy.Sprint, "embedding or selector: unreachable (trace "), (Strategy.Sampling, "no candidate could run: Unavailable: generator: unreachable (trace ") })
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(gateway, new SolveRequest { Question = Rpc.Question, N = 2, Strategy = strategy, MaxNewTokens = 8 },
+                DateTime.UtcNow.AddSeconds(60)));
+            Assert.Equal(StatusCode.Unavailable, e.StatusCode);
+            Assert.True(e.Status.Detail.StartsWith(starts, StringComparison.Ordinal), e.Status.Detail);
+            Assert.DoesNotContain(dead.ToString(), e.Status.Detail);
+        }
+    }
+
     /// <summary>A generator with one batch row and one queue place.</summary>
     static Task<(WebApplication App, GrpcChannel Channel)> StartSmallGenerator() => Start(b => b.AddGenerator(), a => a.MapGenerator(),
         $"--Generator:Model={Paths.Model}", "--Generator:Threads=1", "--Generator:MaxConcurrentSequences=1", "--Generator:MaxQueuedSequences=1");

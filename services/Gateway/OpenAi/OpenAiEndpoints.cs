@@ -54,16 +54,27 @@ public static class OpenAiEndpoints
 
     static async Task ModelsAsync(HttpContext http, Upstreams upstreams) => await Answer(http, async () =>
     {
-        var info = await upstreams.ModelInfoAsync(http.RequestAborted).ConfigureAwait(false);
+        var info = await ServedModel(http, upstreams).ConfigureAwait(false);
         await http.Response.WriteAsJsonAsync(new JsonObject { ["object"] = "list", ["data"] = new JsonArray(Model(info.ModelId)) });
     });
 
     static async Task ModelAsync(HttpContext http, string id, Upstreams upstreams) => await Answer(http, async () =>
     {
-        var info = await upstreams.ModelInfoAsync(http.RequestAborted).ConfigureAwait(false);
+        var info = await ServedModel(http, upstreams).ConfigureAwait(false);
         if (id != info.ModelId) throw new OpenAiException(OpenAiError.UnknownModel(id, info.ModelId));
         await http.Response.WriteAsJsonAsync(Model(info.ModelId));
     });
+
+    /// <summary>The generators' model; a generator that cannot be reached is a 503 that names no internal host.</summary>
+    static async Task<ModelInfoResponse> ServedModel(HttpContext http, Upstreams upstreams)
+    {
+        try { return await upstreams.ModelInfoAsync(http.RequestAborted).ConfigureAwait(false); }
+        catch (RpcException e)
+        {
+            var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenAiEndpoints).FullName!);
+            throw new OpenAiException(OpenAiError.From(UpstreamFailures.ForCallers(e, log, "generator"), f => f));
+        }
+    }
 
     static JsonObject Model(string id) => new() { ["id"] = id, ["object"] = "model", ["created"] = Started, ["owned_by"] = "sprint" };
 
@@ -78,7 +89,7 @@ public static class OpenAiEndpoints
             throw new OpenAiException(new OpenAiError(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {limit} bytes", "invalid_request_error", null, "request_too_large"));
         }
         var request = body.ToSolveRequest();
-        string served = (await upstreams.ModelInfoAsync(ct).ConfigureAwait(false)).ModelId;
+        string served = (await ServedModel(http, upstreams).ConfigureAwait(false)).ModelId;
         if (body.Model != served) throw new OpenAiException(OpenAiError.UnknownModel(body.Model!, served));
 
         string id = "chatcmpl-" + (Activity.Current?.TraceId.ToHexString() ?? Guid.NewGuid().ToString("N"));   // the trace id: one grep joins the two
@@ -144,7 +155,7 @@ public static class OpenAiEndpoints
             OpenAiException o => o.Error,
             InvalidFieldException f => OpenAiError.Invalid(Rename(f.Field), f.Message.Replace(f.Field + ":", Rename(f.Field) + ":", StringComparison.Ordinal)),
             FailedPreconditionException p => OpenAiError.From(StatusCode.FailedPrecondition, p.Message, (null, null), Rename),
-            RpcException r => OpenAiError.From(r, Rename),
+            RpcException r => OpenAiError.From(r, Rename),   // the Solver's statuses are already written for callers
             _ => null,
         };
     }
