@@ -50,7 +50,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     public async Task<int> GeneratorReplicasAsync(CancellationToken ct)
     {
         var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
-        if (addresses is not [var single] || !single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase)) return Math.Max(1, addresses.Count);
+        if (addresses is not [var single] || !Exposure.IsDnsName(single)) return Math.Max(1, addresses.Count);
         var channel = Channel(ref generators, Generators);
         if (balancer.ReadyReplicas == 0)
         {
@@ -88,7 +88,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         var services = new ServiceCollection();
         services.AddSingleton<LoadBalancerFactory>(balancer);
         string target;
-        if (addresses is [var single] && single.StartsWith("dns:", StringComparison.OrdinalIgnoreCase))
+        if (addresses is [var single] && Exposure.IsDnsName(single))
         {
             services.AddSingleton<ResolverFactory>(new DnsResolverFactory(options.DnsRefreshInterval));
             target = single;
@@ -99,7 +99,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
             services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => endpoints));
             target = "static:///generators";
         }
-        bool secure = addresses.All(a => a.StartsWith("https:", StringComparison.OrdinalIgnoreCase)) || (target.StartsWith("dns:", StringComparison.OrdinalIgnoreCase) && handlers.Tls);
+        bool secure = addresses.All(a => Exposure.UsesTls(a, handlers.Tls));
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,

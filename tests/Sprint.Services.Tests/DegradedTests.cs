@@ -16,7 +16,8 @@ namespace Sprint.Services.Tests;
 public sealed class DegradedTests
 {
     /// <summary>One or more services in this process on a free port, with the service defaults; returns once it is SERVING.</summary>
-    internal static async Task<(WebApplication App, GrpcChannel Channel)> Start(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
+    /// <summary>One service host (the defaults, its registrations and routes) started on a free loopback port.</summary>
+    internal static async Task<WebApplication> StartHost(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--Logging:LogLevel:Default=Warning", .. args] });
         builder.AddServiceDefaults("test", 0);
@@ -25,6 +26,13 @@ public sealed class DegradedTests
         map(app);
         app.MapServiceDefaults();
         await app.StartAsync();
+        return app;
+    }
+
+    /// <summary><see cref="StartHost"/>, and a plaintext channel to it once it is SERVING.</summary>
+    internal static async Task<(WebApplication App, GrpcChannel Channel)> Start(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
+    {
+        var app = await StartHost(add, map, args);
         var channel = GrpcChannel.ForAddress(app.GrpcAddress());
         await SuiteFixture.WaitServingAsync(channel, "");
         return (app, channel);

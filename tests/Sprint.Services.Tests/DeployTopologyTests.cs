@@ -2,7 +2,6 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Logging;
 using Sprint.Contracts.V1;
 using Sprint.Gateway;
 using Sprint.Generator;
@@ -31,33 +30,20 @@ public sealed class DeployTopologyTests : IAsyncLifetime
         return Path.Combine(dir, name);
     }
 
-    static async Task<WebApplication> Start(Action<WebApplicationBuilder> add, Action<WebApplication> map, params string[] args)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--Logging:LogLevel:Default=Warning", .. args] });
-        builder.Logging.ClearProviders();
-        builder.AddServiceDefaults("test", 0);
-        add(builder);
-        var app = builder.Build();
-        map(app);
-        app.MapServiceDefaults();
-        await app.StartAsync();
-        return app;
-    }
-
     public async Task InitializeAsync()
     {
         (ca, _, _) = TestPki.Create(dir);   // ca.pem
         var generatorFiles = Write("generator", TestPki.Issue(ca, "localhost", TestPki.ServerAuth));
         var gatewayFiles = Write("gateway", TestPki.Issue(ca, "gateway", TestPki.ServerAuth, TestPki.ClientAuth));
         var caPath = Path.Combine(dir, "ca.pem");
-        generator = await Start(b => b.AddGenerator(), a => a.MapGenerator(),
+        generator = await DegradedTests.StartHost(b => b.AddGenerator(), a => a.MapGenerator(),
             $"--Generator:Model={Paths.Model}", "--Generator:Threads=1",
             $"--Service:Tls:CertificatePath={generatorFiles}.pem", $"--Service:Tls:KeyPath={generatorFiles}.key", $"--Service:Tls:CaPath={caPath}",
             "--Service:Tls:RequireClientCertificate=true", "--Service:Tls:AllowedClientNames:0=gateway",
             "--Service:Auth:ApiKeys:0:Name=gateway", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ServiceKey)}",
             "--Service:Auth:ApiKeys:0:Services:0=*", "--Service:Auth:ApiKeys:0:Unlimited=true");
         int generatorPort = new Uri(generator.GrpcAddress()).Port;
-        gateway = await Start(b => b.AddGateway(), a => a.MapGateway(),
+        gateway = await DegradedTests.StartHost(b => b.AddGateway(), a => a.MapGateway(),
             $"--Service:Tls:CertificatePath={gatewayFiles}.pem", $"--Service:Tls:KeyPath={gatewayFiles}.key", $"--Service:Tls:CaPath={caPath}",
             "--Service:Auth:ApiKeys:0:Name=client", $"--Service:Auth:ApiKeys:0:Sha256={ApiKeyHandler.Hash(ClientKey)}",
             $"--Service:Auth:ServiceKey={ServiceKey}", $"--Gateway:GeneratorAddresses:0=dns:///localhost:{generatorPort}");

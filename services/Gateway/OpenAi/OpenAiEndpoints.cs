@@ -71,8 +71,7 @@ public static class OpenAiEndpoints
         try { return await upstreams.ModelInfoAsync(http.RequestAborted).ConfigureAwait(false); }
         catch (RpcException e)
         {
-            var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenAiEndpoints).FullName!);
-            throw new OpenAiException(OpenAiError.From(UpstreamFailures.ForCallers(e, log, "generator"), f => f));
+            throw new OpenAiException(OpenAiError.From(UpstreamFailures.ForCallers(e, Log(http), "generator"), f => f));
         }
     }
 
@@ -160,11 +159,13 @@ public static class OpenAiEndpoints
         };
     }
 
+    static ILogger Log(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenAiEndpoints).FullName!);
+
     /// <summary>Runs a route: its refusals answered in OpenAI's shape; one log line per request (route, status, duration, caller), as the gRPC call log.</summary>
     static async Task Answer(HttpContext http, Func<Task> route)
     {
         long start = Stopwatch.GetTimestamp();
-        var log = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenAiEndpoints).FullName!);
+        var log = Log(http);
         try { await route().ConfigureAwait(false); }
         catch (OpenAiException e) { await e.Error.WriteAsync(http).ConfigureAwait(false); }
         catch (Exception e) when (http.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException) { }   // the caller hung up

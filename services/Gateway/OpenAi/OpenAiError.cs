@@ -48,7 +48,7 @@ public sealed record OpenAiError(int Status, string Message, string Type, string
     {
         if (http.Response.HasStarted) return;
         http.Response.StatusCode = Status;
-        if (RetryAfter is { } wait) http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (RetryAfter is { } wait) http.Response.Headers.RetryAfter = GrpcStatusResponse.RetryAfterSeconds(wait);
         await http.Response.WriteAsJsonAsync(ToJson());
     }
 }

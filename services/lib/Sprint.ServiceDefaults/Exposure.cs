@@ -24,6 +24,16 @@ public static class Exposure
     public static bool MayCarryKey(Uri uri) => uri.Scheme == Uri.UriSchemeHttps || IsLoopback(uri.Host);
 
     /// <summary>
+    /// Whether an upstream address speaks TLS: https://, or a dns:/// name when this service has a certificate
+    /// (Service:Tls), since a name resolves to addresses without a scheme.
+    /// </summary>
+    public static bool UsesTls(string address, bool tlsConfigured) =>
+        IsDnsName(address) ? tlsConfigured : address.StartsWith("https:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A "dns:///name:port" address (round robin over what the name resolves to).</summary>
+    public static bool IsDnsName(string address) => address.StartsWith("dns:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Refuses, at start-up, to serve a network without authentication: the message names the settings that fix it.
     /// </summary>
     public static void CheckListener(ServiceOptions options)
@@ -42,8 +52,8 @@ public static class Exposure
     public static void CheckUpstream(string setting, string? address, AuthOptions auth, bool tls)
     {
         if (string.IsNullOrEmpty(auth.ServiceKey) || string.IsNullOrWhiteSpace(address)) return;
-        bool dns = address.StartsWith("dns:", StringComparison.OrdinalIgnoreCase);
-        if (dns ? tls || IsLoopback(new Uri(address).AbsolutePath.TrimStart('/').Split(':')[0]) : MayCarryKey(new Uri(address))) return;
+        string host = IsDnsName(address) ? new Uri(address).AbsolutePath.TrimStart('/').Split(':')[0] : new Uri(address).Host;
+        if (UsesTls(address, tls) || IsLoopback(host)) return;
         throw new SettingsException(
             $"{setting}={address} would carry Service:Auth:ServiceKey in cleartext across the network: use https:// with Service:Tls " +
             "(a dns:/// address speaks TLS when Service:Tls has a certificate), or a loopback address");

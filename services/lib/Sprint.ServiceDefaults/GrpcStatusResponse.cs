@@ -21,6 +21,14 @@ public interface IRefusalWriter
 /// </summary>
 public static class GrpcStatusResponse
 {
+    /// <summary>gRPC's retry hint (a header or trailer, in milliseconds).</summary>
+    public const string PushbackHeader = "grpc-retry-pushback-ms";
+
+    public static string PushbackMs(TimeSpan wait) => ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>HTTP's Retry-After: whole seconds, at least one.</summary>
+    public static string RetryAfterSeconds(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public static async Task WriteAsync(HttpContext http, StatusCode code, string message, TimeSpan? retryAfter = null)
     {
         var response = http.Response;
@@ -33,8 +41,8 @@ public static class GrpcStatusResponse
         if (retryAfter is { } wait)
         {
             // gRPC's retry pushback (honoured by clients with a retry policy) and HTTP's Retry-After.
-            response.Headers["grpc-retry-pushback-ms"] = ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers[PushbackHeader] = PushbackMs(wait);
+            response.Headers.RetryAfter = RetryAfterSeconds(wait);
         }
         string? contentType = http.Request.ContentType;
         if (contentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) != true)

@@ -105,16 +105,24 @@ static class RateLimits
 /// a request may generate when it is admitted — after its fields are checked, before any model work. A request
 /// beyond the remaining budget gets RESOURCE_EXHAUSTED saying when to retry; one larger than the whole budget says so.
 /// </summary>
-public sealed class TokenBudget(ServiceOptions options) : IDisposable
+public sealed class TokenBudget : IDisposable
 {
-    readonly bool loopback = Exposure.IsLoopback(options.Host);
-    readonly PartitionedRateLimiter<string> buckets = PartitionedRateLimiter.Create<string, string>(caller =>
-        options.RateLimits.For(caller, Exposure.IsLoopback(options.Host)) is { Tokens: > 0 } l
-            ? RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = l.Tokens, TokensPerPeriod = l.Tokens, ReplenishmentPeriod = l.TokenWindow, QueueLimit = 0, AutoReplenishment = true,
-            })
-            : RateLimitPartition.GetNoLimiter(caller));
+    readonly ServiceOptions options;
+    readonly bool loopback;
+    readonly PartitionedRateLimiter<string> buckets;
+
+    public TokenBudget(ServiceOptions options)
+    {
+        this.options = options;
+        loopback = Exposure.IsLoopback(options.Host);
+        buckets = PartitionedRateLimiter.Create<string, string>(caller =>
+            options.RateLimits.For(caller, loopback) is { Tokens: > 0 } l
+                ? RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = l.Tokens, TokensPerPeriod = l.Tokens, ReplenishmentPeriod = l.TokenWindow, QueueLimit = 0, AutoReplenishment = true,
+                })
+                : RateLimitPartition.GetNoLimiter(caller));
+    }
 
     /// <summary>Charges <paramref name="tokens"/> to the caller of <paramref name="http"/>, or throws RESOURCE_EXHAUSTED.</summary>
     public void Charge(HttpContext http, int tokens)
@@ -143,7 +151,7 @@ public sealed class TokenBudget(ServiceOptions options) : IDisposable
 /// wait after which the same request fits (gRPC's <c>grpc-retry-pushback-ms</c>), or none when it never will.
 /// </summary>
 public sealed class RateLimitRefusal(string message, TimeSpan? retryAfter) : RpcException(new Status(StatusCode.ResourceExhausted, message),
-    retryAfter is { } wait ? new Metadata { { "grpc-retry-pushback-ms", ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } } : [])
+    retryAfter is { } wait ? new Metadata { { GrpcStatusResponse.PushbackHeader, GrpcStatusResponse.PushbackMs(wait) } } : [])
 {
     public TimeSpan? RetryAfter { get; } = retryAfter;
 }
