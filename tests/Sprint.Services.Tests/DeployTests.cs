@@ -19,7 +19,7 @@ public sealed class DeployTests
     {
         var env = ComposeEnv();
         var services = (await Tool.Run("docker-compose", ["--env-file", env, "config", "--services"], Paths.Root)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["embedding", "gateway", "generator", "head-selector", "redis", "verifier"], services.Order());
+        Assert.Equal(["embedding", "gateway", "generator", "head-selector", "prometheus", "redis", "verifier"], services.Order());
         var config = await Tool.Run("docker-compose", ["--env-file", env, "config"], Paths.Root);
         var generator = config[config.IndexOf("\n  generator:", StringComparison.Ordinal)..config.IndexOf("\n  head-selector:", StringComparison.Ordinal)];
         Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers

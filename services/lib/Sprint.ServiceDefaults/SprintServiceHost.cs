@@ -39,10 +39,12 @@ public static class SprintServiceHost
     /// <summary>
     /// A service process: the defaults, the service's own registrations and routes, then run until SIGTERM. A start-up
     /// refused for its settings (<see cref="SettingsException"/>) prints one line naming the setting and exits 2.
+    /// <c>probe</c> as the first argument asks the running service beside it whether it is ready (<see cref="Probe"/>).
     /// </summary>
     public static int Run(string[] args, string serviceName, int defaultPort, Func<WebApplicationBuilder, WebApplicationBuilder> add,
         Func<WebApplication, WebApplication> map)
     {
+        if (args is [Probe.Verb, .. var probeArgs]) return Probe.Run(serviceName, probeArgs);
         WebApplication app;
         try
         {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The suite in containers on this machine, one command: deploy/local/up.sh [--generators N] [--no-build]
+#
+#   1. base images: the upstream ones (mcr.microsoft.com/dotnet/sdk and aspnet, redis, prom/prometheus) when they are
+#      here or can be pulled, else local stand-ins made by base-images.sh (debootstrap + this machine's .NET);
+#   2. the five service images from deploy/docker/Dockerfile (sprint-<service>:1.0.0; the build stage is shared);
+#   3. the deployment's secrets in deploy/secrets/ (sprint auth deploy-secrets) unless they are there;
+#   4. docker-compose.yml up with N generator replicas, on Docker or on Podman (its Docker-compatible API);
+#   5. waits until every service container answers SERVING (each image's own probe: sprint-service probe), and
+#      prints the gateway's addresses and how to call it.
+# deploy/local/down.sh stops and removes all of it. Settings: SPRINT_ENGINE (docker|podman), SPRINT_BASE
+# (upstream|local), SPRINT_SECRETS, SPRINT_COMPOSE_PROJECT, SPRINT_GRPC_PORT / SPRINT_HTTP_PORT /
+# SPRINT_PROMETHEUS_PORT (the published ports, 5000 / 8080 / 9090), SPRINT_UP_TIMEOUT (seconds to SERVING, 300).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
+
+generators=1; build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --generators) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die "--generators: a number of replicas, 1 or more"; generators=$2; shift 2 ;;
+    --generators=*) generators=${1#*=}; [[ "$generators" =~ ^[1-9][0-9]*$ ]] || die "--generators: a number of replicas, 1 or more"; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1 (deploy/local/up.sh [--generators N] [--no-build])" ;;
+  esac
+done
+pick_engine || die "no container engine: install Docker or Podman (apt-get install podman runc iptables; deploy/local/README.md)"
+started=$(date +%s)
+
+# 1. Base images.
+upstream=(mcr.microsoft.com/dotnet/sdk:10.0 mcr.microsoft.com/dotnet/aspnet:10.0 redis:7.4.2-alpine prom/prometheus:v2.53.3)
+base="${SPRINT_BASE:-}"
+if [ -z "$base" ]; then
+  base=upstream
+  for image in "${upstream[@]}"; do
+    "$ENGINE" image inspect "$image" >/dev/null 2>&1 && continue
+    say "pulling $image"
+    timeout 300 "$ENGINE" pull -q "$image" >/dev/null 2>&1 || { base=local; say "cannot pull $image: using local stand-ins (base-images.sh)"; break; }
+  done
+fi
+if [ "$base" = local ]; then
+  "$ROOT/deploy/local/base-images.sh"
+  export SPRINT_SDK_IMAGE=sprint-base-sdk:10.0 SPRINT_RUNTIME_IMAGE=sprint-base-aspnet:10.0 \
+         SPRINT_REDIS_IMAGE=sprint-base-redis:7 SPRINT_PROMETHEUS_IMAGE=sprint-base-prometheus:2
+fi
+
+# 2. The service images (one Dockerfile; the build stage is the same for all five, so it is built once).
+mkdir -p "$STATE"
+if [ "$build" = 1 ]; then
+  for pair in Embedding:embedding HeadSelector:head-selector Verifier:verifier Generator:generator Gateway:gateway; do
+    service=${pair%%:*}; image=sprint-${pair##*:}:1.0.0; t0=$(date +%s)
+    args=(--build-arg "SERVICE=$service")
+    [ -n "${SPRINT_SDK_IMAGE:-}" ] && args+=(--build-arg "SDK_IMAGE=$SPRINT_SDK_IMAGE")
+    [ -n "${SPRINT_RUNTIME_IMAGE:-}" ] && args+=(--build-arg "RUNTIME_IMAGE=$SPRINT_RUNTIME_IMAGE")
+    if ! "$ENGINE" build -f "$ROOT/deploy/docker/Dockerfile" "${args[@]}" -t "$image" "$ROOT" >"$STATE/build-${pair##*:}.log" 2>&1; then
+      tail -n 25 "$STATE/build-${pair##*:}.log" >&2
+      die "building $image failed (the whole log: $STATE/build-${pair##*:}.log)"
+    fi
+    say "built $image ($(($(date +%s) - t0)) s)"
+  done
+fi
+
+# 3. Secrets, once per deployment.
+if [ ! -f "$SECRETS/compose.env" ]; then
+  [ -e "$SECRETS" ] && [ -n "$(ls -A "$SECRETS" 2>/dev/null)" ] && die "$SECRETS has files but no compose.env: remove it to make new secrets"
+  command -v dotnet >/dev/null || die "making the secrets needs the .NET SDK (dotnet) on this machine"
+  say "making the deployment's secrets in $SECRETS"
+  dotnet run -c Release --project "$ROOT/services/Sprint.Cli" -- auth deploy-secrets --out "$SECRETS" >/dev/null \
+    || die "sprint auth deploy-secrets failed"
+fi
+
+# 4. Up.
+pick_compose
+t_up=$(date +%s)
+compose up -d --no-build --scale "generator=$generators" >"$STATE/compose-up.log" 2>&1 \
+  || { cat "$STATE/compose-up.log" >&2; die "compose up failed"; }
+
+# 5. Every service container SERVING (each replica), or the reason it is not.
+containers() { "$ENGINE" ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -Ev '[-_](redis|prometheus)[-_][0-9]+$' | sort; }
+deadline=$(($(date +%s) + ${SPRINT_UP_TIMEOUT:-300}))
+pending=$(containers)
+[ "$(echo "$pending" | grep -Ec '[-_]generator[-_][0-9]+$')" = "$generators" ] || die "expected $generators generator containers, compose made: $(echo $pending)"
+while [ -n "$pending" ]; do
+  next=""
+  for c in $pending; do
+    state=$("$ENGINE" inspect -f '{{.State.Status}} {{.RestartCount}}' "$c" 2>/dev/null || echo "gone 0")
+    if [[ "$state" != running* ]] || [ "${state##* }" != 0 ]; then
+      "$ENGINE" logs --tail 15 "$c" >&2 || true
+      die "$c is not running ($state): its last lines above"
+    fi
+    "$ENGINE" exec "$c" /app/sprint-service probe >/dev/null 2>&1 || next="$next $c"
+  done
+  pending=$(echo $next)
+  [ -z "$pending" ] && break
+  [ "$(date +%s)" -lt "$deadline" ] || die "not SERVING after ${SPRINT_UP_TIMEOUT:-300} s: $pending (docker logs / podman logs NAME says why)"
+  sleep 2
+done
+now=$(date +%s)
+say "every service SERVING: $(containers | wc -l) containers, $generators generator(s); $((now - t_up)) s from up, $((now - started)) s in all"
+
+grpc_port=${SPRINT_GRPC_PORT:-5000}; http_port=${SPRINT_HTTP_PORT:-8080}; prom_port=${SPRINT_PROMETHEUS_PORT:-9090}
+cat <<EOF
+
+The gateway (TLS; the CA is $SECRETS/tls/ca.crt, the client's key $SECRETS/client.key):
+  gRPC       https://127.0.0.1:$grpc_port
+  HTTP       https://127.0.0.1:$http_port   (the Solve page, POST /v1/solve, POST /v1/chat/completions)
+  Prometheus http://127.0.0.1:$prom_port
+
+Solve a question:
+  SPRINT_API_KEY=\$(cat $SECRETS/client.key) dotnet run -c Release --project services/Sprint.Cli -- solve \\
+    --gateway https://127.0.0.1:$grpc_port --ca-cert $SECRETS/tls/ca.crt "Mia has 21 apples and gives 8 away. How many are left?"
+
+Stop and remove everything: deploy/local/down.sh
+EOF
