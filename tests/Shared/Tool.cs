@@ -4,9 +4,10 @@ namespace Sprint.Tests.Shared;
 
 static class Tool
 {
-    /// <summary>Runs a program to completion (3 minutes at most) and returns its standard output; fails the test on a non-zero exit.</summary>
+    /// <summary>Runs a program to completion (3 minutes at most unless <paramref name="timeout"/> says otherwise) and returns its standard output; fails the test on a non-zero exit.</summary>
     /// <remarks>Shared by the test projects that start real programs (linked from tests/Shared).</remarks>
-    public static async Task<string> Run(string file, string[] args, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<string> Run(string file, string[] args, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? timeout = null)
     {
         var start = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -14,9 +15,10 @@ static class Tool
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException($"{file} did not finish"); }
+        var limit = timeout ?? TimeSpan.FromMinutes(3);
+        using var cancel = new CancellationTokenSource(limit);
+        try { await process.WaitForExitAsync(cancel.Token); }
+        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {limit}:\n{await stderr}"); }
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
         return await stdout;
     }
