@@ -125,6 +125,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
                 return;
             }
             string reason = Quote.Short($"{failure.StatusCode}: {failure.Status.Detail}");
+            metrics.Restarted(pending.Count);
             foreach (var c in pending)
             {
                 log.LogWarning("candidate {Index} ({Config}) starts over on another replica: {Reason}", c.Index, c.Config.Name, reason);

@@ -6,7 +6,7 @@ namespace Sprint.Gateway;
 /// <summary>The gateway's meter ("Sprint.Gateway", through <see cref="IMeterFactory"/>): what each Solve counts when it ends.</summary>
 public sealed class GatewayMetrics
 {
-    readonly Counter<long> solves, failedCandidates, verifierFallbacks, unneededCandidates;
+    readonly Counter<long> solves, failedCandidates, verifierFallbacks, unneededCandidates, restartedCandidates;
     readonly Histogram<double> duration;
     readonly ILogger<GatewayMetrics> log;
 
@@ -18,6 +18,8 @@ public sealed class GatewayMetrics
         failedCandidates = meter.CreateCounter<long>("sprint.gateway.failed_candidates", "{candidate}", "Candidates that failed (their Solve may still have a verdict)");
         verifierFallbacks = meter.CreateCounter<long>("sprint.gateway.verifier_fallbacks", "{solve}", "Verified Solves that voted by plain majority because the Verifier failed or was slow");
         unneededCandidates = meter.CreateCounter<long>("sprint.gateway.unneeded_candidates", "{candidate}", "Candidates an adaptive Solve never started");
+        restartedCandidates = meter.CreateCounter<long>("sprint.gateway.restarted_candidates", "{candidate}",
+            "Unfinished candidates started over on another generator replica because theirs failed or stalled (each is a restart event in its Solve)");
         duration = meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
     }
 
@@ -27,6 +29,9 @@ public sealed class GatewayMetrics
         failedCandidates.Add(failed);
         unneededCandidates.Add(unneeded);
     }
+
+    /// <summary>Candidates of a failed or stalled replica start over on another one.</summary>
+    public void Restarted(int candidates) => restartedCandidates.Add(candidates);
 
     public void Solved(SolveSpec spec, SolveOutcome outcome, Verdict verdict, TimeSpan elapsed)
     {

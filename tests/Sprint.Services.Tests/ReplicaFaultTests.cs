@@ -15,6 +15,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
     readonly List<ServiceProcess> processes = [];
     ServiceProcess[] generators = [];
     ServiceProcess gateway = null!;
+    readonly int gatewayMetricsPort = SuiteFixture.FreePort();
 
     public async Task InitializeAsync()
     {
@@ -28,7 +29,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
             $"--Gateway:GeneratorAddresses:0={generators[0].Address}", $"--Gateway:GeneratorAddresses:1={generators[1].Address}",
             "--Gateway:KeepAlive=00:00:01", "--Gateway:KeepAliveTimeout=00:00:01", "--Gateway:MaxReconnectBackoff=00:00:01",
             // Every candidate decodes its full max_new_tokens, so "mid-stream" below is mid-stream however fast EOS would come.
-            "--Gateway:IgnoreEos=true"));
+            "--Gateway:IgnoreEos=true", $"--Service:MetricsPort={gatewayMetricsPort}"));
     }
 
     ServiceProcess Track(ServiceProcess p)
@@ -66,6 +67,8 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
             frozen.AddRange(events);
         }
         Assert.Contains(frozen, e => e.EventCase == SolveResponse.EventOneofCase.Restart);
+        // Each restart event is counted (sprint_gateway_restarted_candidates_total, what an operator watches).
+        Assert.Equal(frozen.Count(e => e.EventCase == SolveResponse.EventOneofCase.Restart), await RestartedCandidates());
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"the frozen replica held the Solves for {clock.Elapsed}");
 
         // Resumed: it gets GenerateGroup calls again within seconds (reconnection backoff of at most 1 s here).
@@ -93,6 +96,14 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
         var after = Rpc.AssertWellFormed(streamed);
         Assert.All(after.Results, r => Assert.Equal("", r.Error));
         Assert.Contains(streamed, e => e.EventCase == SolveResponse.EventOneofCase.Restart);
+    }
+
+    async Task<int> RestartedCandidates()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var scrape = await http.GetStringAsync($"http://127.0.0.1:{gatewayMetricsPort}/metrics");
+        var line = scrape.Split('\n').SingleOrDefault(l => l.StartsWith("sprint_gateway_restarted_candidates_total", StringComparison.Ordinal));
+        return line is null ? 0 : (int)double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public Task DisposeAsync()
