@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The compose stack under ghz load (Solve n = 8, c = 8 over 4 connections, deploy/ghz/solve.json over TLS with the
+# client's key), scaled and broken on purpose; prints one Markdown section per run for docs/numbers.md.
+#
+#   deploy/bench/containers.sh [scale] [kill] [pause] [redis] [verifier]    (no argument: all five)
+#
+#   scale     --scale generator=1 then 3: throughput, p50/p99, and the GenerateGroup calls each replica served
+#   kill      3 generators; one generator's process killed with SIGKILL mid-load: failed Solves, restarted
+#             candidates, the container restarted by compose's restart policy and served again
+#   pause     3 generators; one frozen (docker/podman pause) for 30 s mid-load: failed Solves, restarted candidates
+#   redis     the Redis container stopped mid-load and started again: failed Solves, the embedding service's log lines
+#             about it, and Redis's keys before, after the restart and at the end (caching resumed)
+#   verifier  the Verifier container stopped mid-load: failed Solves, Solves that voted by plain majority, and the
+#             rule one such verdict states
+#
+# Each run brings the stack up fresh (deploy/local/up.sh, images built once) and takes it down. Every question is
+# distinct ({{.RequestNumber}}), so each Solve embeds anew. Needs ghz (deploy/ghz/README.md), curl and python3.
+# SPRINT_BENCH_REQUESTS (400) sets the Solves per run; raw ghz reports go to SPRINT_BENCH_OUT (/tmp/sprint-containers).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../local/engine.sh"
+pick_engine || die "no container engine"
+GHZ="$(command -v ghz || echo "$ROOT/../shared/tools/ghz")"
+[ -x "$GHZ" ] || die "ghz is not installed (https://ghz.sh)"
+REQUESTS=${SPRINT_BENCH_REQUESTS:-400}
+OUT=${SPRINT_BENCH_OUT:-/tmp/sprint-containers}; mkdir -p "$OUT"
+PROM="http://127.0.0.1:${SPRINT_PROMETHEUS_PORT:-9090}"
+runs=("$@"); [ ${#runs[@]} -gt 0 ] || runs=(scale kill pause redis verifier)
+
+up() {   # up N: a fresh stack with N generators
+  "$ROOT/deploy/local/down.sh" >/dev/null 2>&1 || true
+  local build=(); "$ENGINE" image inspect sprint-gateway:1.0.0 >/dev/null 2>&1 && build=(--no-build)
+  "$ROOT/deploy/local/up.sh" --generators "$1" "${build[@]}" >"$OUT/up.log" 2>&1 || { cat "$OUT/up.log" >&2; die "up.sh failed"; }
+  grep -o 'every service SERVING.*' "$OUT/up.log" >&2
+  umask 077; printf '{"authorization":"Bearer %s"}' "$(head -n1 "$SECRETS/client.key")" >"$OUT/metadata.json"; umask 022
+  # The key and password stay in files; compose.env has the Redis password.
+  REDIS_PASSWORD=$(grep '^SPRINT_REDIS_PASSWORD=' "$SECRETS/compose.env" | cut -d= -f2-)
+}
+down() { "$ROOT/deploy/local/down.sh" >/dev/null 2>&1; }
+
+name() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -E "[-_]$1[-_]$2\$"; }
+
+load() {   # load TAG: ghz in the background, its JSON report in $OUT/TAG.json
+  (cd "$ROOT/deploy/ghz" && "$GHZ" --config solve.json --no-insecure --cacert "$SECRETS/tls/ca.crt" --metadata-file "$OUT/metadata.json" \
+    -n "$REQUESTS" -c 8 --connections 4 -O json \
+    --data '{"question":"Mia starts with {{.RequestNumber}} apples. Mia gives 8 apples to Iris. Each of the apples is traded for 4 new ones. How many apples does Mia have now?","n":8,"strategy":"STRATEGY_SPRINT","max_new_tokens":96}' \
+    "127.0.0.1:${SPRINT_GRPC_PORT:-5000}" >"$OUT/$1.json") &
+  LOAD=$!
+}
+
+report() {   # report TAG: one table row from ghz's report
+  python3 - "$OUT/$1.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+lat = {l["percentage"]: l["latency"] / 1e6 for l in d.get("latencyDistribution") or []}
+codes = d.get("statusCodeDistribution", {})
+failed = sum(v for k, v in codes.items() if k != "OK")
+errors = "; ".join(f"{k} ×{v}" for k, v in (d.get("errorDistribution") or {}).items())
+print(f"| {d['count']} | {failed} | {d['rps']:.2f} | {lat.get(50, 0):.0f} | {lat.get(99, 0):.0f} | {errors or '—'} |")
+PY
+}
+
+prom() {   # prom QUERY: "instance value" lines (after the next scrape)
+  curl -s "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["data"]["result"]: print(r["metric"].get("instance", "-"), r["value"][1])'
+}
+
+per_replica() {   # GenerateGroup calls served per generator container (from Prometheus, by the container's address)
+  sleep 7
+  local c ip
+  for c in $("$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -E '[-_]generator[-_][0-9]+$' | sort); do
+    ip=$("$ENGINE" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c")
+    printf '%s: %s; ' "$c" "$(prom "sum(rpc_server_duration_milliseconds_count{rpc_method=\"GenerateGroup\",instance=\"$ip:9464\"})" | awk '{print $2}')"
+  done
+  echo
+}
+
+gateway_counter() { sleep 7; prom "sum($1)" | awk '{print $2}'; }
+
+header() { printf '\n#### %s\n\n| Solves | failed | Solves/s | p50 ms | p99 ms | errors |\n| ---: | ---: | ---: | ---: | ---: | --- |\n' "$1"; }
+
+echo "Measured $(date -u +%F) on $(nproc) cores, $ENGINE $("$ENGINE" --version | awk '{print $NF}'), by deploy/bench/containers.sh ${runs[*]} ($REQUESTS Solves per run, n = 8, c = 8)."
+for run in "${runs[@]}"; do
+  case "$run" in
+    scale)
+      for n in 1 3; do
+        up "$n"; header "--scale generator=$n"
+        load "scale-$n"; wait "$LOAD"; report "scale-$n"
+        echo; echo "GenerateGroup calls per replica: $(per_replica)"
+      done ;;
+    kill)
+      up 3; header "one generator killed (SIGKILL to its process) mid-load"
+      victim=$(name generator 2); load kill; sleep 15
+      pid=$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim"); kill -9 "$pid"
+      wait "$LOAD"; report kill
+      echo; echo "Killed $victim (pid $pid) 15 s into the load; restarts by compose's policy: $("$ENGINE" inspect -f '{{.RestartCount}}' "$victim");" \
+        "restarted candidates (sprint_gateway_restarted_candidates_total): $(gateway_counter sprint_gateway_restarted_candidates_total);" \
+        "GenerateGroup calls per replica (the killed one's count is since its restart): $(per_replica)" ;;
+    pause)
+      up 3; header "one generator frozen (pause) for 30 s mid-load"
+      victim=$(name generator 2); load pause; sleep 15
+      "$ENGINE" pause "$victim" >/dev/null; sleep 30; "$ENGINE" unpause "$victim" >/dev/null
+      wait "$LOAD"; report pause
+      echo; echo "Paused $victim 15 s into the load for 30 s; restarted candidates: $(gateway_counter sprint_gateway_restarted_candidates_total);" \
+        "GenerateGroup calls per replica: $(per_replica)" ;;
+    redis)
+      up 1; header "Redis stopped mid-load, started 20 s later"
+      redis=$(name redis 1); keys() { "$ENGINE" exec -e REDISCLI_AUTH="$REDIS_PASSWORD" "$redis" redis-cli --no-auth-warning dbsize 2>/dev/null || echo "-"; }
+      load redis; sleep 10; before=$(keys)
+      "$ENGINE" stop -t 2 "$redis" >/dev/null; sleep 20; "$ENGINE" start "$redis" >/dev/null; sleep 10; back=$(keys)
+      wait "$LOAD"; report redis; final=$(keys)
+      lines=$("$ENGINE" logs "$(name embedding 1)" 2>&1 | grep -ci redis || true)
+      echo; echo "Redis keys: $before before the stop, $back 10 s after the start (its memory was a tmpfs: empty on start), $final at the end;" \
+        "the embedding service's log lines naming Redis: $lines:"; echo
+      "$ENGINE" logs "$(name embedding 1)" 2>&1 | grep -i redis | cut -c1-220 | sed 's/^/    /' ;;
+    verifier)
+      up 1; header "Verifier stopped mid-load"
+      load verifier; sleep 10; "$ENGINE" stop -t 2 "$(name verifier 1)" >/dev/null
+      wait "$LOAD"; report verifier
+      rule=$(cd "$ROOT" && SPRINT_API_KEY=$(head -n1 "$SECRETS/client.key") dotnet run -c Release --project "$ROOT/services/Sprint.Cli" -- solve --plain \
+        --gateway "https://127.0.0.1:${SPRINT_GRPC_PORT:-5000}" --ca-cert "$SECRETS/tls/ca.crt" "Ava has 3 pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?" 2>&1 | grep -o 'rule: .*' | cut -c1-160)
+      echo; echo "Solves that voted by plain majority (sprint_gateway_verifier_fallbacks_total): $(gateway_counter sprint_gateway_verifier_fallbacks_total);" \
+        "a verdict's rule while the Verifier is down: \"$rule\"" ;;
+    *) die "unknown run $run (scale, kill, pause, redis, verifier)" ;;
+  esac
+done
+down
