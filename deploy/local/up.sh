@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument $1 (deploy/local/up.sh [--generators N] [--no-build])" ;;
   esac
 done
-pick_engine || die "no container engine: install Docker or Podman (apt-get install podman runc iptables; deploy/local/README.md)"
+pick_engine || die "no container engine: install Docker or Podman (apt-get install podman runc netavark aardvark-dns iptables docker-compose; docs/suite.md, Containers)"
 started=$(date +%s)
 
 # 1. Base images.
