@@ -92,7 +92,10 @@ while [ -n "$pending" ]; do
   done
   pending=$(echo $next)
   [ -z "$pending" ] && break
-  [ "$(date +%s)" -lt "$deadline" ] || die "not SERVING after ${SPRINT_UP_TIMEOUT:-300} s: $pending (docker logs / podman logs NAME says why)"
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    for c in $pending; do say "--- $c (last lines)"; "$ENGINE" logs --tail 5 "$c" 2>&1 | cut -c1-300 >&2 || true; done
+    die "not SERVING after ${SPRINT_UP_TIMEOUT:-300} s: $pending (their last lines above)"
+  fi
   sleep 2
 done
 now=$(date +%s)
