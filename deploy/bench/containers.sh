@@ -2,8 +2,9 @@
 # The compose stack under ghz load (Solve n = 8, c = 8 over 4 connections, deploy/ghz/solve.json over TLS with the
 # client's key), scaled and broken on purpose; prints one Markdown section per run for docs/numbers.md.
 #
-#   deploy/bench/containers.sh [scale] [kill] [pause] [redis] [verifier]    (no argument: all five)
+#   deploy/bench/containers.sh [serve] [scale] [kill] [pause] [redis] [verifier]    (no argument: all six)
 #
+#   serve     the baseline: the same load against `sprint serve` (the five services in one process, loopback h2c)
 #   scale     --scale generator=1 then 3: throughput, p50/p99, and the GenerateGroup calls each replica served
 #   kill      3 generators; one generator's process killed with SIGKILL mid-load: failed Solves, restarted
 #             candidates, the container restarted by compose's restart policy and served again
@@ -24,7 +25,7 @@ GHZ="$(command -v ghz || echo "$ROOT/../shared/tools/ghz")"
 REQUESTS=${SPRINT_BENCH_REQUESTS:-400}
 OUT=${SPRINT_BENCH_OUT:-/tmp/sprint-containers}; mkdir -p "$OUT"
 PROM="http://127.0.0.1:${SPRINT_PROMETHEUS_PORT:-9090}"
-runs=("$@"); [ ${#runs[@]} -gt 0 ] || runs=(scale kill pause redis verifier)
+runs=("$@"); [ ${#runs[@]} -gt 0 ] || runs=(serve scale kill pause redis verifier)
 
 up() {   # up N: a fresh stack with N generators
   "$ROOT/deploy/local/down.sh" >/dev/null 2>&1 || true
@@ -39,11 +40,12 @@ down() { "$ROOT/deploy/local/down.sh" >/dev/null 2>&1; }
 
 name() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -E "[-_]$1[-_]$2\$"; }
 
-load() {   # load TAG: ghz in the background, its JSON report in $OUT/TAG.json
-  (cd "$ROOT/deploy/ghz" && "$GHZ" --config solve.json --no-insecure --cacert "$SECRETS/tls/ca.crt" --metadata-file "$OUT/metadata.json" \
-    -n "$REQUESTS" -c 8 --connections 4 -O json \
+load() {   # load TAG [ghz connection options]: ghz in the background, its JSON report in $OUT/TAG.json
+  local tag=$1; shift
+  local target=("$@"); [ ${#target[@]} -gt 0 ] || target=(--no-insecure --cacert "$SECRETS/tls/ca.crt" --metadata-file "$OUT/metadata.json" "127.0.0.1:${SPRINT_GRPC_PORT:-5000}")
+  (cd "$ROOT/deploy/ghz" && "$GHZ" --config solve.json -n "$REQUESTS" -c 8 --connections 4 -O json \
     --data '{"question":"Mia starts with {{.RequestNumber}} apples. Mia gives 8 apples to Iris. Each of the apples is traded for 4 new ones. How many apples does Mia have now?","n":8,"strategy":"STRATEGY_SPRINT","max_new_tokens":96}' \
-    "127.0.0.1:${SPRINT_GRPC_PORT:-5000}" >"$OUT/$1.json") &
+    "${target[@]}" >"$OUT/$tag.json") &
   LOAD=$!
 }
 
@@ -82,6 +84,19 @@ header() { printf '\n#### %s\n\n| Solves | failed | Solves/s | p50 ms | p99 ms |
 echo "Measured $(date -u +%F) on $(nproc) cores, $ENGINE $("$ENGINE" --version | awk '{print $NF}'), by deploy/bench/containers.sh ${runs[*]} ($REQUESTS Solves per run, n = 8, c = 8)."
 for run in "${runs[@]}"; do
   case "$run" in
+    serve)
+      port=${SPRINT_SERVE_PORT:-5900}
+      dotnet run -c Release --project "$ROOT/services/Sprint.Cli" -- serve --port "$port" --web-port 0 >"$OUT/serve.log" 2>&1 &
+      serve=$!
+      for _ in $(seq 120); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' --http2-prior-knowledge -X POST -H 'content-type: application/grpc' "http://127.0.0.1:$port/grpc.health.v1.Health/Check" 2>/dev/null)" = 200 ] && \
+          grep -q serving "$OUT/serve.log" && break
+        sleep 1
+      done
+      sleep 5   # the model loads in the background after the port opens
+      header "sprint serve (one process, loopback h2c, no TLS or keys): the baseline"
+      load serve --insecure "127.0.0.1:$port"; wait "$LOAD"; report serve
+      kill "$serve"; wait "$serve" 2>/dev/null || true ;;
     scale)
       for n in 1 3; do
         up "$n"; header "--scale generator=$n"
@@ -121,7 +136,7 @@ for run in "${runs[@]}"; do
         --gateway "https://127.0.0.1:${SPRINT_GRPC_PORT:-5000}" --ca-cert "$SECRETS/tls/ca.crt" "Ava has 3 pens. Then Noah gives Ava 4 pens. How many pens does Ava have now?" 2>&1 | grep -o 'rule: .*' | cut -c1-160)
       echo; echo "Solves that voted by plain majority (sprint_gateway_verifier_fallbacks_total): $(gateway_counter sprint_gateway_verifier_fallbacks_total);" \
         "a verdict's rule while the Verifier is down: \"$rule\"" ;;
-    *) die "unknown run $run (scale, kill, pause, redis, verifier)" ;;
+    *) die "unknown run $run (serve, scale, kill, pause, redis, verifier)" ;;
   esac
 done
 down
