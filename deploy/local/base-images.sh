@@ -53,18 +53,18 @@ if ! have sprint-base-debian:12; then
 fi
 
 # The stand-ins' own Containerfiles are in deploy/local/base/; the .NET ones copy from the host's dotnet folder.
-build() {   # build IMAGE CONTAINERFILE CONTEXT
+build() {   # build IMAGE CONTAINERFILE CONTEXT [WHAT]
   have "$1" && return 0
   "$ENGINE" build -t "$1" -f "$ROOT/deploy/local/base/$2" "$3" >"$CACHE/build-${1%%:*}.log" 2>&1 \
     || { tail -n 20 "$CACHE/build-${1%%:*}.log" >&2; die "building $1 failed (the whole log: $CACHE/build-${1%%:*}.log)"; }
-  say "made $1"
+  say "made $1${4:+ ($4)}"
 }
 [ -x "$DOTNET_ROOT_HOST/dotnet" ] || die "no .NET at $DOTNET_ROOT_HOST (set DOTNET_ROOT)"
 build sprint-base-aspnet:10.0 aspnet.Containerfile "$DOTNET_ROOT_HOST"
 if ! have sprint-base-sdk:10.0; then
   build sprint-base-sdk:10.0 sdk.Containerfile "$DOTNET_ROOT_HOST"
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-    force=1 build sprint-base-sdk:10.0 sdk-host-ca.Containerfile /usr/local/share/ca-certificates
+    force=1 build sprint-base-sdk:10.0 sdk-host-ca.Containerfile /usr/local/share/ca-certificates "with the host's local CAs"
   fi
 fi
 build sprint-base-redis:7 redis.Containerfile "$ROOT/deploy/local/base"

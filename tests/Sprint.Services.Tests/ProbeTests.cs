@@ -47,4 +47,44 @@ public sealed class ProbeTests
         Assert.Equal(2, unset.Code);
         Assert.Equal("verifier: probe: Service:MetricsPort is not set, so there is no health endpoint to ask", unset.Err);
     }
+
+    /// <summary>
+    /// A generator that can never come up (its model folder is missing) says why in one line — no stack trace — and
+    /// its probe says NOT_SERVING, so deploy/local/up.sh, which prints a failing container's last lines, shows that line.
+    /// </summary>
+    [Fact(Timeout = 120_000)]
+    public async Task A_generator_without_its_model_says_why_in_one_line_and_its_probe_says_not_serving()
+    {
+        int metricsPort = SuiteFixture.FreePort();
+        var missing = Path.Combine(Path.GetTempPath(), $"sprint-no-model-{Environment.ProcessId}");
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Paths.ServiceDll("Generator", "Sprint.Generator"), "--Service:Port=0",
+            $"--Service:MetricsPort={metricsPort}", $"--Generator:Model={missing}", "--Generator:Threads=1"])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            string Log() { lock (log) return log.ToString(); }
+            for (var until = DateTime.UtcNow.AddSeconds(60); !Log().Contains("loading the model failed"); await Task.Delay(100))
+                Assert.True(DateTime.UtcNow < until && !process.HasExited, "no load failure was logged:\n" + Log());
+            await Task.Delay(500);   // anything the failure would print after its line
+            var lines = Log().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var failure = Assert.Single(lines, l => l.Contains("loading the model failed"));
+            Assert.Contains($"loading the model failed: model folder {missing} does not exist", failure);
+            Assert.DoesNotContain(lines, l => l.Contains(" at Sprint.") || l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+
+            var probe = await Probe($"--Service:MetricsPort={metricsPort}");
+            Assert.Equal((1, "verifier: NOT_SERVING (503)"), (probe.Code, probe.Out));   // the Verifier's binary asks the generator's port
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
 }

@@ -22,3 +22,10 @@ public sealed class InvalidFieldException(string field, string why) : ArgumentEx
 /// that has no trained selector). Services map it to FAILED_PRECONDITION; the message says what to do.
 /// </summary>
 public sealed class FailedPreconditionException(string message) : InvalidOperationException(message);
+
+/// <summary>
+/// Something a service loads at start-up (a model folder, a checkpoint, a tokenizer) cannot be loaded, for a reason
+/// the message states in full for an operator (a missing folder, a file of another shape): services log it as one
+/// line, without a stack trace (<c>LoadedInBackground</c>), and tell callers only that it failed to load.
+/// </summary>
+public class LoadException(string message) : Exception(message);

@@ -60,6 +60,11 @@ public abstract class LoadedInBackground<T>(ILogger log) : BackgroundService, IH
             failure = e;
             log.LogWarning("{What} is not available: {Why}", What, e.Message);
         }
+        catch (Exception e) when (e is Sprint.Core.LoadException or Sprint.Core.FailedPreconditionException)
+        {
+            failure = e;   // its message says it all: one line (a container's log shows why it is not SERVING)
+            log.LogError("loading {What} failed: {Why}", What, e.Message);
+        }
         catch (Exception e)
         {
             failure = e;

@@ -110,4 +110,4 @@ public sealed record ModelConfig
 }
 
 /// <summary>A model folder that cannot be loaded; the message names the file and the problem.</summary>
-public sealed class ModelLoadException(string message) : Exception(message);
+public sealed class ModelLoadException(string message) : Sprint.Core.LoadException(message);
