@@ -37,12 +37,12 @@ static class Clients
     }
 
     /// <summary>The official `openai` npm package against the OpenAI-compatible routes (tests/clients/node/openai_client.mjs).</summary>
-    public static Task<string> NodeOpenAi(string baseUrl, string model, int n, ulong seed, string mode, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<string> NodeOpenAi(string baseUrl, string model, int bestOf, ulong seed, string mode, IReadOnlyDictionary<string, string>? environment = null)
     {
         var client = Path.Combine(Paths.Root, "tests", "clients", "node");
         if (!Directory.Exists(Path.Combine(client, "node_modules", "openai")))
             throw new DirectoryNotFoundException($"run 'npm ci' in {client} first (.ci/run does)");
-        return Tool.Run("node", [Path.Combine(client, "openai_client.mjs"), baseUrl, model, Rpc.Question, n.ToString(), seed.ToString(), mode], client, environment);
+        return Tool.Run("node", [Path.Combine(client, "openai_client.mjs"), baseUrl, model, Rpc.Question, bestOf.ToString(), seed.ToString(), mode], client, environment);
     }
 
     /// <summary>The clients' JSON summary: plan first, verdict last, every candidate's streamed text equal to its result, the verdict a majority.</summary>

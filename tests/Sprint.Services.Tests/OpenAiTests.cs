@@ -19,11 +19,19 @@ public sealed class OpenAiTests(SuiteFixture suite)
     const string Model = "sprint-tiny-math";
     const int MaxTokens = 48;
 
-    /// <summary>The gRPC Solve of the same request: candidate texts by index, tokens and prompt tokens.</summary>
-    async Task<List<CandidateResult>> GrpcSolve(int n, ulong seed)
+    /// <summary>
+    /// A seed whose 8 candidates (max_tokens 48, STRATEGY_SPRINT) do not all give one answer, so that the verdict's
+    /// chosen candidate differs from candidate 0 and the ranked choices are not interchangeable (asserted below).
+    /// </summary>
+    const ulong Disagreeing = 1;
+
+    /// <summary>The gRPC Solve of the same request: the candidates by index and the verdict.</summary>
+    async Task<(List<CandidateResult> Results, Verdict Verdict)> GrpcSolve(int n, ulong seed, int maxTokens = MaxTokens,
+        Aggregation aggregation = Aggregation.VerifiedMajority)
     {
-        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = n, Seed = seed, MaxNewTokens = MaxTokens });
-        return [.. Rpc.AssertWellFormed(events).Results.OrderBy(r => r.Index)];
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = n, Seed = seed, MaxNewTokens = maxTokens, Aggregation = aggregation });
+        var (_, results, verdict) = Rpc.AssertWellFormed(events);
+        return ([.. results.OrderBy(r => r.Index)], verdict);
     }
 
     ChatClient DotnetClient(string key = "none") => new(Model, new ApiKeyCredential(key), new OpenAIClientOptions
@@ -33,14 +41,18 @@ public sealed class OpenAiTests(SuiteFixture suite)
         NetworkTimeout = TimeSpan.FromMinutes(2),
     });
 
-    static BinaryContent Body(int n, ulong seed, bool stream) => BinaryContent.Create(BinaryData.FromString(new JsonObject
-    {
-        ["model"] = Model,
-        ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Rpc.Question }),
-        ["n"] = n, ["seed"] = seed, ["max_tokens"] = MaxTokens, ["stream"] = stream,
-        ["stream_options"] = stream ? new JsonObject { ["include_usage"] = true } : null,
-    }.ToJsonString()));
+    static BinaryContent Body(int? n, ulong seed, bool stream, int? bestOf = null, bool candidatesAsChoices = false, int maxTokens = MaxTokens,
+        string? aggregation = null) =>
+        BinaryContent.Create(BinaryData.FromString(new JsonObject
+        {
+            ["model"] = Model,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Rpc.Question }),
+            ["n"] = n, ["best_of"] = bestOf, ["candidates_as_choices"] = candidatesAsChoices ? true : null,
+            ["seed"] = seed, ["max_tokens"] = maxTokens, ["stream"] = stream, ["aggregation"] = aggregation,
+            ["stream_options"] = stream ? new JsonObject { ["include_usage"] = true } : null,
+        }.ToJsonString()));
 
+    /// <summary>usage counts every candidate that ran, not only the returned choices.</summary>
     static void AssertUsage(JsonNode usage, IReadOnlyList<CandidateResult> grpc)
     {
         Assert.Equal(grpc.Sum(r => r.Tokens), usage["completion_tokens"]!.GetValue<int>());
@@ -49,81 +61,162 @@ public sealed class OpenAiTests(SuiteFixture suite)
         Assert.Equal(usage["prompt_tokens"]!.GetValue<int>() + usage["completion_tokens"]!.GetValue<int>(), usage["total_tokens"]!.GetValue<int>());
     }
 
-    [Fact(Timeout = 300_000)]
-    public async Task The_dotnet_sdk_gets_n_choices_with_the_grpc_texts_the_verdict_and_the_usage()
-    {
-        var grpc = await GrpcSolve(4, 11);
-        var client = DotnetClient();
-        // n is not in the SDK's typed options (openai-dotnet#143): its protocol method, the SDK's documented way for n > 1.
-        var result = await client.CompleteChatAsync(Body(4, 11, stream: false));
-        var completion = JsonNode.Parse(result.GetRawResponse().Content.ToString())!;
-        Assert.Equal("chat.completion", completion["object"]!.GetValue<string>());
-        var choices = completion["choices"]!.AsArray();
-        Assert.Equal([0, 1, 2, 3], choices.Select(c => c!["index"]!.GetValue<int>()));
-        Assert.Equal(grpc.Select(r => r.Text), choices.Select(c => c!["message"]!["content"]!.GetValue<string>()));
-        Assert.All(choices, c => Assert.Contains(c!["finish_reason"]!.GetValue<string>(), new[] { "stop", "length" }));
-        AssertUsage(completion["usage"]!, grpc);
-        var verdict = completion["sprint"]!["verdict"]!;
-        Assert.Equal("AGGREGATION_VERIFIED_MAJORITY", verdict["aggregation"]!.GetValue<string>());
-        Assert.Equal(4, completion["sprint"]!["plan"]!["candidates"]!.AsArray().Count);
-        Assert.Equal(grpc.Count(r => r.Text.Length > 0), completion["sprint"]!["checks"]!.AsArray().Count);
+    static string Finish(CandidateResult r) => r.FinishReason == FinishReason.Length ? "length" : "stop";
 
-        // The SDK's typed layer reads the same response (first choice): n omitted is the gateway's default of 8.
-        var grpc8 = await GrpcSolve(8, 12);
-#pragma warning disable OPENAI001   // Seed is marked experimental in the SDK
-        ChatCompletion typed = await client.CompleteChatAsync([new UserChatMessage(Rpc.Question)], new ChatCompletionOptions { Seed = 12, MaxOutputTokenCount = MaxTokens });
-#pragma warning restore OPENAI001
-        Assert.Equal(grpc8[0].Text, typed.Content[0].Text);
-        Assert.Equal(grpc8.Sum(r => r.Tokens), typed.Usage.OutputTokenCount);
+    /// <summary>The verdict's chosen candidate; the seed is one where the candidates disagree and 0 is not the choice.</summary>
+    static CandidateResult Chosen(List<CandidateResult> grpc, Verdict verdict)
+    {
+        Assert.True(grpc.Select(r => r.Answer).Distinct().Count() > 1, "the candidates agree: pick a seed where they do not");
+        Assert.NotEqual(0, verdict.ChosenCandidate);
+        return grpc[verdict.ChosenCandidate];
     }
 
     [Fact(Timeout = 300_000)]
-    public async Task The_dotnet_sdk_streams_n_8_choices_as_server_sent_events_ending_in_done()
+    public async Task The_dotnet_sdk_with_default_parameters_gets_one_choice_the_verdicts_chosen_candidate()
     {
-        var grpc = await GrpcSolve(8, 21);
-        var result = await DotnetClient().CompleteChatAsync(Body(8, 21, stream: true), new RequestOptions { BufferResponse = false });
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing);
+        var chosen = Chosen(grpc, verdict);
+        var client = DotnetClient();
+        // The typed layer, as an application calls it: no n, no best_of.
+#pragma warning disable OPENAI001   // Seed is marked experimental in the SDK
+        var typed = await client.CompleteChatAsync([new UserChatMessage(Rpc.Question)], new ChatCompletionOptions { Seed = (long)Disagreeing, MaxOutputTokenCount = MaxTokens });
+#pragma warning restore OPENAI001
+        Assert.Equal(chosen.Text, typed.Value.Content[0].Text);
+        Assert.Equal(Finish(chosen), typed.Value.FinishReason == ChatFinishReason.Length ? "length" : "stop");
+        Assert.Equal(grpc.Sum(r => r.Tokens), typed.Value.Usage.OutputTokenCount);   // every candidate decoded
+        Assert.Equal(Model, typed.Value.Model);
+        var raw = JsonNode.Parse(typed.GetRawResponse().Content.ToString())!;
+        Assert.Single(raw["choices"]!.AsArray());
+        Assert.Equal(0, raw["choices"]![0]!["index"]!.GetValue<int>());
+        Assert.Equal([verdict.ChosenCandidate], raw["sprint"]!["choice_candidates"]!.AsArray().Select(c => c!.GetValue<int>()));
+        Assert.Equal(8, raw["sprint"]!["candidates"]!.AsArray().Count);   // the extension keeps every candidate
+        Assert.Equal(verdict.Answer, raw["sprint"]!["verdict"]!["answer"]!.GetValue<string>());
+
+        // The SDK's streaming: the text accumulated from choice 0 is the chosen candidate's.
+#pragma warning disable OPENAI001
+        var streamed = new System.Text.StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(Rpc.Question)], new ChatCompletionOptions { Seed = (long)Disagreeing, MaxOutputTokenCount = MaxTokens }))
+        {
+            foreach (var part in update.ContentUpdate) streamed.Append(part.Text);
+            finish ??= update.FinishReason;
+        }
+#pragma warning restore OPENAI001
+        Assert.Equal(chosen.Text, streamed.ToString());
+        Assert.NotNull(finish);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task N_3_of_best_of_8_are_three_choices_best_first_and_candidates_as_choices_keeps_one_per_candidate()
+    {
+        // The plain majority, so that three answers have votes: 56, 52 and 48 for this seed.
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing, aggregation: Aggregation.Majority);
+        Assert.True(verdict.Votes.Count >= 3, $"{verdict.Votes.Count} answers: pick a seed with three");
+        var result = await DotnetClient().CompleteChatAsync(Body(3, Disagreeing, stream: false, bestOf: 8, aggregation: "majority"));
+        var completion = JsonNode.Parse(result.GetRawResponse().Content.ToString())!;
+        var choices = completion["choices"]!.AsArray();
+        Assert.Equal([0, 1, 2], choices.Select(c => c!["index"]!.GetValue<int>()));
+        var picked = completion["sprint"]!["choice_candidates"]!.AsArray().Select(c => c!.GetValue<int>()).ToList();
+        Assert.Equal(picked.Select(i => grpc[i].Text), choices.Select(c => c!["message"]!["content"]!.GetValue<string>()));
+        Assert.Equal(picked.Select(i => Finish(grpc[i])), choices.Select(c => c!["finish_reason"]!.GetValue<string>()));
+        // Best first: the chosen candidate, then the best (highest mean log-probability) of each next answer by votes.
+        Assert.Equal(verdict.ChosenCandidate, picked[0]);
+        Assert.Equal(verdict.Answer, grpc[picked[0]].Answer);
+        for (int k = 1; k < 3; k++)
+        {
+            var best = verdict.Votes[k].Candidates.Select(i => grpc[i]).OrderByDescending(r => r.MeanLogProb).ThenBy(r => r.Index).First();
+            Assert.Equal((k, best.Index), (k, picked[k]));
+        }
+        AssertUsage(completion["usage"]!, grpc);
+
+        // candidates_as_choices: today's page-like shape, choices[i] = candidate i.
+        var perCandidate = JsonNode.Parse((await DotnetClient().CompleteChatAsync(Body(null, Disagreeing, stream: false, bestOf: 8, candidatesAsChoices: true))).GetRawResponse().Content.ToString())!;
+        Assert.Equal(Enumerable.Range(0, 8), perCandidate["choices"]!.AsArray().Select(c => c!["index"]!.GetValue<int>()));
+        Assert.Equal(grpc.Select(r => r.Text), perCandidate["choices"]!.AsArray().Select(c => c!["message"]!["content"]!.GetValue<string>()));
+        AssertUsage(perCandidate["usage"]!, grpc);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Finish_reasons_say_length_when_max_tokens_cut_the_candidates()
+    {
+        var (grpc, _) = await GrpcSolve(4, 5, maxTokens: 4);
+        Assert.All(grpc, r => Assert.Equal(FinishReason.Length, r.FinishReason));
+        var completion = JsonNode.Parse((await DotnetClient().CompleteChatAsync(Body(4, 5, stream: false, bestOf: 4, maxTokens: 4))).GetRawResponse().Content.ToString())!;
+        Assert.All(completion["choices"]!.AsArray(), c => Assert.Equal("length", c!["finish_reason"]!.GetValue<string>()));
+        Assert.Equal(4, completion["usage"]!["completion_tokens"]!.GetValue<int>() / 4);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task The_dotnet_sdk_streams_progress_in_the_extension_and_the_answer_last_ending_in_done()
+    {
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing);
+        var chosen = Chosen(grpc, verdict);
+        var result = await DotnetClient().CompleteChatAsync(Body(2, Disagreeing, stream: true, bestOf: 8), new RequestOptions { BufferResponse = false });
         using var raw = result.GetRawResponse();
         Assert.StartsWith("text/event-stream", raw.Headers.TryGetValue("Content-Type", out var type) ? type : "");
         var data = new List<string>();
         await foreach (var item in SseParser.Create(raw.ContentStream!).EnumerateAsync()) data.Add(item.Data);
         Assert.Equal("[DONE]", data[^1]);
         var chunks = data.SkipLast(1).Select(d => JsonNode.Parse(d)!).ToList();
-        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c["object"]!.GetValue<string>()));
+        Assert.All(chunks, c => Assert.Equal(("chat.completion.chunk", Model), (c["object"]!.GetValue<string>(), c["model"]!.GetValue<string>())));
+        int verdictAt = chunks.FindIndex(c => c["sprint"]?["verdict"] is not null);
+        Assert.True(verdictAt > 0);
+        // Before the verdict: progress only (the candidates' deltas in the extension), no choice.
+        Assert.All(chunks.Take(verdictAt), c => Assert.Empty(c["choices"]!.AsArray()));
+        var progress = chunks.Where(c => c["sprint"]?["delta"] is not null).GroupBy(c => c["sprint"]!["delta"]!["index"]!.GetValue<int>())
+            .ToDictionary(g => g.Key, g => string.Concat(g.Select(c => c["sprint"]!["delta"]!["text"]!.GetValue<string>())));
+        Assert.Equal(grpc.Select(r => r.Text), Enumerable.Range(0, 8).Select(i => progress.GetValueOrDefault(i, "")));
+        // After it: n = 2 choices, the chosen candidate's text as choice 0.
         var texts = new Dictionary<int, string>();
         var finished = new Dictionary<int, string>();
-        foreach (var choice in chunks.SelectMany(c => c["choices"]!.AsArray()))
+        foreach (var choice in chunks.Skip(verdictAt).SelectMany(c => c["choices"]!.AsArray()))
         {
             int index = choice!["index"]!.GetValue<int>();
             texts[index] = texts.GetValueOrDefault(index, "") + (choice["delta"]!["content"]?.GetValue<string>() ?? "");
             if (choice["finish_reason"] is { } reason) finished[index] = reason.GetValue<string>();
         }
-        Assert.Equal(Enumerable.Range(0, 8), texts.Keys.Order());
-        Assert.Equal(grpc.Select(r => r.Text), texts.OrderBy(t => t.Key).Select(t => t.Value));
-        Assert.Equal(8, finished.Count);
-        Assert.NotNull(chunks[0]["sprint"]!["plan"]);
-        Assert.Single(chunks, c => c["sprint"]?["verdict"] is not null);
+        Assert.Equal([0, 1], texts.Keys.Order());
+        Assert.Equal(chosen.Text, texts[0]);
+        Assert.Equal(Finish(chosen), finished[0]);
+        Assert.Equal(2, finished.Count);
         AssertUsage(chunks[^1]["usage"]!, grpc);   // stream_options.include_usage: the last chunk before [DONE]
         Assert.All(chunks.SkipLast(1), c => Assert.Null(c["usage"]));
     }
 
     [Fact(Timeout = 300_000)]
-    public async Task The_node_sdk_gets_n_4_choices_and_streams_n_8_with_the_grpc_texts()
+    public async Task The_node_sdk_gets_the_answer_by_default_its_streaming_helper_too_and_candidates_on_request()
     {
-        var grpc4 = await GrpcSolve(4, 31);
-        var complete = JsonNode.Parse(await NodeOpenAi(4, 31, "complete"))!;
-        Assert.Equal(grpc4.Select(r => r.Text), complete["choices"]!.AsArray().Select(c => c!["content"]!.GetValue<string>()));
-        Assert.Equal([0, 1, 2, 3], complete["choices"]!.AsArray().Select(c => c!["index"]!.GetValue<int>()));
-        AssertUsage(complete["usage"]!, grpc4);
-        Assert.NotNull(complete["sprint"]!["verdict"]!["answer"]);
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing);
+        var chosen = Chosen(grpc, verdict);
+        var complete = JsonNode.Parse(await NodeOpenAi(8, Disagreeing, "complete"))!;
+        Assert.Equal([chosen.Text], complete["choices"]!.AsArray().Select(c => c!["content"]!.GetValue<string>()));
+        Assert.Equal((Model, 0), (complete["model"]!.GetValue<string>(), complete["choices"]![0]!["index"]!.GetValue<int>()));
+        AssertUsage(complete["usage"]!, grpc);
 
-        var grpc8 = await GrpcSolve(8, 32);
-        var stream = JsonNode.Parse(await NodeOpenAi(8, 32, "stream"))!;
-        Assert.Equal(grpc8.Select(r => r.Text), Enumerable.Range(0, 8).Select(i => stream["texts"]![i.ToString()]!.GetValue<string>()));
-        Assert.Equal(8, stream["finish"]!.AsObject().Count);
-        AssertUsage(stream["usage"]!, grpc8);
+        var best3 = JsonNode.Parse(await NodeOpenAi(8, Disagreeing, "best3"))!;
+        Assert.Equal(3, best3["choices"]!.AsArray().Count);
+        Assert.Equal(chosen.Text, best3["choices"]![0]!["content"]!.GetValue<string>());
+
+        var stream = JsonNode.Parse(await NodeOpenAi(8, Disagreeing, "stream"))!;
+        Assert.Equal(chosen.Text, stream["texts"]!["0"]!.GetValue<string>());
+        Assert.Single(stream["texts"]!.AsObject());
+        Assert.Equal(Finish(chosen), stream["finish"]!["0"]!.GetValue<string>());
+        AssertUsage(stream["usage"]!, grpc);
         var sprint = stream["sprint"]!.AsArray().Select(s => s!.GetValue<string>()).ToList();
-        Assert.Equal("plan", sprint[0]);
-        Assert.Equal("verdict", sprint[^1]);
+        Assert.Equal(("plan", "verdict"), (sprint[0], sprint[^1]));
+        Assert.Contains("delta", sprint);
+
+        var helper = JsonNode.Parse(await NodeOpenAi(8, Disagreeing, "helper"))!;
+        Assert.Equal(chosen.Text, helper["content"]!.GetValue<string>());
+        Assert.Equal(chosen.Text, helper["final"]![0]!["content"]!.GetValue<string>());
+
+        var candidates = JsonNode.Parse(await NodeOpenAi(4, 31, "candidates"))!;
+        var (grpc4, _) = await GrpcSolve(4, 31);
+        Assert.Equal(grpc4.Select(r => r.Text), candidates["choices"]!.AsArray().Select(c => c!["content"]!.GetValue<string>()));
+        Assert.Equal([0, 1, 2, 3], candidates["choices"]!.AsArray().Select(c => c!["index"]!.GetValue<int>()));
+        var streamCandidates = JsonNode.Parse(await NodeOpenAi(4, 31, "stream-candidates"))!;
+        Assert.Equal(grpc4.Select(r => r.Text), Enumerable.Range(0, 4).Select(i => streamCandidates["texts"]![i.ToString()]!.GetValue<string>()));
+        Assert.Equal(grpc4.Select(Finish), Enumerable.Range(0, 4).Select(i => streamCandidates["finish"]![i.ToString()]!.GetValue<string>()));
     }
 
     [Fact(Timeout = 300_000)]
@@ -144,6 +237,9 @@ public sealed class OpenAiTests(SuiteFixture suite)
 
         var node = JsonNode.Parse(await NodeOpenAi(4, 1, "errors"))!;
         Assert.Equal((400, "n"), (node["badN"]!["status"]!.GetValue<int>(), node["badN"]!["param"]!.GetValue<string>()));
+        Assert.Equal((400, "n"), (node["nOverBestOf"]!["status"]!.GetValue<int>(), node["nOverBestOf"]!["param"]!.GetValue<string>()));
+        var bestOf = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync(Body(null, 1, stream: false, bestOf: 65)));
+        Assert.Equal("best_of", JsonNode.Parse(bestOf.GetRawResponse()!.Content.ToString())!["error"]!["param"]!.GetValue<string>());
         Assert.Equal((404, "model_not_found"), (node["unknownModel"]!["status"]!.GetValue<int>(), node["unknownModel"]!["code"]!.GetValue<string>()));
     }
 

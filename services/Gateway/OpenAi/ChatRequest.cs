@@ -16,8 +16,21 @@ public sealed class ChatRequest
     public string? Model { get; init; }
     /// <summary>The question is the last user message; system, developer, assistant and tool messages are refused.</summary>
     public List<ChatMessage>? Messages { get; init; }
-    /// <summary>Candidates (choices); omitted: the gateway's default (8), not OpenAI's 1 — this is a best-of-N server.</summary>
+    /// <summary>
+    /// Choices returned, best first (OpenAI's default, 1): <c>choices[0]</c> is the verdict's chosen candidate. At most
+    /// <see cref="BestOf"/>.
+    /// </summary>
     public int? N { get; init; }
+    /// <summary>
+    /// Candidates the Solve runs (OpenAI's Completions <c>best_of</c>, as vLLM and TGI took it); omitted: the gateway's
+    /// Gateway:DefaultN (8).
+    /// </summary>
+    public int? BestOf { get; init; }
+    /// <summary>
+    /// SPRINT: one choice per candidate, <c>choices[i]</c> = candidate i, streamed as they decode (the Solve page's
+    /// view); <see cref="N"/> is then not used. Default false: the best-of-N answer.
+    /// </summary>
+    public bool? CandidatesAsChoices { get; init; }
     public double? Temperature { get; init; }
     public double? TopP { get; init; }
     /// <summary>New tokens per candidate (deprecated by OpenAI in favour of <see cref="MaxCompletionTokens"/>; either is taken).</summary>
@@ -88,15 +101,30 @@ public sealed class ChatRequest
         return end > start ? message[(start + 1)..end] : null;
     }
 
-    /// <summary>The Solve this asks for; <see cref="OpenAiException"/> names the first param that cannot be honoured.</summary>
-    public SolveRequest ToSolveRequest()
+    /// <summary>Choices the response holds at most: <see cref="N"/>, or 1 (with <see cref="CandidatesAsChoices"/>: every candidate).</summary>
+    public int Choices => N ?? 1;
+
+    /// <summary>
+    /// The Solve this asks for; <see cref="OpenAiException"/> names the first param that cannot be honoured.
+    /// <paramref name="defaultCandidates"/> is the gateway's N, the candidates when <see cref="BestOf"/> is omitted.
+    /// </summary>
+    public SolveRequest ToSolveRequest(int defaultCandidates)
     {
         if (string.IsNullOrEmpty(Model)) throw new OpenAiException(OpenAiError.Invalid("model", "you must provide a model parameter (GET /v1/models lists it)"));
         var request = new SolveRequest { Question = Question() };
+        if (BestOf is { } bestOf)
+        {
+            if (bestOf < 1) throw new OpenAiException(OpenAiError.Invalid("best_of", $"best_of must be at least 1, got {bestOf}"));
+            request.N = bestOf;
+        }
         if (N is { } n)
         {
             if (n < 1) throw new OpenAiException(OpenAiError.Invalid("n", $"n must be at least 1, got {n}"));
-            request.N = n;
+            if (CandidatesAsChoices == true)
+                throw new OpenAiException(OpenAiError.Invalid("n", "n is not used with candidates_as_choices (every candidate is a choice): best_of sets the candidates"));
+            int candidates = BestOf ?? defaultCandidates;
+            if (n > candidates)
+                throw new OpenAiException(OpenAiError.Invalid("n", $"n ({n}) must not be more than best_of ({candidates}{(BestOf is null ? ", the default" : "")}): n choices are chosen from best_of candidates"));
         }
         if (Temperature is { } t) request.Temperature = (float)t;
         if (TopP is { } p) request.TopP = (float)p;

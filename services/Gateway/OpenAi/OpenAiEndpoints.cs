@@ -10,8 +10,9 @@ namespace Sprint.Gateway.OpenAi;
 
 /// <summary>
 /// OpenAI's Chat Completions API on the gateway's HTTP ports, so that any OpenAI SDK (and what is built on them) calls
-/// SPRINT by changing its base URL: <c>POST /v1/chat/completions</c> (n choices = n candidates, streamed as
-/// server-sent events with ASP.NET Core's own <see cref="TypedResults.ServerSentEvents(IAsyncEnumerable{string}, string?)"/>)
+/// SPRINT by changing its base URL: <c>POST /v1/chat/completions</c> (best_of candidates, the n best as choices with
+/// the verdict's answer first; streamed as server-sent events with ASP.NET Core's own
+/// <see cref="TypedResults.ServerSentEvents(IAsyncEnumerable{string}, string?)"/>)
 /// and <c>GET /v1/models</c>. Each request is one Solve of the in-process <see cref="Solver"/> — the same
 /// authentication (<c>Authorization: Bearer KEY</c>, the gateway's policy), rate limits, token budget, metrics and
 /// traces as gRPC — with errors in OpenAI's shape (<see cref="OpenAiError"/>). Where OpenAI is silent, vLLM's
@@ -77,7 +78,7 @@ public static class OpenAiEndpoints
 
     static JsonObject Model(string id) => new() { ["id"] = id, ["object"] = "model", ["created"] = Started, ["owned_by"] = "sprint" };
 
-    static async Task ChatAsync(HttpContext http, Solver solver, Upstreams upstreams) => await Answer(http, async () =>
+    static async Task ChatAsync(HttpContext http, Solver solver, Upstreams upstreams, GatewayOptions options) => await Answer(http, async () =>
     {
         var ct = http.RequestAborted;
         long limit = HttpJson.LimitBody(http);
@@ -87,12 +88,13 @@ public static class OpenAiEndpoints
         {
             throw new OpenAiException(new OpenAiError(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {limit} bytes", "invalid_request_error", null, "request_too_large"));
         }
-        var request = body.ToSolveRequest();
+        var request = body.ToSolveRequest(options.DefaultN);
         string served = (await ServedModel(http, upstreams).ConfigureAwait(false)).ModelId;
         if (body.Model != served) throw new OpenAiException(OpenAiError.UnknownModel(body.Model!, served));
 
         string id = "chatcmpl-" + (Activity.Current?.TraceId.ToHexString() ?? Guid.NewGuid().ToString("N"));   // the trace id: one grep joins the two
-        var completion = new ChatCompletion(id, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), served, body.StreamOptions?.IncludeUsage == true);
+        var completion = new ChatCompletion(id, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), served, body.StreamOptions?.IncludeUsage == true,
+            body.CandidatesAsChoices == true ? null : body.Choices);
         await using var events = solver.SolveAsync(request, http, DateTime.MaxValue, ct).GetAsyncEnumerator(ct);
         try
         {
@@ -115,18 +117,18 @@ public static class OpenAiEndpoints
     });
 
     /// <summary>The chunks: the plan's, one per event, an error event if the Solve fails part-way, the usage chunk if asked, then [DONE].</summary>
-    static async IAsyncEnumerable<string> Stream(ChatCompletion completion, JsonObject? first, IAsyncEnumerator<SolveResponse> events, ChatRequest body,
+    static async IAsyncEnumerable<string> Stream(ChatCompletion completion, List<JsonObject> first, IAsyncEnumerator<SolveResponse> events, ChatRequest body,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        if (first is not null) yield return first.ToJsonString();
+        foreach (var chunk in first) yield return chunk.ToJsonString();
         while (true)
         {
-            JsonObject? chunk = null;
+            List<JsonObject> chunks = [];
             OpenAiError? failed = null;
             try
             {
                 if (!await events.MoveNextAsync().ConfigureAwait(false)) break;
-                chunk = completion.Add(events.Current);
+                chunks = completion.Add(events.Current);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Refusal(e, body) is { } error) { failed = error; }
             if (failed is not null)
@@ -134,7 +136,7 @@ public static class OpenAiEndpoints
                 yield return failed.ToJson().ToJsonString();   // as vLLM does: the error as an event, then [DONE]
                 break;
             }
-            if (chunk is not null) yield return chunk.ToJsonString();
+            foreach (var chunk in chunks) yield return chunk.ToJsonString();
         }
         if (body.StreamOptions?.IncludeUsage == true) yield return completion.UsageChunk().ToJsonString();
         yield return "[DONE]";
@@ -146,6 +148,7 @@ public static class OpenAiEndpoints
         string Rename(string field) => field switch
         {
             "max_new_tokens" => body.MaxTokensParam,
+            "n" => "best_of",   // the Solve's n is the candidates
             "question" => "messages",
             _ => field,
         };
