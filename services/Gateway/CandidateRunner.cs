@@ -154,6 +154,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens, IgnoreEos = options.IgnoreEos },
         };
         request.Stopping.Stop.AddRange(spec.Stop ?? []);
+        if (spec.SystemPrompt is not null) request.SystemPrompt = spec.SystemPrompt;   // unset: the generators' own
         foreach (var candidate in group)
         {
             var sampling = new SamplingParameters

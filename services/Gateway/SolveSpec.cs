@@ -13,7 +13,7 @@ namespace Sprint.Gateway;
 /// </summary>
 public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
     Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null,
-    IReadOnlyList<string>? Stop = null)
+    IReadOnlyList<string>? Stop = null, string? SystemPrompt = null)
 {
     /// <summary>Whether finished candidates go to the Verifier: for the verified vote, and to decide adaptive waves.</summary>
     public bool Checks => Aggregation == Aggregation.VerifiedMajority || Adaptive is not null;
@@ -44,8 +44,15 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         var aggregation = r.Aggregation.ToCore();
         var adaptive = r.Adaptive.ToCore();
 
+        string? system = null;   // unset: the generators' own
+        if (r.HasSystemPrompt)
+        {
+            system = ClientText.Normalized(r.SystemPrompt, "system_prompt");
+            ClientText.CheckSize(system, "system_prompt", o.MaxQuestionBytes);
+        }
+
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop, system);
     }
 
     public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);

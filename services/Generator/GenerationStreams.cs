@@ -22,7 +22,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
     {
         var received = Stopwatch.StartNew();
         var scheduler = engine.Require();
-        var generation = ToEngineRequest(request.Prompt, request.Format, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
+        var generation = ToEngineRequest(request.Prompt, request.Format, request.HasSystemPrompt ? request.SystemPrompt : null, request.PrunedHeads, request.Sampling, request.Stopping, scheduler);
         admit?.Invoke(generation.Stopping.MaxNewTokens);
         IAsyncEnumerable<GenerationEvent> events;
         try { events = scheduler.Submit(generation, ct); }
@@ -42,7 +42,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
             throw new InvalidFieldException("candidates", $"must hold 1..{MaxGroupCandidates} candidates, got {request.Candidates.Count}");
         var seen = new HashSet<int>();
         var generations = new List<GenerationRequest>(request.Candidates.Count);
-        var shared = ToEngineRequest(request.Prompt, request.Format, [], null, request.Stopping, scheduler);   // tokenized once
+        var shared = ToEngineRequest(request.Prompt, request.Format, request.HasSystemPrompt ? request.SystemPrompt : null, [], null, request.Stopping, scheduler);   // tokenized once
         for (int i = 0; i < request.Candidates.Count; i++)
         {
             var c = request.Candidates[i];
@@ -152,7 +152,8 @@ public sealed class GenerationStreams(GeneratorEngine engine)
     /// rule is checked by the type that owns it when the scheduler accepts the request (SamplingParams,
     /// StoppingCriteria, PrunedHead, the engine's context and budget); their field names match this message's.
     /// </summary>
-    GenerationRequest ToEngineRequest(string prompt, PromptFormat format, IEnumerable<Contracts.V1.PrunedHead> prunedHeads, SamplingParameters? sampling,
+    /// <param name="systemPrompt">The request's system turn (null: the server's, Generator:SystemPrompt; empty: none).</param>
+    GenerationRequest ToEngineRequest(string prompt, PromptFormat format, string? systemPrompt, IEnumerable<Contracts.V1.PrunedHead> prunedHeads, SamplingParameters? sampling,
         StoppingParameters? stopping, BatchScheduler scheduler)
     {
         var lm = scheduler.Model;
@@ -163,9 +164,15 @@ public sealed class GenerationStreams(GeneratorEngine engine)
         ClientText.Normalized(prompt, "prompt");   // the tokenizer normalizes it: refuse what cannot be, by name
         if (format is not (PromptFormat.Unspecified or PromptFormat.Chat or PromptFormat.Raw))
             throw new InvalidFieldException("format", $"unknown prompt format {(int)format}");
+        if (systemPrompt is not null)
+        {
+            if (format == PromptFormat.Raw) throw new InvalidFieldException("system_prompt", "applies to PROMPT_FORMAT_CHAT only (a raw prompt is tokenized as it is)");
+            ClientText.CheckSize(systemPrompt, "system_prompt", engine.Options.MaxPromptBytes);
+            ClientText.Normalized(systemPrompt, "system_prompt");
+        }
         stopping ??= new StoppingParameters();
 
-        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, engine.Options.SystemTurn);
+        var text = format == PromptFormat.Raw ? prompt : ChatPrompt.Format(prompt, systemPrompt ?? engine.Options.SystemTurn);
         var ids = lm.Tokenizer!.Encode(text);
         int room = lm.Config.MaxPositionEmbeddings - ids.Count;
         return new GenerationRequest

@@ -243,6 +243,46 @@ public sealed class OpenAiTests(SuiteFixture suite)
         Assert.Equal((404, "model_not_found"), (node["unknownModel"]!["status"]!.GetValue<int>(), node["unknownModel"]!["code"]!.GetValue<string>()));
     }
 
+    /// <summary>
+    /// System and developer messages are the chat template's system turn, as a chat server applies them: the prompt the
+    /// generator tokenizes is ChatPrompt.Format(question, system) — the same token count as that text sent raw — while
+    /// without one it is the generators' own (none for the shipped model). The selector still embeds the question.
+    /// </summary>
+    [Fact(Timeout = 300_000)]
+    public async Task A_system_prompt_is_the_chat_templates_system_turn_the_generator_sees()
+    {
+        const string SystemPrompt = "Please reason step by step, and put your final answer in a box.";
+        async Task<int> PromptTokens(string messages)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(suite.WebAddress) };
+            using var response = await http.PostAsync("/v1/chat/completions", new StringContent(
+                $$"""{"model":"{{Model}}","messages":{{messages}},"best_of":2,"seed":3,"max_tokens":8}""", System.Text.Encoding.UTF8, "application/json"));
+            var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.True(response.IsSuccessStatusCode, body.ToJsonString());
+            var counts = body["sprint"]!["candidates"]!.AsArray().Select(c => c!["prompt_tokens"]!.GetValue<int>()).Distinct().ToList();
+            return Assert.Single(counts);
+        }
+        async Task<int> RawTokens(string text)
+        {
+            var call = suite.Generator.Generate(new GenerateRequest { Prompt = text, Format = PromptFormat.Raw, Stopping = new StoppingParameters { MaxNewTokens = 1 } });
+            var events = await Rpc.ReadAll(call);
+            return events.Single(e => e.Result is not null).Result.PromptTokens;
+        }
+        string question = JsonValue.Create(Rpc.Question)!.ToJsonString(), system = JsonValue.Create(SystemPrompt)!.ToJsonString();
+        int plain = await PromptTokens($$"""[{"role":"user","content":{{question}}}]""");
+        int withSystem = await PromptTokens($$"""[{"role":"system","content":{{system}}},{"role":"user","content":{{question}}}]""");
+        int withDeveloper = await PromptTokens($$"""[{"role":"developer","content":{{system}}},{"role":"user","content":{{question}}}]""");
+        Assert.Equal(await RawTokens(Sprint.Inference.Text.ChatPrompt.Format(Rpc.Question, null)), plain);
+        Assert.Equal(await RawTokens(Sprint.Inference.Text.ChatPrompt.Format(Rpc.Question, SystemPrompt)), withSystem);
+        Assert.True(withSystem > plain, $"{withSystem} <= {plain}");
+        Assert.Equal(withSystem, withDeveloper);
+        // A raw prompt has no template to put it in: refused, naming the field.
+        var raw = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Rpc.ReadAll(suite.Generator.Generate(
+            new GenerateRequest { Prompt = "x", Format = PromptFormat.Raw, SystemPrompt = SystemPrompt, Stopping = new StoppingParameters { MaxNewTokens = 1 } })));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, raw.StatusCode);
+        Assert.StartsWith("system_prompt:", raw.Status.Detail);
+    }
+
     /// <summary>Bodies the route refuses before the Solve: not JSON, over the size limit, malformed, asking for what is not supported.</summary>
     [Fact(Timeout = 60_000)]
     public async Task Malformed_oversized_and_unsupported_bodies_get_openai_errors_naming_the_param()
@@ -274,8 +314,11 @@ public sealed class OpenAiTests(SuiteFixture suite)
             Assert.Equal((extra, 400, param), (extra, status, error["param"]?.GetValue<string>()));
             Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
         }
-        (status, error) = await Json($$"""{"model":"{{Model}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2 + 3?"}]}""");
-        Assert.Equal((400, "messages[0].role"), (status, error["param"]!.GetValue<string>()));
+        (status, error) = await Json($$"""{"model":"{{Model}}","messages":[{"role":"user","content":"What is 2?"},{"role":"assistant","content":"2"},{"role":"user","content":"What is 2 + 3?"}]}""");
+        Assert.Equal((400, "messages[1].role"), (status, error["param"]!.GetValue<string>()));   // earlier turns: one question a Solve
+        (status, error) = await Json($$"""{"model":"{{Model}}","messages":[{"role":"system","content":"{{new string('x', 9000)}}"},{"role":"user","content":"What is 2 + 3?"}]}""");
+        Assert.Equal((400, "messages"), (status, error["param"]!.GetValue<string>()));   // the system prompt's own rule (the question's 8 KiB), under messages
+        Assert.StartsWith("messages (the system and developer messages, together): 9000 bytes", error["message"]!.GetValue<string>());
         (status, error) = await Json($$$"""{"model":"{{{Model}}}","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}""");
         Assert.Equal((400, "messages[0].content[0]"), (status, error["param"]!.GetValue<string>()));
         (status, error) = await Json($$"""{"model":"{{Model}}","messages":[]}""");

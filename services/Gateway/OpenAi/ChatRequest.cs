@@ -14,7 +14,7 @@ public sealed class ChatRequest
 {
     /// <summary>The served model's id (GET /v1/models).</summary>
     public string? Model { get; init; }
-    /// <summary>The question is the last user message; system, developer, assistant and tool messages are refused.</summary>
+    /// <summary>The question is the last user message; system and developer messages are the system prompt; assistant and tool messages are refused.</summary>
     public List<ChatMessage>? Messages { get; init; }
     /// <summary>
     /// Choices returned, best first (OpenAI's default, 1): <c>choices[0]</c> is the verdict's chosen candidate. At most
@@ -111,7 +111,8 @@ public sealed class ChatRequest
     public SolveRequest ToSolveRequest(int defaultCandidates)
     {
         if (string.IsNullOrEmpty(Model)) throw new OpenAiException(OpenAiError.Invalid("model", "you must provide a model parameter (GET /v1/models lists it)"));
-        var request = new SolveRequest { Question = Question() };
+        var request = new SolveRequest { Question = Question(out var system) };
+        if (system is not null) request.SystemPrompt = system;
         if (BestOf is { } bestOf)
         {
             if (bestOf < 1) throw new OpenAiException(OpenAiError.Invalid("best_of", $"best_of must be at least 1, got {bestOf}"));
@@ -166,25 +167,30 @@ public sealed class ChatRequest
     /// <summary>The param a max_new_tokens problem is reported under: the one the caller sent.</summary>
     public string MaxTokensParam => MaxCompletionTokens is not null ? "max_completion_tokens" : "max_tokens";
 
-    string Question()
+    /// <summary>
+    /// The question (the last user message, what the selector embeds) and the system prompt: the system and developer
+    /// messages' texts in order, joined by a blank line (null when there are none: the generators' own). Earlier
+    /// turns of a conversation (assistant, tool) are refused: a Solve answers one question.
+    /// </summary>
+    string Question(out string? system)
     {
         if (Messages is not { Count: > 0 }) throw new OpenAiException(OpenAiError.Invalid("messages", "messages must hold at least one user message (the question)"));
         string? question = null;
+        List<string> systems = [];
         for (int i = 0; i < Messages.Count; i++)
         {
             var m = Messages[i];
             switch (m.Role)
             {
                 case "user": question = m.Text($"messages[{i}]"); break;
-                case "system" or "developer":
-                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role",
-                        $"{m.Role} messages are not supported: the model is served with its own prompt (Generator:SystemPrompt), the same for every question, which the selector was trained on"));
+                case "system" or "developer": systems.Add(m.Text($"messages[{i}]")); break;
                 case "assistant" or "tool" or "function":
-                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"{m.Role} messages are not supported: a Solve answers one question; send it as one user message"));
+                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"{m.Role} messages are not supported: a Solve answers one question; send it as one user message (with a system message if you like)"));
                 default:
-                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"unknown role {Core.Quote.Short(m.Role ?? "")}; expected user"));
+                    throw new OpenAiException(OpenAiError.Invalid($"messages[{i}].role", $"unknown role {Core.Quote.Short(m.Role ?? "")}; expected system, developer or user"));
             }
         }
+        system = systems.Count == 0 ? null : string.Join("\n\n", systems);
         return question ?? throw new OpenAiException(OpenAiError.Invalid("messages", "messages must hold a user message (the question)"));
     }
 

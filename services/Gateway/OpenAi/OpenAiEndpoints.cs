@@ -150,12 +150,14 @@ public static class OpenAiEndpoints
             "max_new_tokens" => body.MaxTokensParam,
             "n" => "best_of",   // the Solve's n is the candidates
             "question" => "messages",
+            "system_prompt" => "messages",
             _ => field,
         };
         return e switch
         {
             OpenAiException o => o.Error,
-            InvalidFieldException f => OpenAiError.Invalid(Rename(f.Field), f.Message.Replace(f.Field + ":", Rename(f.Field) + ":", StringComparison.Ordinal)),
+            InvalidFieldException f => OpenAiError.Invalid(Rename(f.Field), f.Message.Replace(f.Field + ":",
+                (f.Field == "system_prompt" ? "messages (the system and developer messages, together)" : Rename(f.Field)) + ":", StringComparison.Ordinal)),
             FailedPreconditionException p => OpenAiError.From(StatusCode.FailedPrecondition, p.Message, (null, null), Rename),
             RpcException r => OpenAiError.From(r, Rename),   // the Solver's statuses are already written for callers
             _ => null,
