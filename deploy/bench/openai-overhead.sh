@@ -15,7 +15,7 @@ mean() {   # mean ms of 10 requests: mean PATH BODY-TEMPLATE (SEED replaced)
 }
 for round in 1 2 3; do
   json=$(mean /v1/solve "{\"question\":\"$q\",\"n\":8,\"seed\":SEED,\"maxNewTokens\":96}")
-  chat=$(mean /v1/chat/completions "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"$q\"}],\"n\":8,\"seed\":SEED,\"max_tokens\":96}")
-  stream=$(mean /v1/chat/completions "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"$q\"}],\"n\":8,\"seed\":SEED,\"max_tokens\":96,\"stream\":true}")
+  chat=$(mean /v1/chat/completions "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"$q\"}],\"best_of\":8,\"seed\":SEED,\"max_tokens\":96}")
+  stream=$(mean /v1/chat/completions "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"$q\"}],\"best_of\":8,\"seed\":SEED,\"max_tokens\":96,\"stream\":true}")
   echo "round $round: /v1/solve ${json} ms, /v1/chat/completions ${chat} ms, streamed ${stream} ms"
 done
