@@ -4,6 +4,7 @@
 #   1. base images: the upstream ones (mcr.microsoft.com/dotnet/sdk and aspnet, redis, prom/prometheus) when they are
 #      here or can be pulled, else local stand-ins made by base-images.sh (debootstrap + this machine's .NET);
 #   2. the five service images from deploy/docker/Dockerfile (sprint-<service>:1.0.0; the build stage is shared);
+#      steps 1 and 2 are build.sh;
 #   3. the deployment's secrets in deploy/secrets/ (sprint auth deploy-secrets) unless they are there;
 #   4. docker-compose.yml up with N generator replicas, on Docker or on Podman (its Docker-compatible API);
 #   5. waits until every service container answers SERVING (each image's own probe: sprint-service probe), and
@@ -27,38 +28,17 @@ done
 pick_engine || die "no container engine: install Docker or Podman (apt-get install podman runc netavark aardvark-dns iptables docker-compose; docs/suite.md, Containers)"
 started=$(date +%s)
 
-# 1. Base images.
-upstream=(mcr.microsoft.com/dotnet/sdk:10.0 mcr.microsoft.com/dotnet/aspnet:10.0 redis:7.4.2-alpine prom/prometheus:v2.53.3)
-base="${SPRINT_BASE:-}"
-if [ -z "$base" ]; then
-  base=upstream
-  for image in "${upstream[@]}"; do
-    "$ENGINE" image inspect "$image" >/dev/null 2>&1 && continue
-    say "pulling $image"
-    timeout 300 "$ENGINE" pull -q "$image" >/dev/null 2>&1 || { base=local; say "cannot pull $image: using local stand-ins (base-images.sh)"; break; }
-  done
-fi
-if [ "$base" = local ]; then
-  "$ROOT/deploy/local/base-images.sh"
-  export SPRINT_SDK_IMAGE=sprint-base-sdk:10.0 SPRINT_RUNTIME_IMAGE=sprint-base-aspnet:10.0 \
-         SPRINT_REDIS_IMAGE=sprint-base-redis:7 SPRINT_PROMETHEUS_IMAGE=sprint-base-prometheus:2
-fi
-
-# 2. The service images (one Dockerfile; the build stage is the same for all five, so it is built once).
-mkdir -p "$STATE"
+# 1–2. Base images (upstream, else local stand-ins) and the five service images: build.sh. With --no-build, the
+# stand-ins are used when they are here and the upstream images are not.
 if [ "$build" = 1 ]; then
-  for pair in Embedding:embedding HeadSelector:head-selector Verifier:verifier Generator:generator Gateway:gateway; do
-    service=${pair%%:*}; image=sprint-${pair##*:}:1.0.0; t0=$(date +%s)
-    args=(--build-arg "SERVICE=$service")
-    [ -n "${SPRINT_SDK_IMAGE:-}" ] && args+=(--build-arg "SDK_IMAGE=$SPRINT_SDK_IMAGE")
-    [ -n "${SPRINT_RUNTIME_IMAGE:-}" ] && args+=(--build-arg "RUNTIME_IMAGE=$SPRINT_RUNTIME_IMAGE")
-    if ! "$ENGINE" build -f "$ROOT/deploy/docker/Dockerfile" "${args[@]}" -t "$image" "$ROOT" >"$STATE/build-${pair##*:}.log" 2>&1; then
-      tail -n 25 "$STATE/build-${pair##*:}.log" >&2
-      die "building $image failed (the whole log: $STATE/build-${pair##*:}.log)"
-    fi
-    say "built $image ($(($(date +%s) - t0)) s)"
-  done
+  settings=$("$ROOT/deploy/local/build.sh")
+elif ! "$ENGINE" image inspect mcr.microsoft.com/dotnet/aspnet:10.0 >/dev/null 2>&1 && "$ENGINE" image inspect sprint-base-redis:7 >/dev/null 2>&1; then
+  settings=$(printf '%s\n' SPRINT_REDIS_IMAGE=sprint-base-redis:7 SPRINT_PROMETHEUS_IMAGE=sprint-base-prometheus:2)
+else
+  settings=""
 fi
+for setting in $settings; do export "${setting?}"; done
+mkdir -p "$STATE"
 
 # 3. Secrets, once per deployment.
 if [ ! -f "$SECRETS/compose.env" ]; then
