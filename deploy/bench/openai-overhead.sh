@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The OpenAI-compatible route against the gateway's own HTTP/JSON Solve route on the same requests (n = 8, 96 tokens,
+# The OpenAI-compatible route against the gateway's own HTTP/JSON Solve route on the same requests (8 candidates, 96 tokens,
 # seeds 1..10, sequential, curl over HTTP/1.1), three interleaved rounds: mean milliseconds per request.
 # Needs a suite on 8080: dotnet run -c Release --project services/Sprint.Cli -- serve --web-port 8080
 set -euo pipefail
