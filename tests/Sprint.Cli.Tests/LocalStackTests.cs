@@ -67,6 +67,12 @@ public sealed class LocalStackTests : IDisposable
             Assert.True(solved == 0, error + output);
             Assert.Contains("verdict: 52", output);   // the in-process suite's verdict for this question and seed
 
+            // --system reaches the gateway as the Solve's system_prompt, and its rule answers by name (exit 2: INVALID_ARGUMENT).
+            var (invalid, _, invalidError) = await Cli.Run(["solve", "--gateway", $"https://127.0.0.1:{grpcPort}", "--ca-cert", Path.Combine(secrets, "tls", "ca.crt"),
+                "--api-key-file", Path.Combine(secrets, "client.key"), "--plain", "--system", new string('x', 9000), "Ava has 3 pens. How many pens does Ava have?"]);
+            Assert.Equal(2, invalid);
+            Assert.Contains("system_prompt:", invalidError);
+
             // Without the key the published gateway refuses.
             var (refused, _, refusal) = await Cli.Run(["solve", "--gateway", $"https://127.0.0.1:{grpcPort}", "--ca-cert", Path.Combine(secrets, "tls", "ca.crt"), "--plain", "Ava has 3 pens. How many pens does Ava have?"]);
             Assert.NotEqual(0, refused);
