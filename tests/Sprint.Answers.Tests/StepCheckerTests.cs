@@ -31,6 +31,24 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
     [InlineData(@"$3 \cdot 4 \div 6 = 2$", 1, 0)]
     [InlineData(@"$\frac{3}{4} \times 8 = 6$", 1, 0)]
     [InlineData(@"\frac{3}{4} = 0.75", 1, 0)]
+    // Competition LaTeX: evaluated exactly where it can be, else the side is skipped (never misread).
+    [InlineData(@"$\sqrt{144} = 12$", 1, 0)]
+    [InlineData(@"$\sqrt{144} = 13$", 1, 1)]
+    [InlineData(@"$\sqrt[3]{64} = 4$", 1, 0)]
+    [InlineData(@"$\sqrt{2} \cdot 3 = 4.24$", 0, 0)]
+    [InlineData(@"$r = \sqrt{0^2 + 3^2} = 3$", 0, 0)]
+    [InlineData(@"$\binom{5}{2} = 10$", 1, 0)]
+    [InlineData(@"$\binom{5}{2} = 11$", 1, 1)]
+    [InlineData(@"$4\dfrac{5}{8} = 4.625$", 1, 0)]
+    [InlineData(@"$4\dfrac{5}{8} = 2.5$", 1, 1)]
+    [InlineData(@"$\log_2{8} + 1 = 4$", 0, 0)]
+    [InlineData(@"$\log_{10} 1000 = 3$", 0, 0)]
+    [InlineData(@"$\overline{AB} + 2 = 12$", 0, 0)]
+    [InlineData(@"$2 + 3 = 0 \pmod 5$", 0, 0)]
+    [InlineData(@"so 7 + 5 = 0 mod 12", 0, 0)]
+    [InlineData(@"$15{,}000/12 = 1250$", 1, 0)]
+    [InlineData(@"$1,\!000 \cdot 3 = 3,\!000$", 1, 0)]
+    [InlineData(@"$\left(3 + 4\right) \cdot 2 = 14$", 1, 0)]
     [InlineData("She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.", 1, 0)]
     [InlineData("She sells 16 - 3 - 4 = <<16-3-4=8>>8 eggs.", 1, 1)]
     [InlineData("5 + 5 = 10 = 2 * 5", 2, 0)]
@@ -43,7 +61,7 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
     [InlineData("2/3 = 0.67", 1, 0)]
     [InlineData("2x + 3 = 9", 0, 0)]
     [InlineData("x = 4 + 5", 0, 0)]
-    [InlineData(@"\sqrt{16} = 4", 0, 0)]
+    [InlineData(@"\sqrt{16} = 4", 1, 0)]
     [InlineData("5 / 0 = 3", 0, 0)]
     [InlineData("2^0.5 = 1.41", 0, 0)]
     [InlineData("The total is 12.", 0, 0)]
@@ -114,6 +132,24 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
             Assert.True(alarms <= 0.005 * checks.Count, $"{name}: {alarms} false alarms");
             Assert.True(withStep >= 0.90 * checks.Count, $"{name}: {withStep} of {checks.Count} have a checked step");
         }
+    }
+
+    /// <summary>
+    /// Every MATH500 reference solution is right, so a failed step is a false alarm: competition LaTeX the checker does
+    /// not evaluate must make a side unreadable (skipped), never be misread. At most 1 %.
+    /// </summary>
+    [Fact]
+    public void Math500_reference_solutions_raise_almost_no_false_alarms()
+    {
+        var solutions = File.ReadLines(Path.Combine(RealDataGradingTests.Fixtures, "math500", "test.jsonl"))
+            .Select(l => JsonNode.Parse(l)!["solution"]!.GetValue<string>()).ToList();
+        Assert.Equal(500, solutions.Count);
+        var checks = solutions.Select(s => (Text: s, Check: StepChecker.Check(s))).ToList();
+        int alarms = checks.Count(c => !c.Check.Holds), withStep = checks.Count(c => c.Check.CheckedSteps > 0);
+        output.WriteLine($"MATH500: {alarms} false alarms ({100.0 * alarms / checks.Count:F1} %), {withStep} with a checked step, {checks.Sum(c => c.Check.CheckedSteps)} steps");
+        foreach (var c in checks.Where(c => !c.Check.Holds)) output.WriteLine($"  {c.Check.FirstFailure!.Text} (computed {c.Check.FirstFailure.Computed})");
+        // Issue 28 targets 1 % (5); 32 before the LaTeX rules (6.4 %), 8 now. A ratchet at today's figure until then.
+        Assert.True(alarms <= 8, $"{alarms} false alarms");
     }
 
     /// <summary>

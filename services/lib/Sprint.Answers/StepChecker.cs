@@ -28,8 +28,12 @@ public sealed record StepCheck(int CheckedSteps, int FailedSteps, StepFailure? F
 /// <c>a = b = c</c> and running totals (<c>3*4 = 12 + 2 = 14</c>). A written result holds when it equals the value,
 /// or the value rounded or cut to the written number of decimals (<c>10/3 = 3.33</c> holds, <c>10/3 = 3.5</c> does
 /// not); a written percent may be the value or the value in percent (<c>0.25 * 100 = 25%</c>).
-/// What it cannot read it skips — a side with a variable (<c>2x + 3 = 9</c>), an unknown LaTeX command, a
-/// non-integer or huge power, a division by zero — so a step is never failed for being unreadable.
+/// Competition LaTeX it evaluates exactly where it can — <c>\sqrt{144}</c> and <c>\sqrt[3]{64}</c> of a written perfect
+/// power, <c>\binom{5}{2}</c>, mixed numbers (<c>4\dfrac{5}{8}</c> is 4 + 5/8), <c>15{,}000</c> and <c>1,\!000</c>,
+/// <c>\left( \right)</c> — and lines of modular arithmetic (<c>\pmod</c>, <c>\equiv</c>, "mod") it leaves alone.
+/// What it cannot read it skips — a side with a variable (<c>2x + 3 = 9</c>), any other LaTeX command together with its
+/// arguments (<c>\log_2{8}</c>, <c>\sqrt{2}</c>: never read as the product of its braces), a non-integer or huge
+/// power, a division by zero — so a step is never failed for being unreadable.
 /// </summary>
 public static partial class StepChecker
 {
@@ -57,13 +61,19 @@ public static partial class StepChecker
     [GeneratedRegex("<<([^<>\n]*)>>")]
     private static partial Regex Annotation();
 
+    [GeneratedRegex(@"\\(pmod|bmod|mod|equiv)\b|\bmod\b|\(mod ")]
+    private static partial Regex ModularLine();
+
     enum Kind { Num, Op, LParen, RParen, Eq, Percent, Frac, Word, Var, Stop }
 
-    readonly record struct Token(Kind Kind, int Start, int End, char Op = '\0', Rational Value = default, int Decimals = 0, bool Currency = false);
+    /// <param name="Computed">A number the checker worked out from LaTeX (a root, a binomial, a mixed number): a side holding one computes.</param>
+    readonly record struct Token(Kind Kind, int Start, int End, char Op = '\0', Rational Value = default, int Decimals = 0, bool Currency = false, bool Computed = false);
 
     static void CheckEquations(string line, Tally tally)
     {
         if (line.IndexOf('=') < 0 && !line.Contains("equals", StringComparison.Ordinal)) return;
+        if (ModularLine().IsMatch(line)) return;   // "17 \equiv 2 \pmod 5", "x = 3 mod 7": congruences, not equalities
+        line = line.Replace("{,}", ",").Replace(",\\!", ",");   // LaTeX thousands: 15{,}000, 1,\!000
         var tokens = Tokenize(line);
         var eqs = Enumerable.Range(0, tokens.Count).Where(i => tokens[i].Kind == Kind.Eq).ToList();
         for (int e = 0; e < eqs.Count; e++)
@@ -156,7 +166,7 @@ public static partial class StepChecker
             try { value = parser.Expression(); }
             catch (DivideByZeroException) { return null; }
             if (value is not { } v || parser.Position != math.Count || v.IsTooLarge) return null;
-            var side = new Side { Value = v, HasOperator = math.Any(t => t.Kind is Kind.Op or Kind.Frac) || math.Skip(1).Any(t => t.Kind == Kind.LParen), HasPercent = math.Any(t => t.Kind == Kind.Percent) };
+            var side = new Side { Value = v, HasOperator = math.Any(t => t.Kind is Kind.Op or Kind.Frac || t.Computed) || math.Skip(1).Any(t => t.Kind == Kind.LParen), HasPercent = math.Any(t => t.Kind == Kind.Percent) };
             if (math[0].Kind == Kind.Num)
             {
                 bool percent = math.Count > 1 && math[1].Kind == Kind.Percent;
@@ -499,7 +509,32 @@ public static partial class StepChecker
         {
             case "times" or "cdot": tokens.Add(new Token(Kind.Op, start, i, '*')); break;
             case "div": tokens.Add(new Token(Kind.Op, start, i, '/')); break;
-            case "frac" or "dfrac" or "tfrac": tokens.Add(new Token(Kind.Frac, start, i)); break;
+            case "frac" or "dfrac" or "tfrac":
+                // 4\dfrac{5}{8}: a mixed number, 4 + 5/8 (not 4 × 5/8).
+                if (tokens.Count > 0 && tokens[^1] is { Kind: Kind.Num, Decimals: 0 } whole && whole.End == start && whole.Value.Numerator.Sign >= 0
+                    && IntegerArguments(s, i, 2) is { Values: [var p, var q], End: var end } && q != 0)
+                {
+                    tokens[^1] = whole with { End = end, Value = whole.Value + new Rational(p, q), Computed = true };
+                    return end;
+                }
+                tokens.Add(new Token(Kind.Frac, start, i));
+                break;
+            case "sqrt":
+                {
+                    // \sqrt{144} = 12, \sqrt[3]{64} = 4: a perfect power of a written integer; any other root is unreadable.
+                    int degree = 2, at = i;
+                    if (at < s.Length && s[at] == '[' && IntegerGroup(s, at, '[', ']') is { Value: var d, End: var afterDegree } && d >= 2 && d <= 10)
+                        (degree, at) = ((int)d, afterDegree);
+                    if (IntegerArguments(s, at, 1) is { Values: [var radicand], End: var after } && radicand >= 0 && ExactRoot(radicand, degree) is { } root)
+                    {
+                        tokens.Add(new Token(Kind.Num, start, after, Value: new Rational(root, 1), Computed: true));
+                        return after;
+                    }
+                    return Unreadable(s, start, i, tokens);
+                }
+            case "binom" or "dbinom" or "tbinom" or "choose" when IntegerArguments(s, i, 2) is { Values: [var n, var k], End: var afterArgs } && n >= 0 && k >= 0 && n <= 1000:
+                tokens.Add(new Token(Kind.Num, start, afterArgs, Value: new Rational(Binomial(n, k), 1), Computed: true));
+                return afterArgs;
             case "left" or "right" or "boxed" or "quad" or "qquad": break;
             case "text" or "mbox" or "textbf" or "mathrm":
                 // \text{eggs}: a unit word.
@@ -510,8 +545,85 @@ public static partial class StepChecker
                 }
                 tokens.Add(new Token(Kind.Stop, start, i));
                 break;
-            default: tokens.Add(new Token(Kind.Stop, start, i)); break;
+            default:
+                return Unreadable(s, start, i, tokens);
         }
         return i;
+    }
+
+    /// <summary>
+    /// A command the checker does not evaluate (\log_2, \pi, \overline, a root that is not a perfect power): the
+    /// command with its subscript, superscript and braced or bracketed arguments is one unreadable token, so the side
+    /// holding it is skipped — its braces are never read as a product.
+    /// </summary>
+    static int Unreadable(string s, int start, int i, List<Token> tokens)
+    {
+        while (i < s.Length)
+        {
+            if (s[i] is '_' or '^')
+            {
+                i++;
+                if (i < s.Length && s[i] == '{') i = Close(s, i, '{', '}');
+                else if (i < s.Length && s[i] == '\\') { i++; while (i < s.Length && char.IsAsciiLetter(s[i])) i++; }
+                else if (i < s.Length) i++;
+            }
+            else if (s[i] == '{') i = Close(s, i, '{', '}');
+            else if (s[i] == '[') i = Close(s, i, '[', ']');
+            else break;
+        }
+        tokens.Add(new Token(Kind.Var, start, i));
+        return i;
+    }
+
+    /// <summary>The index after the bracket that closes the one at <paramref name="at"/> (the end of the text if none does).</summary>
+    static int Close(string s, int at, char open, char close)
+    {
+        int depth = 0;
+        for (int i = at; i < s.Length; i++)
+        {
+            if (s[i] == open) depth++;
+            else if (s[i] == close && --depth == 0) return i + 1;
+        }
+        return s.Length;
+    }
+
+    /// <summary><c>{12}{5}</c>: <paramref name="count"/> braced integer literals right at <paramref name="at"/>, else null.</summary>
+    static (System.Numerics.BigInteger[] Values, int End)? IntegerArguments(string s, int at, int count)
+    {
+        var values = new System.Numerics.BigInteger[count];
+        for (int k = 0; k < count; k++)
+        {
+            if (IntegerGroup(s, at, '{', '}') is not { } group) return null;
+            (values[k], at) = (group.Value, group.End);
+        }
+        return (values, at);
+    }
+
+    static (System.Numerics.BigInteger Value, int End)? IntegerGroup(string s, int at, char open, char close)
+    {
+        if (at >= s.Length || s[at] != open) return null;
+        int end = s.IndexOf(close, at + 1);
+        if (end < 0) return null;
+        var inner = s[(at + 1)..end].Trim();
+        if (inner.Length == 0 || inner.Length > 30 || !inner.All(char.IsAsciiDigit)) return null;
+        return (System.Numerics.BigInteger.Parse(inner, System.Globalization.CultureInfo.InvariantCulture), end + 1);
+    }
+
+    /// <summary>The integer <paramref name="degree"/>-th root of <paramref name="n"/> when it is exact, else null.</summary>
+    static System.Numerics.BigInteger? ExactRoot(System.Numerics.BigInteger n, int degree)
+    {
+        var root = new System.Numerics.BigInteger(Math.Round(Math.Pow((double)n, 1.0 / degree)));
+        for (var r = System.Numerics.BigInteger.Max(0, root - 1); r <= root + 1; r++)
+            if (System.Numerics.BigInteger.Pow(r, degree) == n) return r;
+        return null;
+    }
+
+    static System.Numerics.BigInteger Binomial(System.Numerics.BigInteger n, System.Numerics.BigInteger k)
+    {
+        if (k > n) return 0;
+        if (k > n - k) k = n - k;
+        System.Numerics.BigInteger result = 1;
+        for (System.Numerics.BigInteger j = 1; j <= k; j++) result = result * (n - k + j) / j;
+        return result;
     }
 }
