@@ -49,6 +49,9 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
     [InlineData(@"$15{,}000/12 = 1250$", 1, 0)]
     [InlineData(@"$1,\!000 \cdot 3 = 3,\!000$", 1, 0)]
     [InlineData(@"$\left(3 + 4\right) \cdot 2 = 14$", 1, 0)]
+    [InlineData(@"$na_1^2 = 144$", 0, 0)]
+    [InlineData(@"$d_{12} + 3 = 5$", 0, 0)]
+    [InlineData(@"$\frac{1}{3} = 0.\overline{3}$", 0, 0)]
     [InlineData("She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.", 1, 0)]
     [InlineData("She sells 16 - 3 - 4 = <<16-3-4=8>>8 eggs.", 1, 1)]
     [InlineData("5 + 5 = 10 = 2 * 5", 2, 0)]
@@ -148,8 +151,8 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
         int alarms = checks.Count(c => !c.Check.Holds), withStep = checks.Count(c => c.Check.CheckedSteps > 0);
         output.WriteLine($"MATH500: {alarms} false alarms ({100.0 * alarms / checks.Count:F1} %), {withStep} with a checked step, {checks.Sum(c => c.Check.CheckedSteps)} steps");
         foreach (var c in checks.Where(c => !c.Check.Holds)) output.WriteLine($"  {c.Check.FirstFailure!.Text} (computed {c.Check.FirstFailure.Computed})");
-        // Issue 28 targets 1 % (5); 32 before the LaTeX rules (6.4 %), 8 now. A ratchet at today's figure until then.
-        Assert.True(alarms <= 8, $"{alarms} false alarms");
+        // 32 before the LaTeX rules (6.4 %); 4 now, one of them a real slip in the reference ("(-4)^2 + 4 \cdot 1 \cdot (-1) = 20").
+        Assert.True(alarms <= 5, $"{alarms} false alarms");
     }
 
     /// <summary>

@@ -306,6 +306,8 @@ public static partial class StepChecker
             if (k is Kind.Num or Kind.Op or Kind.LParen or Kind.RParen or Kind.Percent or Kind.Frac) { i++; continue; }
             if (k == Kind.Word && IsUnit(tokens, i)) { i++; continue; }
             if (k == Kind.Var) return null;
+            // "0.\overline{3}": a number that runs on into what cannot be read is not the number before it.
+            if (k == Kind.Stop && i + 1 < bound && tokens[i + 1].Kind == Kind.Var && tokens[i + 1].Start == tokens[i].End && i > at + 1 && tokens[i - 1].End == tokens[i].Start) return null;
             break;
         }
         int to = i;
@@ -447,6 +449,16 @@ public static partial class StepChecker
                 case '\\':
                     i = Command(s, i, tokens);
                     continue;
+                case '_' when tokens.Count > 0 && tokens[^1].End == i && tokens[^1].Kind is Kind.Word or Kind.Var:
+                    {
+                        // a_1, na_{12}: a subscripted name is a variable, its subscript part of it.
+                        int end = i + 1;
+                        if (end < s.Length && s[end] == '{') end = Close(s, end, '{', '}');
+                        else while (end < s.Length && char.IsAsciiLetterOrDigit(s[end])) end++;
+                        tokens[^1] = new Token(Kind.Var, tokens[^1].Start, end);
+                        i = end;
+                        continue;
+                    }
             }
             if (char.IsAsciiLetter(c))
             {
