@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Sprint.Tests.Shared;
 
 namespace Sprint.Cli.Tests;
@@ -18,13 +16,6 @@ public sealed class LocalStackTests : IDisposable
     readonly string dir = Directory.CreateTempSubdirectory("sprint-stack").FullName;
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>Why no engine can run containers here, or null when one can (engine.sh's choice, then its <c>info</c>).</summary>
     static string? NoEngine()
@@ -48,7 +39,7 @@ public sealed class LocalStackTests : IDisposable
         var secrets = Path.Combine(dir, "secrets");
         var (code, _, stderr) = await Cli.Run(["auth", "deploy-secrets", "--out", secrets, "--k8s-base", Path.Combine(Root, "deploy", "k8s")]);
         Assert.True(code == 0, stderr);
-        int grpcPort = FreePort(), httpPort = FreePort(), prometheusPort = FreePort();
+        int grpcPort = Tool.FreePort(), httpPort = Tool.FreePort(), prometheusPort = Tool.FreePort();
         var project = $"sprinttest{Environment.ProcessId}";
         var environment = new Dictionary<string, string>
         {

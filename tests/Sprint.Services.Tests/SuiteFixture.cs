@@ -35,12 +35,7 @@ public sealed class SuiteFixture : IAsyncLifetime
         await WaitServingAsync(Channel, "");
     }
 
-    public static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Sprint.Tests.Shared.Tool.FreePort();
 
     public static async Task WaitServingAsync(GrpcChannel channel, string service)
     {
