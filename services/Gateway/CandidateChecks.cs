@@ -9,7 +9,7 @@ namespace Sprint.Gateway;
 
 /// <summary>
 /// One Solve's calls to the Verifier: each candidate is checked as soon as it finishes, while the others decode; its
-/// check is streamed as a <c>check</c> event and kept for the vote. A check that fails or takes longer than
+/// check (and the learned verifier's score, when the Verifier has one) is streamed as a <c>check</c> event and kept for the vote. A check that fails or takes longer than
 /// <see cref="GatewayOptions.VerifierTimeout"/> makes <see cref="Failure"/> say why (the first reason), and the
 /// Solve then votes by plain majority; a Verifier that is down never loses a Solve.
 /// </summary>
@@ -17,6 +17,7 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
     ChannelWriter<SolveResponse> events, CancellationToken ct)
 {
     readonly ConcurrentDictionary<int, StepCheck> checks = new();
+    readonly ConcurrentDictionary<int, double> scores = new();
     readonly ConcurrentBag<Task> pending = [];
     string? failure;
 
@@ -25,6 +26,9 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
 
     /// <summary>The check of a candidate; null when it was not checked (failed, empty, or the Verifier did not answer).</summary>
     public StepCheck? Of(int index) => checks.TryGetValue(index, out var c) ? c : null;
+
+    /// <summary>The learned verifier's score of a candidate; null when the Verifier gave none.</summary>
+    public double? ScoreOf(int index) => scores.TryGetValue(index, out var s) ? s : null;
 
     /// <summary>Starts checking a finished candidate (one without text has nothing to check and no answer to vote).</summary>
     public void Start(CandidateResult result)
@@ -46,6 +50,11 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
             var limit = DateTime.UtcNow + timeout;
             var response = await verifier.CheckAsync(request, deadline: limit < deadline ? limit : deadline, cancellationToken: timer.Token).ConfigureAwait(false);
             if (response.Results is not [var result]) throw new RpcException(new Status(StatusCode.Internal, $"the verifier answered {response.Results.Count} results for one candidate"));
+            if (result.HasScore)
+            {
+                if (!(result.Score >= 0 && result.Score <= 1)) throw new RpcException(new Status(StatusCode.Internal, $"the verifier answered score {result.Score}, outside [0, 1]"));
+                scores[index] = result.Score;
+            }
             checks[index] = result.ToCore();
             events.TryWrite(new SolveResponse { Check = result });
         }

@@ -23,7 +23,7 @@ public sealed record SolveOutcome(IReadOnlyList<CandidateResult> Ran, IReadOnlyL
     public IReadOnlyList<int> Failed { get; } = Ran.Where(r => r.Error.Length > 0).Select(r => r.Index).ToList();
 
     /// <summary>The verdict under the Solve's aggregation (plain majority when the Verifier could not check).</summary>
-    public Verdict Vote(Answers.Aggregation aggregation) => SolveVerdict.Vote(Ran, Failed, i => Checks?.Of(i), aggregation, Checks?.Failure, Unneeded);
+    public Verdict Vote(Answers.Aggregation aggregation) => SolveVerdict.Vote(Ran, Failed, i => Checks?.Of(i), aggregation, Checks?.Failure, Unneeded, i => Checks?.ScoreOf(i));
 }
 
 /// <summary>
@@ -96,7 +96,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             if (checks is not null) await checks.WhenAll().ConfigureAwait(false);
             if (spec.Adaptive is not { } policy || ct.IsCancellationRequested) break;
             if (policy.Decided(results.Take(started).Where(r => r.Error.Length == 0)
-                .Select(r => SolveVerdict.Ballot(r, checks?.Of(r.Index))))) break;
+                .Select(r => SolveVerdict.Ballot(r, checks?.Of(r.Index), checks?.ScoreOf(r.Index))))) break;
         }
         return started;
     }

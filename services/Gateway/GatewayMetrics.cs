@@ -36,7 +36,7 @@ public sealed class GatewayMetrics
     public void Solved(SolveSpec spec, SolveOutcome outcome, Verdict verdict, TimeSpan elapsed)
     {
         var strategy = new KeyValuePair<string, object?>("strategy", Core.StrategyNames.Name(spec.Strategy));
-        if (spec.Aggregation == Answers.Aggregation.VerifiedMajority && verdict.Aggregation == Aggregation.Majority)
+        if (Answers.Vote.UsesChecks(spec.Aggregation) && verdict.Aggregation == Aggregation.Majority)
         {
             log.LogWarning("the verifier could not check every candidate ({Reason}): this Solve voted by plain majority", outcome.Checks?.Failure);
             verifierFallbacks.Add(1);

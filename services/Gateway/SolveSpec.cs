@@ -15,8 +15,8 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
     Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null,
     IReadOnlyList<string>? Stop = null, string? SystemPrompt = null)
 {
-    /// <summary>Whether finished candidates go to the Verifier: for the verified vote, and to decide adaptive waves.</summary>
-    public bool Checks => Aggregation == Aggregation.VerifiedMajority || Adaptive is not null;
+    /// <summary>Whether finished candidates go to the Verifier: for the verified and weighted votes, and to decide adaptive waves.</summary>
+    public bool Checks => Aggregation.UsesChecks() || Adaptive is not null;
 
     /// <summary>Checks every field; the first bad one is reported as INVALID_ARGUMENT naming it.</summary>
     public static SolveSpec From(SolveRequest r, GatewayOptions o)

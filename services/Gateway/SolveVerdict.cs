@@ -13,13 +13,15 @@ public static class SolveVerdict
     /// <param name="checks">Each candidate's check (null: not checked).</param>
     /// <param name="verifierFailure">Why the Verifier could not check every finished candidate: the verified vote falls back to majority.</param>
     /// <param name="unneeded">Candidates an adaptive Solve never started.</param>
+    /// <param name="scores">Each candidate's learned-verifier score (null: none).</param>
     public static Verdict Vote(IReadOnlyList<CandidateResult> results, IReadOnlyList<int> failed, Func<int, StepCheck?> checks, Aggregation asked,
-        string? verifierFailure = null, IReadOnlyList<int>? unneeded = null)
+        string? verifierFailure = null, IReadOnlyList<int>? unneeded = null, Func<int, double?>? scores = null)
     {
-        var rule = asked == Aggregation.VerifiedMajority && verifierFailure is not null ? Aggregation.Majority : asked;
+        var rule = asked.UsesChecks() && verifierFailure is not null ? Aggregation.Majority : asked;
         var ballots = results.Where(r => r.Error.Length == 0 && !(unneeded?.Contains(r.Index) ?? false))
-            .Select(r => Ballot(r, checks(r.Index)));
+            .Select(r => Ballot(r, checks(r.Index), scores?.Invoke(r.Index))).ToList();
         var outcome = Answers.Vote.Cast(ballots, rule);
+        if (outcome.Unweighted) rule = Aggregation.VerifiedMajority;
         var verdict = new Verdict
         {
             Answer = outcome.Winner?.Answer ?? "",
@@ -27,9 +29,11 @@ public static class SolveVerdict
             Aggregation = rule.ToProto(),
             Rule = Describe(asked, rule, verifierFailure, outcome.EveryoneFailed),
         };
+        foreach (var b in ballots)
+            if (b.Confidence is { } c) verdict.Scores[b.Item.Index] = (float)c;
         foreach (var g in outcome.Ranked)
         {
-            var votes = new AnswerVotes { Answer = g.Answer, Votes = g.Members.Count };
+            var votes = new AnswerVotes { Answer = g.Answer, Votes = g.Members.Count, Weight = g.Weight };
             votes.Candidates.AddRange(g.Members.Select(m => m.Item.Index).Order());
             verdict.Votes.Add(votes);
         }
@@ -39,17 +43,23 @@ public static class SolveVerdict
         return verdict;
     }
 
-    /// <summary>A candidate's result as the vote and the adaptive wave rule read it: its answer (none when empty), score and check.</summary>
-    public static Ballot<CandidateResult> Ballot(CandidateResult result, StepCheck? check) =>
-        new(result, result.Answer.Length > 0 ? result.Answer : null, result.MeanLogProb, check);
+    /// <summary>A candidate's result as the vote and the adaptive wave rule read it: its answer (none when empty), log-probability, check and verifier score.</summary>
+    public static Ballot<CandidateResult> Ballot(CandidateResult result, StepCheck? check, double? score = null) =>
+        new(result, result.Answer.Length > 0 ? result.Answer : null, result.MeanLogProb, check, score);
 
-    static string Describe(Aggregation asked, Aggregation rule, string? verifierFailure, bool everyoneFailed) => (asked, rule) switch
+    static string Describe(Aggregation asked, Aggregation rule, string? verifierFailure, bool everyoneFailed)
     {
-        (Aggregation.VerifiedMajority, Aggregation.Majority) =>
-            $"majority of normalised answers (verified vote not possible, the verifier failed: {verifierFailure}); {Ties}",
-        (_, Aggregation.VerifiedMajority) when everyoneFailed =>
-            $"verified majority: every candidate with an answer has a failed step, so all of them vote; {Ties}",
-        (_, Aggregation.VerifiedMajority) => $"verified majority: candidates with a failed step do not vote; {Ties}",
-        _ => $"majority of normalised answers; {Ties}",
-    };
+        string everyone = everyoneFailed ? "every candidate with an answer has a failed step, so all of them vote" : "candidates with a failed step do not vote";
+        return (asked, rule) switch
+        {
+            (not Aggregation.Majority, Aggregation.Majority) =>
+                $"majority of normalised answers ({asked.Name()} vote not possible, the verifier failed: {verifierFailure}); {Ties}",
+            (Aggregation.VerifierWeighted, Aggregation.VerifiedMajority) =>
+                $"verified majority (weighted vote not possible: the Verifier gave no score to every voter, it serves no learned verifier or scored too slowly); {everyone}; {Ties}",
+            (_, Aggregation.VerifiedMajority) => $"verified majority: {everyone}; {Ties}",
+            (_, Aggregation.VerifierWeighted) =>
+                $"verifier-weighted vote: {everyone}; each voter weighs the learned verifier's score (probability right), the answer with the largest sum wins; {Ties}",
+            _ => $"majority of normalised answers; {Ties}",
+        };
+    }
 }

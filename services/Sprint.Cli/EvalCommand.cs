@@ -27,8 +27,9 @@ static class EvalCommand
         var prunedTemperature = new Option<double?>("--pruned-temperature") { Description = "Temperature of sprint, random_heads and global_top (default: Solve's, 0.9 for sprint as the paper, greedy for the others; 0: greedy)" };
         var topK = new Option<int?>("--top-k") { Description = "Top-k of every sampled candidate (0: off; default: Solve's, 40 for sprint)" };
         var topP = new Option<double?>("--top-p") { Description = "Top-p of every sampled candidate (1: off; default: Solve's, 0.95 for sprint)" };
-        var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold)", DefaultValueFactory = _ => "majority" };
-        var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 2:6:1), replayed on the decoded candidates with the verified vote" };
+        var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold), weighted (verified, each vote weighing the learned verifier's confidence)", DefaultValueFactory = _ => "majority" };
+        var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 2:6:1, verified vote) or INITIAL:WAVE:wMARGIN (e.g. 2:6:w0.9, weighted vote), replayed on the decoded candidates" };
+        var verifierPath = new Option<string?>("--verifier") { Description = "Learned verifier weights for weighted and wMARGIN (default: MODEL/verifier.safetensors); its features are cached in CANDIDATES.features" };
         var resume = new Option<bool>("--resume") { Description = "Read the questions already in --candidates and decode only the rest (a finished log is re-reported without decoding)" };
         var seed = new Option<ulong>("--seed") { Description = "Fixes sampling, random heads and the bootstrap (the same derivation as Solve's seed)", DefaultValueFactory = _ => 1 };
         var markdown = new Option<string?>("--markdown") { Description = "Write the best-of-N table to this Markdown file" };
@@ -43,7 +44,7 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
         {
-            model, dataset, data, dataRoot, strategy, ns, selectorPath, temperature, prunedTemperature, topK, topP, aggregation, adaptive, resume, seed, markdown,
+            model, dataset, data, dataRoot, strategy, ns, selectorPath, verifierPath, temperature, prunedTemperature, topK, topP, aggregation, adaptive, resume, seed, markdown,
             candidatesPath, plotPath, limit, maxNew, batch, system, json, dtype, threads,
         };
         command.SetAction(async (parse, ct) =>
@@ -164,8 +165,29 @@ static class EvalCommand
                 error.WriteLine($"error: {e.Message}");
                 return 2;
             }
+            object? verifierReport = null;
+            var verifierText = "";
+            if (aggregations.Contains(Aggregation.VerifierWeighted) || policies.Any(p => p.Margin is not null))
+            {
+                try
+                {
+                    using var verifier = Sprint.Verification.OutcomeVerifier.Load(lm, parse.GetValue(verifierPath));
+                    results = Sprint.Pipeline.Verification.VerifierScoring.Score(results, verifier,
+                        (logPath ?? Path.Combine(Path.GetTempPath(), $"sprint-eval-{Environment.ProcessId}")) + ".features", quiet ? TextWriter.Null : error);
+                    var perStrategy = results.GroupBy(r => r.Strategy).Where(g => g.Key != Strategy.Greedy)
+                        .Select(g => (Strategy: g.Key.Name(), Quality: Sprint.Pipeline.Verification.VerifierScoring.Quality(g.SelectMany(r => r.Candidates)))).ToList();
+                    verifierReport = new { name = verifier.Name, strategies = perStrategy.Select(x => new { strategy = x.Strategy, candidates = x.Quality.Candidates, accuracy = x.Quality.Accuracy, auc = x.Quality.Auc, ece = x.Quality.Ece }) };
+                    verifierText = "\nThe learned verifier on these candidates (every candidate, duplicates included; accuracy at 0.5):\n\n| strategy | candidates | accuracy % | AUC | ECE |\n| --- | ---: | ---: | ---: | ---: |\n" +
+                        string.Concat(perStrategy.Select(x => System.FormattableString.Invariant($"| {x.Strategy} | {x.Quality.Candidates} | {100 * x.Quality.Accuracy:F1} | {x.Quality.Auc:F3} | {x.Quality.Ece:F3} |\n")));
+                }
+                catch (Exception e) when (e is LoadException or FailedPreconditionException or InvalidFieldException or InvalidOperationException)
+                {
+                    error.WriteLine($"error: {e.Message}");
+                    return 2;
+                }
+            }
             var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed, aggregations, policies);
-            var table = BestOfNReport.Markdown(rows);
+            var table = BestOfNReport.Markdown(rows) + verifierText;
             if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
             if (parse.GetValue(plotPath) is { } png) EvalPlot.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
             if (quiet)
@@ -180,6 +202,7 @@ static class EvalCommand
                     top_k = settings.TopK,
                     top_p = settings.TopP,
                     seconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+                    verifier = verifierReport,
                     rows = rows.Select(r => new
                     {
                         strategy = r.Strategy,

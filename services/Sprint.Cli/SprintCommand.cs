@@ -14,6 +14,8 @@ public static class SprintCommand
         EvalCommand.Create(),
         ProfileCommand.Create(),
         TrainSelectorCommand.Create(),
+        LabelCandidatesCommand.Create(),
+        TrainVerifierCommand.Create(),
         ServeCommand.Create(),
         SolveCommand.Create(),
         AuthCommand.Create(),

@@ -3,8 +3,10 @@ using Sprint.Contracts.V1;
 
 namespace Sprint.Verifier;
 
-/// <summary>Check over the injected <see cref="StepVerifier"/>.</summary>
-public sealed class VerifierGrpcService(StepVerifier verifier) : VerifierService.VerifierServiceBase
+/// <summary>Check and Info over the injected <see cref="CandidateVerifier"/>.</summary>
+public sealed class VerifierGrpcService(CandidateVerifier verifier) : VerifierService.VerifierServiceBase
 {
-    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) => Task.FromResult(verifier.Check(request));
+    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) => verifier.CheckAsync(request, context.CancellationToken);
+
+    public override Task<VerifierInfo> Info(VerifierInfoRequest request, ServerCallContext context) => Task.FromResult(verifier.Info());
 }

@@ -153,12 +153,11 @@ public sealed class ChatRequest
             "greedy" => Contracts.V1.Strategy.Greedy,
             _ => throw new OpenAiException(OpenAiError.Invalid("strategy", $"unknown strategy {Core.Quote.Short(strategy)}; expected sprint, sampling, random_heads, global_top or greedy")),
         };
-        if (Aggregation is { } aggregation) request.Aggregation = aggregation.ToLowerInvariant() switch
+        if (Aggregation is { } aggregation)
         {
-            "verified" or "verified_majority" => Contracts.V1.Aggregation.VerifiedMajority,
-            "majority" => Contracts.V1.Aggregation.Majority,
-            _ => throw new OpenAiException(OpenAiError.Invalid("aggregation", $"unknown aggregation {Core.Quote.Short(aggregation)}; expected verified or majority")),
-        };
+            try { request.Aggregation = Answers.Vote.Parse(aggregation).ToProto(); }
+            catch (ArgumentException) { throw new OpenAiException(OpenAiError.Invalid("aggregation", $"unknown aggregation {Core.Quote.Short(aggregation)}; expected verified, majority or weighted")); }
+        }
         if (AdaptiveParameters() is { } adaptive) request.Adaptive = adaptive;
         RefuseUnsupported();
         return request;
@@ -207,14 +206,14 @@ public sealed class ChatRequest
     {
         if (Adaptive is not { } a || a.ValueKind is JsonValueKind.Null or JsonValueKind.False) return null;
         if (a.ValueKind == JsonValueKind.True) return new AdaptiveParameters();   // every field 0: the defaults
-        if (a.ValueKind != JsonValueKind.Object) throw new OpenAiException(OpenAiError.Invalid("adaptive", "adaptive must be true or {\"initial\", \"wave\", \"agree\"}"));
+        if (a.ValueKind != JsonValueKind.Object) throw new OpenAiException(OpenAiError.Invalid("adaptive", "adaptive must be true or {\"initial\", \"wave\", \"agree\", \"margin\"}"));
         try { return JsonSerializer.Deserialize<AdaptiveBody>(a, Json)!.ToProto(); }
-        catch (JsonException e) { throw new OpenAiException(OpenAiError.Invalid("adaptive" + (e.Path ?? "$").TrimStart('$'), "adaptive must be {\"initial\", \"wave\", \"agree\"} with whole numbers")); }
+        catch (JsonException e) { throw new OpenAiException(OpenAiError.Invalid("adaptive" + (e.Path ?? "$").TrimStart('$'), "adaptive must be {\"initial\", \"wave\", \"agree\"} with whole numbers and an optional number \"margin\"")); }
     }
 
-    sealed record AdaptiveBody(int Initial = 0, int Wave = 0, int Agree = 0)
+    sealed record AdaptiveBody(int Initial = 0, int Wave = 0, int Agree = 0, float Margin = 0)
     {
-        public AdaptiveParameters ToProto() => new() { Initial = Initial, Wave = Wave, Agree = Agree };
+        public AdaptiveParameters ToProto() => new() { Initial = Initial, Wave = Wave, Agree = Agree, Margin = Margin };
     }
 
     void RefuseUnsupported()

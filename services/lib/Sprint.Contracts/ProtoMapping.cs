@@ -45,6 +45,7 @@ public static class ProtoMapping
     {
         Answers.Aggregation.Majority => Aggregation.Majority,
         Answers.Aggregation.VerifiedMajority => Aggregation.VerifiedMajority,
+        Answers.Aggregation.VerifierWeighted => Aggregation.VerifierWeighted,
         _ => throw new ArgumentOutOfRangeException(nameof(aggregation), aggregation, null),
     };
 
@@ -53,7 +54,8 @@ public static class ProtoMapping
     {
         Aggregation.Unspecified or Aggregation.VerifiedMajority => Answers.Aggregation.VerifiedMajority,
         Aggregation.Majority => Answers.Aggregation.Majority,
-        _ => throw new InvalidFieldException("aggregation", $"unknown aggregation {(int)aggregation}; expected AGGREGATION_MAJORITY or AGGREGATION_VERIFIED_MAJORITY"),
+        Aggregation.VerifierWeighted => Answers.Aggregation.VerifierWeighted,
+        _ => throw new InvalidFieldException("aggregation", $"unknown aggregation {(int)aggregation}; expected AGGREGATION_MAJORITY, AGGREGATION_VERIFIED_MAJORITY or AGGREGATION_VERIFIER_WEIGHTED"),
     };
 
     /// <summary>Unset: null (all candidates at once); zero fields take <see cref="Answers.AdaptivePolicy.Default"/>'s.</summary>
@@ -64,11 +66,13 @@ public static class ProtoMapping
         if (adaptive.Initial < 0) throw new InvalidFieldException("adaptive.initial", $"must be >= 0 (0 takes the default {d.Initial}), got {adaptive.Initial}");
         if (adaptive.Wave < 0) throw new InvalidFieldException("adaptive.wave", $"must be >= 0 (0 takes the default {d.Wave}), got {adaptive.Wave}");
         if (adaptive.Agree < 0) throw new InvalidFieldException("adaptive.agree", $"must be >= 0 (0 takes the default {d.Agree}), got {adaptive.Agree}");
+        if (!(adaptive.Margin >= 0 && adaptive.Margin <= 64)) throw new InvalidFieldException("adaptive.margin", $"must be in [0, 64] (0: the agree rule), got {adaptive.Margin}");
         return new Answers.AdaptivePolicy(adaptive.Initial == 0 ? d.Initial : adaptive.Initial, adaptive.Wave == 0 ? d.Wave : adaptive.Wave,
-            adaptive.Agree == 0 ? d.Agree : adaptive.Agree);
+            adaptive.Agree == 0 ? d.Agree : adaptive.Agree, adaptive.Margin > 0 ? adaptive.Margin : null);
     }
 
-    public static AdaptiveParameters ToProto(this Answers.AdaptivePolicy policy) => new() { Initial = policy.Initial, Wave = policy.Wave, Agree = policy.Agree };
+    public static AdaptiveParameters ToProto(this Answers.AdaptivePolicy policy) =>
+        new() { Initial = policy.Initial, Wave = policy.Wave, Agree = policy.Agree, Margin = (float)(policy.Margin ?? 0) };
 
     public static CheckResult ToProto(this Answers.StepCheck check, int index)
     {
@@ -78,7 +82,7 @@ public static class ProtoMapping
         return result;
     }
 
-    /// <summary>A check as the vote reads it (a learned verifier's score is not used by the vote).</summary>
+    /// <summary>A check as the vote reads it (the score travels apart: <c>CheckResult.Score</c>).</summary>
     public static Answers.StepCheck ToCore(this CheckResult result) =>
         new(result.CheckedSteps, result.FailedSteps, result.FirstFailure is { } f ? new Answers.StepFailure(f.Step, f.Text, f.Written, f.Computed) : null);
 

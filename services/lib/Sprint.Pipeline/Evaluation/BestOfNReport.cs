@@ -18,7 +18,7 @@ public sealed record Estimate(double Value, double Low, double High)
 public sealed record BestOfNRow(string Strategy, int N, Aggregation Aggregation, AdaptivePolicy? Adaptive, int Questions, Estimate Majority, Estimate PassAtN,
     double MeanCandidateAccuracy, double DistinctAnswers, double MeanGeneratedTokens, double MeanCandidates, IReadOnlyDictionary<int, double> MajorityByLevel)
 {
-    /// <summary>"majority", "verified", or "verified, adaptive 2:6:1".</summary>
+    /// <summary>"majority", "verified", "weighted", or "verified, adaptive 2:6:1".</summary>
     public string Rule => Adaptive is null ? Aggregation.Name() : $"{Aggregation.Name()}, adaptive {Adaptive}";
 }
 
@@ -27,7 +27,8 @@ public sealed record BestOfNRow(string Strategy, int N, Aggregation Aggregation,
 /// accuracy, distinct answers and generated tokens per question, per difficulty level; 95 % percentile-bootstrap
 /// intervals over questions (resampled with a <see cref="StableRandom"/> derived from the seed, the strategy, the
 /// rule, the metric and N). <c>greedy</c> has one candidate, so its value is the same at every N. Adaptive rows replay
-/// the gateway's waves on the full plan's candidates (<see cref="AdaptivePolicy.Started{T}"/>), voting verified.
+/// the gateway's waves on the full plan's candidates (<see cref="AdaptivePolicy.Started{T}"/>), voting verified (or
+/// weighted, for a policy decided on the verifier's weights).
 /// </summary>
 public static class BestOfNReport
 {
@@ -46,7 +47,7 @@ public static class BestOfNReport
                     rows.Add(Row(group.Key, n, rule, null, questions, first));
                 if (group.Key == Strategy.Greedy || adaptive is null) continue;
                 foreach (var policy in adaptive.Where(p => p.Initial < n))
-                    rows.Add(Row(group.Key, n, Aggregation.VerifiedMajority, policy, questions,
+                    rows.Add(Row(group.Key, n, policy.Margin is null ? Aggregation.VerifiedMajority : Aggregation.VerifierWeighted, policy, questions,
                         first.Select(c => c.Take(policy.Started(c.Select(x => x.Ballot).ToList(), n)).ToList()).ToList()));
             }
         }

@@ -4,11 +4,13 @@ namespace Sprint.Pipeline.Evaluation;
 
 /// <summary>
 /// One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token
-/// log-probability, the tokens it generated, its text and its step check (<see cref="StepChecker"/>).
+/// log-probability, the tokens it generated, its text, its step check (<see cref="StepChecker"/>) and the learned
+/// verifier's confidence that it is right (null until scored).
 /// </summary>
-public sealed record DecodedCandidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null)
+public sealed record DecodedCandidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null,
+    double? Confidence = null)
 {
-    public Ballot<DecodedCandidate> Ballot => new(this, Answer, MeanLogProb, Check);
+    public Ballot<DecodedCandidate> Ballot => new(this, Answer, MeanLogProb, Check, Confidence);
 }
 
 /// <summary>
