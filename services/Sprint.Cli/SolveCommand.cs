@@ -24,10 +24,10 @@ static class SolveCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "New tokens per candidate", DefaultValueFactory = _ => Defaults.MaxNewTokens };
         var temperature = new Option<float?>("--temperature") { Description = "Sampling temperature (default: 0.7 for sampling, greedy otherwise)" };
         var seed = new Option<ulong?>("--seed") { Description = "Fixes random heads and samples" };
-        var aggregation = new Option<string>("--aggregation") { Description = "verified (the vote among candidates whose written steps hold) or majority", DefaultValueFactory = _ => "verified" };
+        var aggregation = new Option<string>("--aggregation") { Description = "verified (the vote among candidates whose written steps hold), weighted (verified, each vote weighing the learned verifier's score) or majority", DefaultValueFactory = _ => "verified" };
         var adaptive = new Option<string?>("--adaptive")
         {
-            Description = "Start candidates in waves while the answer is undecided: INITIAL:WAVE:AGREE (default 2:6:1 when given without a value)",
+            Description = "Start candidates in waves while the answer is undecided: INITIAL:WAVE:AGREE, or INITIAL:WAVE:wMARGIN to decide on the learned verifier's scores (default 2:6:1 when given without a value)",
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => null,
             CustomParser = r => r.Tokens.Count == 0 ? Answers.AdaptivePolicy.Default.ToString() : r.Tokens[0].Value,

@@ -35,7 +35,8 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
                 case SolveResponse.EventOneofCase.Verdict:
                     var v = e.Verdict;
                     output.WriteLine($"verdict: {(v.Answer.Length > 0 ? v.Answer : "(no answer)")} — " +
-                        string.Join(", ", v.Votes.Select(x => $"{x.Answer}: {x.Votes} [{string.Join(",", x.Candidates)}]")) +
+                        string.Join(", ", v.Votes.Select(x => $"{x.Answer}: {x.Votes}{Checks.Weight(v, x)} [{string.Join(",", x.Candidates)}]")) +
+                        (v.Scores.Count > 0 ? $"; scores: {string.Join(",", v.Scores.OrderBy(kv => kv.Key).Select(kv => System.FormattableString.Invariant($"{kv.Key}:{kv.Value:F2}")))}" : "") +
                         (v.FailedCandidates.Count > 0 ? $"; failed: {string.Join(",", v.FailedCandidates)}" : "") +
                         (v.ExcludedCandidates.Count > 0 ? $"; excluded (a step fails): {string.Join(",", v.ExcludedCandidates)}" : "") +
                         (v.UnneededCandidates.Count > 0 ? $"; not needed: {string.Join(",", v.UnneededCandidates)}" : "") +
@@ -46,12 +47,17 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
     }
 }
 
-/// <summary>A candidate's check in a few characters: "✓ 3 steps", "✗ at step 2 (21 - 8 = 14, is 13)", "– no step to check".</summary>
+/// <summary>A candidate's check in a few characters: "✓ 3 steps", "✗ at step 2 (21 - 8 = 14, is 13)", "– no step to check", and ", score 0.91" when the learned verifier scored it.</summary>
 static class Checks
 {
-    public static string Describe(CheckResult c) => c.FailedSteps > 0
+    public static string Describe(CheckResult c) => (c.FailedSteps > 0
         ? $"✗ at step {c.FirstFailure?.Step} ({c.FirstFailure?.Text}, is {c.FirstFailure?.Computed})"
-        : c.CheckedSteps > 0 ? $"✓ {c.CheckedSteps} step{(c.CheckedSteps == 1 ? "" : "s")}" : "– no step to check";
+        : c.CheckedSteps > 0 ? $"✓ {c.CheckedSteps} step{(c.CheckedSteps == 1 ? "" : "s")}" : "– no step to check")
+        + (c.HasScore ? System.FormattableString.Invariant($", score {c.Score:F2}") : "");
+
+    /// <summary>", weight W" when the weighted vote decided (the answer's summed scores), else nothing.</summary>
+    public static string Weight(Verdict verdict, AnswerVotes votes) =>
+        verdict.Aggregation == Aggregation.VerifierWeighted ? System.FormattableString.Invariant($" (weight {votes.Weight:F2})") : "";
 }
 
 /// <summary>A live table, one row per candidate, its text streaming in; then the verdict and the chosen solution.</summary>
@@ -116,7 +122,7 @@ sealed class LiveSolveView : ISolveView
             ctx.Refresh();
         });
         if (verdict is null) return;
-        var votes = string.Join("\n", verdict.Votes.Select(v => $"{Markup.Escape(v.Answer)}: {v.Votes} vote(s) from [[{string.Join(", ", v.Candidates)}]]"));
+        var votes = string.Join("\n", verdict.Votes.Select(v => $"{Markup.Escape(v.Answer)}: {v.Votes} vote(s){Checks.Weight(verdict, v)} from [[{string.Join(", ", v.Candidates)}]]"));
         var chosen = verdict.ChosenCandidate >= 0 && results.TryGetValue(verdict.ChosenCandidate, out var best) ? best.Text : "";
         AnsiConsole.Write(new Panel(new Markup($"[bold]{Markup.Escape(verdict.Answer.Length > 0 ? verdict.Answer : "no answer")}[/]\n\n{votes}" +
             (verdict.FailedCandidates.Count > 0 ? $"\nfailed: {string.Join(", ", verdict.FailedCandidates)}" : "") +

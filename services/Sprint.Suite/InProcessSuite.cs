@@ -29,6 +29,7 @@ public static class InProcessSuite
         {
             ["Generator:Model"] = modelDir,
             ["Embedding:Model"] = modelDir,
+            ["Verifier:Model"] = modelDir,   // its learned verifier, when the folder has one
             ["Selector:Model"] = modelDir,
             ["Selector:Artifact"] = selectorArtifact,
             ["Selector:Required"] = "false",

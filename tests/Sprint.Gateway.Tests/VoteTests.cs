@@ -33,6 +33,37 @@ public sealed class VoteTests
     }
 
     [Fact]
+    public void The_weighted_vote_sums_the_verifiers_scores_and_the_verdict_shows_them()
+    {
+        // Two confident-sounding but unlikely "14"s against one "13" the verifier trusts; 4 has a failed step.
+        var results = new[] { R(0, "14", -0.1), R(1, "14", -0.2), R(2, "13", -0.5), R(3, "", 0), R(4, "13", -0.1) };
+        var checks = new Dictionary<int, StepCheck> { [0] = Holds(2), [1] = Holds(2), [2] = Holds(2), [4] = Fails(1) };
+        var scores = new Dictionary<int, double> { [0] = 0.25, [1] = 0.25, [2] = 0.75, [4] = 0.9 };
+        var v = SolveVerdict.Vote(results, [], i => checks.GetValueOrDefault(i), Answers.Aggregation.VerifierWeighted, scores: i => scores.TryGetValue(i, out var s) ? s : null);
+        Assert.Equal("13", v.Answer);
+        Assert.Equal(2, v.ChosenCandidate);
+        Assert.Equal(Aggregation.VerifierWeighted, v.Aggregation);
+        Assert.StartsWith("verifier-weighted vote: candidates with a failed step do not vote", v.Rule);
+        Assert.Equal([("13", 1, 0.75), ("14", 2, 0.5)], v.Votes.Select(x => (x.Answer, x.Votes, Math.Round(x.Weight, 6))));
+        Assert.Equal([4], v.ExcludedCandidates);
+        Assert.Equal(new Dictionary<int, float> { [0] = 0.25f, [1] = 0.25f, [2] = 0.75f, [4] = 0.9f }, v.Scores);
+    }
+
+    [Fact]
+    public void Without_scores_the_weighted_vote_counts_verified_votes_and_says_why()
+    {
+        var results = new[] { R(0, "14", -0.1), R(1, "14", -0.2), R(2, "13", -0.5) };
+        var v = SolveVerdict.Vote(results, [], _ => Holds(1), Answers.Aggregation.VerifierWeighted, scores: i => i == 2 ? 0.99 : null);
+        Assert.Equal("14", v.Answer);
+        Assert.Equal(Aggregation.VerifiedMajority, v.Aggregation);
+        Assert.Contains("weighted vote not possible", v.Rule);
+        // The Verifier down: plain majority, as for the verified vote.
+        var down = SolveVerdict.Vote(results, [], _ => null, Answers.Aggregation.VerifierWeighted, verifierFailure: "Unavailable: connection refused");
+        Assert.Equal(Aggregation.Majority, down.Aggregation);
+        Assert.Contains("weighted vote not possible, the verifier failed: Unavailable", down.Rule);
+    }
+
+    [Fact]
     public void When_every_candidate_fails_a_step_all_of_them_vote()
     {
         var checks = new Dictionary<int, StepCheck> { [0] = Fails(1), [1] = Fails(2), [2] = Fails(1) };

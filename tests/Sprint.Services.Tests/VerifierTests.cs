@@ -24,11 +24,71 @@ public sealed class VerifierTests(SuiteFixture suite)
     {
         var response = await Verifier.CheckAsync(Request((2, "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}"), (0, "21 - 8 = 14\n14 * 4 = 56\n\\boxed{56}"), (5, "I think it is 52.")),
             deadline: DateTime.UtcNow.AddSeconds(20));
-        Assert.Equal("step-checker", response.Verifier);
+        Assert.Equal("step-checker+outcome-verifier:sprint-tiny-math", response.Verifier);   // the shipped model has a learned verifier
         Assert.Equal([(2, 2, 0), (0, 2, 1), (5, 0, 0)], response.Results.Select(r => (r.Index, r.CheckedSteps, r.FailedSteps)));
         Assert.Equal(new StepFailure { Step = 1, Text = "21 - 8 = 14", Written = "14", Computed = "13" }, response.Results[1].FirstFailure);
         Assert.Null(response.Results[0].FirstFailure);
-        Assert.False(response.Results[0].HasScore);   // a learned verifier's field
+        Assert.Empty(response.Unscored);
+        Assert.All(response.Results, r => Assert.InRange(r.Score, 0f, 1f));
+        Assert.All(response.Results, r => Assert.True(r.HasScore));
+        Assert.True(response.Results[0].Score > response.Results[1].Score, $"right {response.Results[0].Score} <= wrong {response.Results[1].Score}");
+        // A score does not depend on the call: the same candidate alone scores the same (batch neighbours do not matter).
+        var alone = await Verifier.CheckAsync(Request((7, "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}")), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.Equal(response.Results[0].Score, alone.Results[0].Score, 5);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Info_says_the_learned_verifier_is_served()
+    {
+        var info = await Verifier.InfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20));
+        Assert.True(info.Scores);
+        Assert.Equal("outcome-verifier:sprint-tiny-math", info.OutcomeVerifier);
+        Assert.Equal("sprint-tiny-math", info.ModelId);
+        Assert.InRange(info.DevAuc, 0.5, 1.0);
+        Assert.Empty(info.Unavailable);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_weighted_solve_votes_with_the_scores_it_reports()
+    {
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.VerifierWeighted });
+        var (plan, results, verdict) = Rpc.AssertWellFormed(events);
+        Assert.Equal(Aggregation.VerifierWeighted, plan.Aggregation);
+        Assert.Equal(Aggregation.VerifierWeighted, verdict.Aggregation);
+        Assert.StartsWith("verifier-weighted vote", verdict.Rule);
+        var checks = events.Where(e => e.EventCase == SolveResponse.EventOneofCase.Check).Select(e => e.Check).ToDictionary(c => c.Index);
+        Assert.Equal(checks.Keys.Order(), verdict.Scores.Keys.Order());
+        foreach (var (index, score) in verdict.Scores) Assert.Equal(checks[index].Score, score);
+        // Each answer weighs the sum of its voters' scores; the winner weighs most.
+        foreach (var votes in verdict.Votes) Assert.Equal(votes.Candidates.Sum(i => (double)verdict.Scores[i]), votes.Weight, 4);
+        Assert.Equal(verdict.Votes.Max(v => v.Weight), verdict.Votes[0].Weight);
+        Assert.Equal(verdict.Answer, verdict.Votes[0].Answer);
+        Assert.DoesNotContain(verdict.ExcludedCandidates, i => verdict.Votes.Any(v => v.Candidates.Contains(i)));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_margin_adaptive_solve_stops_only_when_the_leader_is_ahead_by_the_margin()
+    {
+        var request = new SolveRequest
+        {
+            Question = Rpc.Question, N = 8, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 5, Aggregation = Aggregation.VerifierWeighted,
+            Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Margin = 0.9f },
+        };
+        var events = await Rpc.Solve(suite.Gateway, request);
+        var (plan, results, verdict) = Rpc.AssertWellFormed(events);
+        Assert.Equal(0.9f, plan.Adaptive.Margin);
+        int started = results.Count;
+        Assert.True(started is 2 or 4 or 6 or 8, $"{started} candidates: not a whole number of waves");
+        var checks = events.Where(e => e.EventCase == SolveResponse.EventOneofCase.Check).Select(e => e.Check).ToDictionary(c => c.Index);
+        double Lead(int count)
+        {
+            var weights = results.Where(r => r.Index < count && r.Answer.Length > 0 && checks[r.Index].FailedSteps == 0)
+                .GroupBy(r => Sprint.Answers.AnswerNormalizer.Normalize(r.Answer)).Select(g => g.Sum(r => (double)checks[r.Index].Score)).OrderDescending().ToList();
+            return weights.Count == 0 ? 0 : weights[0] - (weights.Count > 1 ? weights[1] : 0);
+        }
+        if (started < 8) Assert.True(Lead(started) >= 0.9 - 1e-6, $"stopped at {started} with a lead of {Lead(started)}");
+        for (int k = 2; k < started; k += 2) Assert.True(Lead(k) < 0.9 + 1e-6, $"went on after {k} with a lead of {Lead(k)}");
+        Assert.Equal(verdict, Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request)).Verdict);   // the same seed, the same waves
     }
 
     [Fact(Timeout = 30_000)]
@@ -43,6 +103,10 @@ public sealed class VerifierTests(SuiteFixture suite)
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((-1, ok))).ResponseAsync, "candidates[0].index");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, ok), (1, ""))).ResponseAsync, "candidates[1].text");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 64 * 1024 + 1)))).ResponseAsync, "candidates[0].text");
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 1024 * 1024)))).ResponseAsync, "candidates[0].text");   // 1 MB: refused before any model work
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request(Enumerable.Range(0, 10_000).Select(i => (i, ok)).ToArray())).ResponseAsync, "candidates");
+        // A question so long that no solution fits the learned verifier's context (within the byte limit).
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = string.Concat(Enumerable.Repeat("apple ", 1300)), Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
     }
 
     [Fact(Timeout = 120_000)]
@@ -95,9 +159,89 @@ public sealed class VerifierTests(SuiteFixture suite)
     {
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Aggregation = (Aggregation)9 }), "aggregation");
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Agree = -1 } }), "adaptive.agree");
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Margin = -1 } }), "adaptive.margin");
+        await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Margin = float.NaN } }), "adaptive.margin");
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", TopK = -4 }), "top_k");
         await Rpc.AssertInvalid(() => Rpc.Solve(suite.Gateway, new SolveRequest { Question = "q", TopP = 2 }), "top_p");
     }
+}
+
+/// <summary>Verifiers of their own processes: without a learned verifier, with a refused one, and with one too slow for its timeout.</summary>
+public sealed class VerifierModelTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("sprint-verifier-model-").FullName;
+
+    static CheckRequest Request() => new() { Question = Rpc.Question, Candidates = { new CheckCandidate { Index = 0, Text = "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}" } } };
+
+    static async Task<(VerifierInfo Info, CheckResponse Check)> Ask(ServiceProcess verifier)
+    {
+        using var channel = GrpcChannel.ForAddress(verifier.Address);
+        var client = new VerifierService.VerifierServiceClient(channel);
+        return (await client.InfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20)),
+                await client.CheckAsync(Request(), deadline: DateTime.UtcNow.AddSeconds(20)));
+    }
+
+    /// <summary>The shipped model's folder copied, with its verifier files passed through <paramref name="edit"/> (or left out).</summary>
+    string ModelCopy(string name, Func<string, string>? editMetadata)
+    {
+        var copy = Path.Combine(dir, name);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(Paths.Model))
+            if (!Path.GetFileName(file).StartsWith("verifier.", StringComparison.Ordinal) && !file.EndsWith(".png") && !file.EndsWith(".jsonl"))
+                File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        if (editMetadata is not null)
+        {
+            File.Copy(Path.Combine(Paths.Model, "verifier.safetensors"), Path.Combine(copy, "verifier.safetensors"));
+            File.WriteAllText(Path.Combine(copy, "verifier.json"), editMetadata(File.ReadAllText(Path.Combine(Paths.Model, "verifier.json"))));
+        }
+        return copy;
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Without_a_learned_verifier_checks_carry_no_score_and_info_says_why()
+    {
+        using (var none = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", "--Verifier:Model="))
+        {
+            var (info, check) = await Ask(none);
+            Assert.False(info.Scores);
+            Assert.Contains("no verifier model is configured", info.Unavailable);
+            Assert.Equal("step-checker", check.Verifier);
+            Assert.False(check.Results[0].HasScore);
+            Assert.Equal(2, check.Results[0].CheckedSteps);
+        }
+        using var missing = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", $"--Verifier:Model={ModelCopy("plain", null)}");
+        var (info2, check2) = await Ask(missing);
+        Assert.Contains("model 'plain' has no learned verifier (sprint train-verifier writes verifier.safetensors)", info2.Unavailable);
+        Assert.False(check2.Results[0].HasScore);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_verifier_for_another_model_is_refused_at_start_up_with_one_line()
+    {
+        var folder = ModelCopy("foreign", json => json.Replace("\"model_id\": \"sprint-tiny-math\"", "\"model_id\": \"qwen2.5-math-1.5b\"")
+            .Replace("\"features_id\": \"sprint-tiny-math:", "\"features_id\": \"qwen2.5-math-1.5b:"));
+        using var verifier = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", $"--Verifier:Model={folder}");
+        var (info, check) = await Ask(verifier);
+        Assert.False(info.Scores);
+        Assert.Contains("the verifier was trained for model 'qwen2.5-math-1.5b', not 'foreign'", info.Unavailable);
+        Assert.Contains("loading the learned verifier failed: the verifier was trained for model 'qwen2.5-math-1.5b', not 'foreign'", verifier.Log);
+        Assert.False(check.Results[0].HasScore);
+        Assert.Equal(2, check.Results[0].CheckedSteps);   // the step checks still served
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_verifier_slower_than_its_timeout_answers_the_step_checks_without_scores()
+    {
+        using var verifier = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", "--Verifier:ScoreTimeout=00:00:00.0001");
+        var (info, check) = await Ask(verifier);
+        Assert.True(info.Scores);
+        Assert.Contains("took longer than", check.Unscored);
+        Assert.Equal("step-checker", check.Verifier);
+        Assert.False(check.Results[0].HasScore);
+        Assert.Equal(2, check.Results[0].CheckedSteps);
+    }
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
 }
 
 /// <summary>A Verifier of its own process, killed while Solves run: no Solve is lost, they vote by plain majority and say so.</summary>

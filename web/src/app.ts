@@ -1,6 +1,7 @@
 // The Solve page: one gRPC-Web call to the gateway (Connect's transport, messages generated from protos/ by
 // protoc-gen-es), rendered as it streams: the plan, one pane per candidate whose text grows with its deltas, each
-// candidate's answer and the Verifier's check of its steps (✓ n steps / ✗ at step k), then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
+// candidate's answer and the Verifier's check of its steps (✓ n steps / ✗ at step k; the learned verifier's score when it
+// has one), then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
@@ -202,8 +203,9 @@ function renderCheck(check: CheckResult) {
   if (!line) return;
   const f = check.firstFailure;
   line.dataset.check = check.failedSteps > 0 ? "failed" : check.checkedSteps > 0 ? "holds" : "unchecked";
-  line.textContent = check.failedSteps > 0 && f ? `✗ at step ${f.step}: ${f.text} (is ${f.computed})`
-    : check.checkedSteps > 0 ? `✓ ${check.checkedSteps} step${check.checkedSteps === 1 ? "" : "s"} checked` : "– no step to check";
+  line.textContent = (check.failedSteps > 0 && f ? `✗ at step ${f.step}: ${f.text} (is ${f.computed})`
+    : check.checkedSteps > 0 ? `✓ ${check.checkedSteps} step${check.checkedSteps === 1 ? "" : "s"} checked` : "– no step to check")
+    + (check.score !== undefined ? ` · verifier ${(100 * check.score).toFixed(0)} % right` : "");
 }
 
 function renderVerdict(verdict: Verdict) {
@@ -216,7 +218,8 @@ function renderVerdict(verdict: Verdict) {
   const votes = document.createElement("ul");
   for (const v of verdict.votes) {
     const item = document.createElement("li");
-    item.textContent = `${v.answer}: ${v.votes} vote${v.votes === 1 ? "" : "s"} (candidates ${v.candidates.join(", ")})`;
+    const weight = verdict.aggregation === Aggregation.VERIFIER_WEIGHTED ? `, weight ${v.weight.toFixed(2)}` : "";
+    item.textContent = `${v.answer}: ${v.votes} vote${v.votes === 1 ? "" : "s"}${weight} (candidates ${v.candidates.join(", ")})`;
     if (v.answer === verdict.answer) item.className = "chosen";
     votes.append(item);
   }
