@@ -44,7 +44,7 @@ public sealed class VerifierArtifact(VerifierNetwork network, VerifierMetadata m
     /// <summary>The file names in a model folder.</summary>
     public const string WeightsFile = "verifier.safetensors";
 
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public VerifierMetadata Metadata => metadata;
     public VerifierNetwork Network => network;
