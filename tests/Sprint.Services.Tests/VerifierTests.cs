@@ -103,7 +103,10 @@ public sealed class VerifierTests(SuiteFixture suite)
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((-1, ok))).ResponseAsync, "candidates[0].index");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, ok), (1, ""))).ResponseAsync, "candidates[1].text");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 64 * 1024 + 1)))).ResponseAsync, "candidates[0].text");
-        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 1024 * 1024)))).ResponseAsync, "candidates[0].text");   // 1 MB: refused before any model work
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((0, new string('1', 900 * 1024)))).ResponseAsync, "candidates[0].text");   // refused before any model work
+        // 1 MB of text is over the message limit (Service:MaxReceiveMessageBytes, 1 MiB): refused before it is parsed.
+        var huge = await Assert.ThrowsAsync<RpcException>(() => Verifier.CheckAsync(Request((0, new string('1', 1024 * 1024)))).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, huge.StatusCode);
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request(Enumerable.Range(0, 10_000).Select(i => (i, ok)).ToArray())).ResponseAsync, "candidates");
         // A question so long that no solution fits the learned verifier's context (within the byte limit).
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = string.Concat(Enumerable.Repeat("apple ", 1300)), Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
