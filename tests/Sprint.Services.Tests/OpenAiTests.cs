@@ -107,6 +107,17 @@ public sealed class OpenAiTests(SuiteFixture suite)
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task The_weighted_vote_is_asked_for_by_name_and_answers_as_the_grpc_solve_does()
+    {
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing, aggregation: Aggregation.VerifierWeighted);
+        Assert.Equal(Aggregation.VerifierWeighted, verdict.Aggregation);
+        var result = await DotnetClient().CompleteChatAsync(Body(null, Disagreeing, stream: false, bestOf: 8, aggregation: "weighted"));
+        var completion = JsonNode.Parse(result.GetRawResponse().Content.ToString())!;
+        Assert.Equal(grpc[verdict.ChosenCandidate].Text, completion["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.Equal(verdict.ChosenCandidate, completion["sprint"]!["choice_candidates"]![0]!.GetValue<int>());
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task N_3_of_best_of_8_are_three_choices_best_first_and_candidates_as_choices_keeps_one_per_candidate()
     {
         // The plain majority, so that three answers have votes: 56, 52 and 48 for this seed.
