@@ -74,6 +74,27 @@ public sealed class WeightedVoteTests
     }
 
     [Fact]
+    public void A_lead_of_exactly_the_margin_decides()
+    {
+        var policy = new AdaptivePolicy(2, 6, 1, Margin: 0.25);   // binary fractions: the sums are exact
+        Assert.True(policy.Decided([B(0, "4", 0.5), B(1, "5", 0.25)]));
+        Assert.False(policy.Decided([B(0, "4", 0.5), B(1, "5", 0.375)]));
+    }
+
+    [Fact]
+    public void A_candidate_the_verifier_did_not_check_votes_under_every_rule()
+    {
+        // Ballot.Check null: not checked (it then votes under every rule), unlike a failed step.
+        Ballot<int> Unchecked(int i, string answer) => new(i, answer, -1, null, 0.5);
+        foreach (var rule in new[] { Aggregation.Majority, Aggregation.VerifiedMajority, Aggregation.VerifierWeighted })
+        {
+            var outcome = Vote.Cast([Unchecked(0, "7"), Unchecked(1, "7"), B(2, "8", 0.5)], rule);
+            Assert.Equal("7", outcome.Winner!.Answer);
+            Assert.Empty(outcome.Excluded);
+        }
+    }
+
+    [Fact]
     public void Without_every_confidence_a_margin_policy_decides_by_agreement()
     {
         var policy = new AdaptivePolicy(2, 6, 2, Margin: 0.5);
