@@ -175,10 +175,10 @@ static class EvalCommand
                     results = Sprint.Pipeline.Verification.VerifierScoring.Score(results, verifier,
                         (logPath ?? Path.Combine(Path.GetTempPath(), $"sprint-eval-{Environment.ProcessId}")) + ".features", quiet ? TextWriter.Null : error);
                     var perStrategy = results.GroupBy(r => r.Strategy).Where(g => g.Key != Strategy.Greedy)
-                        .Select(g => (Strategy: g.Key.Name(), Quality: Sprint.Pipeline.Verification.VerifierScoring.Quality(g.SelectMany(r => r.Candidates)))).ToList();
-                    verifierReport = new { name = verifier.Name, strategies = perStrategy.Select(x => new { strategy = x.Strategy, candidates = x.Quality.Candidates, accuracy = x.Quality.Accuracy, auc = x.Quality.Auc, ece = x.Quality.Ece }) };
-                    verifierText = "\nThe learned verifier on these candidates (every candidate, duplicates included; accuracy at 0.5):\n\n| strategy | candidates | accuracy % | AUC | ECE |\n| --- | ---: | ---: | ---: | ---: |\n" +
-                        string.Concat(perStrategy.Select(x => System.FormattableString.Invariant($"| {x.Strategy} | {x.Quality.Candidates} | {100 * x.Quality.Accuracy:F1} | {x.Quality.Auc:F3} | {x.Quality.Ece:F3} |\n")));
+                        .Select(g => (Strategy: g.Key.Name(), Quality: Sprint.Pipeline.Verification.VerifierScoring.Quality(g))).ToList();
+                    verifierReport = new { name = verifier.Name, strategies = perStrategy.Select(x => new { strategy = x.Strategy, candidates = x.Quality.Candidates, accuracy = x.Quality.Accuracy, auc = x.Quality.Auc, ece = x.Quality.Ece, within_question_auc = x.Quality.WithinQuestionAuc, mixed_questions = x.Quality.MixedQuestions }) };
+                    verifierText = "\nThe learned verifier on these candidates (every candidate, duplicates included; accuracy at 0.5; within-question AUC averaged over the questions with both right and wrong candidates):\n\n| strategy | candidates | accuracy % | AUC | ECE | within-question AUC | questions |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
+                        string.Concat(perStrategy.Select(x => System.FormattableString.Invariant($"| {x.Strategy} | {x.Quality.Candidates} | {100 * x.Quality.Accuracy:F1} | {x.Quality.Auc:F3} | {x.Quality.Ece:F3} | {x.Quality.WithinQuestionAuc:F3} | {x.Quality.MixedQuestions} |\n")));
                 }
                 catch (Exception e) when (e is LoadException or FailedPreconditionException or InvalidFieldException or InvalidOperationException)
                 {

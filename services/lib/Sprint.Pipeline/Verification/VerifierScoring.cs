@@ -27,13 +27,21 @@ public static class VerifierScoring
         }).ToList();
     }
 
-    /// <summary>AUC, ECE and the share of candidates classified right at 0.5, over every scored candidate (duplicates included, as the vote sees them).</summary>
-    public static (int Candidates, double Accuracy, double Auc, double Ece) Quality(IEnumerable<DecodedCandidate> candidates)
+    /// <summary>
+    /// Over every scored candidate (duplicates included, as the vote sees them): the share classified right at 0.5, AUC
+    /// and ECE; and the AUC within a question, averaged over the questions that have both right and wrong candidates —
+    /// what a vote can use (a pooled AUC also rewards telling easy questions from hard ones).
+    /// </summary>
+    public static (int Candidates, double Accuracy, double Auc, double Ece, double WithinQuestionAuc, int MixedQuestions) Quality(IEnumerable<QuestionResult> results)
     {
-        var scored = candidates.Where(c => c.Confidence is not null).ToList();
+        var list = results.ToList();
+        var scored = list.SelectMany(r => r.Candidates).Where(c => c.Confidence is not null).ToList();
         var scores = scored.Select(c => c.Confidence!.Value).ToList();
         var labels = scored.Select(c => c.Correct).ToList();
         double accuracy = scored.Count == 0 ? double.NaN : scored.Average(c => (c.Confidence >= 0.5) == c.Correct ? 1.0 : 0.0);
-        return (scored.Count, accuracy, Calibration.Auc(scores, labels), Calibration.Ece(scores, labels));
+        var within = list.Select(r => r.Candidates.Where(c => c.Confidence is not null).ToList())
+            .Where(c => c.Any(x => x.Correct) && c.Any(x => !x.Correct))
+            .Select(c => Calibration.Auc(c.Select(x => x.Confidence!.Value).ToList(), c.Select(x => x.Correct).ToList())).ToList();
+        return (scored.Count, accuracy, Calibration.Auc(scores, labels), Calibration.Ece(scores, labels), within.Count == 0 ? double.NaN : within.Average(), within.Count);
     }
 }
