@@ -41,25 +41,16 @@ public static partial class StepChecker
     {
         if (string.IsNullOrEmpty(text)) return StepCheck.None;
         var state = new Tally();
-        Walk(text, state, null);
-        return new StepCheck(state.Checked, state.Failed, state.First);
-    }
-
-    /// <summary>Every line's equations, in order (a line with calculator annotations through them alone); <paramref name="step"/> sees each checked step.</summary>
-    static void Walk(string text, Tally state, StepSeen? step)
-    {
         foreach (var line in text.Split('\n'))
         {
             var annotations = Annotation().Matches(line);
             if (annotations.Count > 0)
-                foreach (Match m in annotations) CheckEquations(m.Groups[1].Value, state, step);
+                foreach (Match m in annotations) CheckEquations(m.Groups[1].Value, state);
             else
-                CheckEquations(line, state, step);
+                CheckEquations(line, state);
         }
+        return new StepCheck(state.Checked, state.Failed, state.First);
     }
-
-    /// <summary>A checked step: the numbers its left side is computed from, the two sides' values, the step as written.</summary>
-    delegate void StepSeen(IReadOnlyList<Rational> operands, Rational left, Rational right, string text);
 
     sealed class Tally
     {
@@ -78,7 +69,7 @@ public static partial class StepChecker
     /// <param name="Computed">A number the checker worked out from LaTeX (a root, a binomial, a mixed number): a side holding one computes.</param>
     readonly record struct Token(Kind Kind, int Start, int End, char Op = '\0', Rational Value = default, int Decimals = 0, bool Currency = false, bool Computed = false);
 
-    static void CheckEquations(string line, Tally tally, StepSeen? step = null)
+    static void CheckEquations(string line, Tally tally)
     {
         if (line.IndexOf('=') < 0 && !line.Contains("equals", StringComparison.Ordinal)) return;
         if (ModularLine().IsMatch(line)) return;   // "17 \equiv 2 \pmod 5", "x = 3 mod 7": congruences, not equalities
@@ -104,8 +95,6 @@ public static partial class StepChecker
             var rightUnits = Units(line, tokens, right.From, after);
             if (leftUnits.Count > 0 && rightUnits.Count > 0 && !leftUnits.Any(u => rightUnits.Any(v => u.EndsWith(v, StringComparison.Ordinal) || v.EndsWith(u, StringComparison.Ordinal)))) continue;
             tally.Checked++;
-            step?.Invoke(tokens.Skip(left.From).Take(left.To - left.From).Where(t => t is { Kind: Kind.Num, Computed: false }).Select(t => t.Value).ToList(),
-                l.Value, r.Value, line[tokens[left.From].Start..tokens[right.To - 1].End].Trim());
             if (Holds(l, r) || l.Literal is { } written && Matches(r.Value, written.Value, written.Decimals)) continue;
             // "15 trucks / 90 vehicles * 100% = 16.66...%": percent used as "times 100".
             if ((l.HasPercent || r.HasPercent) && (Holds(l.Scaled(new Rational(100, 1)), r) || Holds(l.Scaled(new Rational(1, 100)), r))) continue;
