@@ -39,7 +39,7 @@ public static class RequestFuzzer
             Question = "What is 2 + 3?",
             Candidates = { new CheckCandidate { Index = 0, Text = "2 + 3 = 5\n\\boxed{5}" }, new CheckCandidate { Index = 1, Text = "2 \\times 3 = 7" } },
         }.ToByteArray()),
-        (Unary(VerifierService.Descriptor.FullName, "Info"), new VerifierInfoRequest().ToByteArray()),
+        (Unary(VerifierService.Descriptor.FullName, "VerifierInfo"), new VerifierInfoRequest().ToByteArray()),
         (Streaming(GatewayService.Descriptor.FullName, "Solve"), new SolveRequest
         {
             Question = "What is 2 + 3?", N = 2, MaxNewTokens = 4, Aggregation = Aggregation.VerifierWeighted, Adaptive = new AdaptiveParameters { Initial = 1, Margin = 0.9f },

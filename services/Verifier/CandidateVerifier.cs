@@ -85,10 +85,10 @@ public sealed class CandidateVerifier
         return response;
     }
 
-    public VerifierInfo Info()
+    public VerifierInfoResponse Info()
     {
         if (scorer.Value is { } v)
-            return new VerifierInfo { Scores = true, OutcomeVerifier = v.Name, ModelId = v.Metadata.ModelId, DevAuc = v.Metadata.DevAuc, DevEce = v.Metadata.DevEce };
-        return new VerifierInfo { Unavailable = scorer.Unavailable ?? "the learned verifier is loading: step checks only until it is ready" };
+            return new VerifierInfoResponse { Scores = true, OutcomeVerifier = v.Name, ModelId = v.Metadata.ModelId, DevAuc = v.Metadata.DevAuc, DevEce = v.Metadata.DevEce };
+        return new VerifierInfoResponse { Unavailable = scorer.Unavailable ?? "the learned verifier is loading: step checks only until it is ready" };
     }
 }

@@ -3,7 +3,7 @@ namespace Sprint.Verifier;
 /// <summary>
 /// Configuration section "Verifier": the limits of one Check call, and the learned verifier. <c>Model</c> is the
 /// language model folder whose <c>verifier.safetensors</c> scores candidates (the shipped model by default); empty
-/// for step checks only. A folder without a verifier also means step checks only (logged, and said by Info).
+/// for step checks only. A folder without a verifier also means step checks only (logged, and said by VerifierInfo).
 /// </summary>
 public sealed class VerifierOptions : Inference.ModelHostOptions
 {

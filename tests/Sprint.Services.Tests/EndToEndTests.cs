@@ -133,8 +133,9 @@ public sealed class EndToEndTests(DistributedSuite suite)
     public async Task Python_client_checks_candidates_with_the_verifier()
     {
         var json = System.Text.Json.Nodes.JsonNode.Parse(await Clients.PythonCheck($"127.0.0.1:{suite.Verifier.Port}"))!;
-        Assert.Equal("step-checker", json["verifier"]!.GetValue<string>());
+        Assert.Equal("step-checker+outcome-verifier:sprint-tiny-math", json["verifier"]!.GetValue<string>());
         var results = json["results"]!.AsArray();
+        Assert.All(results, r => Assert.InRange(r!["score"]!.GetValue<double>(), 0, 1));   // the learned verifier's optional field reaches Python
         Assert.Equal(0, results[0]!["index"]?.GetValue<int>() ?? 0);   // proto3 JSON leaves out 0
         Assert.Equal(1, results[0]!["checked_steps"]!.GetValue<int>());
         Assert.Null(results[0]!["failed_steps"]);

@@ -125,6 +125,9 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         var model = JsonParser.Default.Parse<ModelInfoResponse>(await http.GetStringAsync("/v1/model"));
         Assert.Equal("sprint-tiny-math", model.ModelId);
         var selector = JsonParser.Default.Parse<SelectorInfoResponse>(await http.GetStringAsync("/v1/selector"));
+        var verifier = JsonParser.Default.Parse<VerifierInfoResponse>(await http.GetStringAsync("/v1/verifier"));
+        Assert.True(verifier.Scores);
+        Assert.Equal("sprint-tiny-math", verifier.ModelId);
         using var embedded = await http.PostAsJsonAsync("/v1/embed", new { text = Rpc.Question });
         var vector = JsonParser.Default.Parse<EmbedResponse>(await embedded.Content.ReadAsStringAsync());
         Assert.Equal(selector.InputDim, vector.Vector.Count);
@@ -147,7 +150,7 @@ public sealed class HttpJsonTests(SuiteFixture suite)
         ];
         var declared = Routes().Concat(openAi).OrderBy(r => r.Path).ToList();
         Assert.Equal(declared, listed);
-        Assert.Equal(11, declared.Count);
+        Assert.Equal(12, declared.Count);
         // The chat completion request's schema, with its fields' comments, for generated clients.
         Assert.Contains("last user message", document["components"]!["schemas"]!["ChatRequest"]!["properties"]!["messages"]!["description"]!.GetValue<string>());
         // The protos' comments reach the document.

@@ -40,7 +40,7 @@ public sealed class VerifierTests(SuiteFixture suite)
     [Fact(Timeout = 30_000)]
     public async Task Info_says_the_learned_verifier_is_served()
     {
-        var info = await Verifier.InfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20));
+        var info = await Verifier.VerifierInfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20));
         Assert.True(info.Scores);
         Assert.Equal("outcome-verifier:sprint-tiny-math", info.OutcomeVerifier);
         Assert.Equal("sprint-tiny-math", info.ModelId);
@@ -176,11 +176,11 @@ public sealed class VerifierModelTests : IDisposable
 
     static CheckRequest Request() => new() { Question = Rpc.Question, Candidates = { new CheckCandidate { Index = 0, Text = "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}" } } };
 
-    static async Task<(VerifierInfo Info, CheckResponse Check)> Ask(ServiceProcess verifier)
+    static async Task<(VerifierInfoResponse Info, CheckResponse Check)> Ask(ServiceProcess verifier)
     {
         using var channel = GrpcChannel.ForAddress(verifier.Address);
         var client = new VerifierService.VerifierServiceClient(channel);
-        return (await client.InfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20)),
+        return (await client.VerifierInfoAsync(new VerifierInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(20)),
                 await client.CheckAsync(Request(), deadline: DateTime.UtcNow.AddSeconds(20)));
     }
 
