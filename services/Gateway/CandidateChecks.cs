@@ -13,7 +13,8 @@ namespace Sprint.Gateway;
 /// <see cref="GatewayOptions.VerifierTimeout"/> makes <see cref="Failure"/> say why (the first reason), and the
 /// Solve then votes by plain majority; a Verifier that is down never loses a Solve.
 /// </summary>
-public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifier, string question, TimeSpan timeout, DateTime deadline,
+/// <param name="wantScores">Whether the Solve's rule reads the learned verifier's scores; if not, the Verifier is told to skip them (no model work).</param>
+public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifier, string question, bool wantScores, TimeSpan timeout, DateTime deadline,
     ChannelWriter<SolveResponse> events, CancellationToken ct)
 {
     readonly ConcurrentDictionary<int, StepCheck> checks = new();
@@ -42,7 +43,7 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
 
     async Task CheckAsync(int index, string text)
     {
-        var request = new CheckRequest { Question = question, Candidates = { new CheckCandidate { Index = index, Text = text } } };
+        var request = new CheckRequest { Question = question, Candidates = { new CheckCandidate { Index = index, Text = text } }, SkipScores = !wantScores };
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timer.CancelAfter(timeout);
         try

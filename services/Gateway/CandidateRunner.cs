@@ -43,7 +43,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
     {
         var results = new CandidateResult[plan.Candidates.Count];
         var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
-        var checks = spec.Checks ? new CandidateChecks(upstreams.Verifier, spec.Question, options.VerifierTimeout, deadline, events, ct) : null;
+        var checks = spec.Checks ? new CandidateChecks(upstreams.Verifier, spec.Question, spec.Scores, options.VerifierTimeout, deadline, events, ct) : null;
         int started = await RunWavesAsync(plan, spec, results, failures, checks, events, deadline, ct).ConfigureAwait(false);
         var ran = results.Take(started).ToList();
         metrics.Ran(ran.Count(r => r.Error.Length > 0), plan.Candidates.Count - started);

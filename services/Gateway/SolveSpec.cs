@@ -18,6 +18,9 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
     /// <summary>Whether finished candidates go to the Verifier: for the verified and weighted votes, and to decide adaptive waves.</summary>
     public bool Checks => Aggregation.UsesChecks() || Adaptive is not null;
 
+    /// <summary>Whether the rule reads the learned verifier's scores (the weighted vote, margin waves); otherwise the Verifier skips them.</summary>
+    public bool Scores => Aggregation == Aggregation.VerifierWeighted || Adaptive?.Margin is not null;
+
     /// <summary>Checks every field; the first bad one is reported as INVALID_ARGUMENT naming it.</summary>
     public static SolveSpec From(SolveRequest r, GatewayOptions o)
     {

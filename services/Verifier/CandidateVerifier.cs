@@ -8,7 +8,7 @@ namespace Sprint.Verifier;
 
 /// <summary>
 /// Check: validates the request (each rule names its field), step-checks every candidate (<see cref="StepChecker"/>)
-/// and, when the learned verifier is loaded (<see cref="OutcomeScorer"/>), adds each candidate's score. Scores that
+/// and, when the learned verifier is loaded (<see cref="OutcomeScorer"/>) and the caller does not skip scores, adds each candidate's score. Scores that
 /// take longer than <see cref="VerifierOptions.ScoreTimeout"/> or fail are left out (the response's <c>unscored</c>
 /// says why): the step checks are never lost to the model. Counts candidates by outcome and steps checked.
 /// </summary>
@@ -58,7 +58,7 @@ public sealed class CandidateVerifier
             steps.Add(check.CheckedSteps - check.FailedSteps, new KeyValuePair<string, object?>("outcome", "holds"));
             steps.Add(check.FailedSteps, new KeyValuePair<string, object?>("outcome", "failed"));
         }
-        if (scorer.Value is { } verifier)
+        if (!request.SkipScores && scorer.Value is { } verifier)
         {
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timer.CancelAfter(options.ScoreTimeout);
