@@ -95,7 +95,8 @@ public static class Vote
 /// verifier (<see cref="Margin"/> set): among the finished candidates with an answer and no failed step, the leading
 /// answer's summed confidence exceeds the runner-up's (0 when there is none) by at least <see cref="Margin"/>; when
 /// some finished candidate has no confidence, the step-check rule decides. Decided only between waves, on finished
-/// candidates, so a seed reproduces an adaptive Solve exactly (a plan for n is a prefix of any larger plan).
+/// candidates, so a seed reproduces an adaptive Solve exactly (a plan for n is a prefix of any larger plan) — under a
+/// margin, up to the last bits of the scores, which a batch shared with other callers' candidates may change.
 /// </summary>
 public sealed record AdaptivePolicy(int Initial, int Wave, int Agree, double? Margin = null)
 {
