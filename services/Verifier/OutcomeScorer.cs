@@ -63,7 +63,7 @@ public sealed class OutcomeScorer : LoadedInBackground<OutcomeVerifier>
         }
         catch (Exception e) when (e is Sprint.Core.LoadException or Sprint.Core.FailedPreconditionException)
         {
-            unavailable = $"refused at start-up: {e.Message} (step checks only)";
+            unavailable = $"not loaded at start-up: {e.Message} (step checks only)";
             throw;
         }
         catch (Exception)
