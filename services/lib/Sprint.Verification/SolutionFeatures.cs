@@ -49,24 +49,87 @@ public sealed class SolutionFeatures(LanguageModel lm)
     public float[][] Read(string question, IReadOnlyList<string> texts, int batchSize = 16) =>
         Read(texts.Select(t => (question, t)).ToList(), batchSize);
 
-    /// <summary>Features [rows, <see cref="Dimension"/>] of (question, candidate text) rows, any questions mixed (a batch across callers).</summary>
+    /// <summary>
+    /// Features [rows, <see cref="Dimension"/>] of (question, candidate text) rows, any questions mixed (a batch across
+    /// callers). The rows of one question share its prompt: the prompt is run once, its keys and values kept
+    /// (<see cref="PrefixCache"/>), and only the solutions are run, batched, attending to them — the same numbers as
+    /// running each prompt + solution whole, for about half the work.
+    /// </summary>
     public float[][] Read(IReadOnlyList<(string Question, string Text)> rows, int batchSize = 16)
     {
         var prompts = rows.Select(r => r.Question).Distinct().ToDictionary(q => q, Prompt);
-        var result = new List<float[]>(rows.Count);
+        var result = new float[rows.Count][];
         using var _ = inference_mode();
-        foreach (var chunk in rows.Chunk(Math.Max(1, batchSize)))
+        foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].Question))
+            foreach (var chunk in group.Chunk(Math.Max(1, batchSize)))
+            {
+                using var scope = NewDisposeScope();
+                var prompt = prompts[group.Key];
+                var solutions = chunk.Select(i => Solution(prompt, rows[i].Text)).ToList();
+                var (promptLast, promptNext, hidden, logProbs) = Forward(prompt, solutions);
+                for (int r = 0; r < chunk.Length; r++)
+                    result[chunk[r]] = Row(promptLast, promptNext, hidden[r], logProbs[r], solutions[r], rows[chunk[r]].Text);
+            }
+        return result;
+    }
+
+    /// <summary>
+    /// The prompt once [1, P], then the solutions [k, S] right-padded at positions P.. attending to the prompt's cached
+    /// keys and values and causally to themselves. Returns the prompt's last final hidden state [hidden] and its
+    /// next-token log-probabilities [vocab] (they predict every solution's first token), and the solutions' final
+    /// hidden states [k, S, hidden] and next-token log-probabilities [k, S, vocab].
+    /// </summary>
+    (Tensor PromptLast, Tensor PromptNext, Tensor Hidden, Tensor LogProbs) Forward(IReadOnlyList<int> prompt, IReadOnlyList<IReadOnlyList<int>> solutions)
+    {
+        var device = lm.Model.Device;
+        using var cache = new PrefixCache(lm.Config.NumLayers);
+        var promptPadded = PaddedPrompts.Right([prompt], device);
+        var promptHidden = lm.Model.Forward(promptPadded.Ids, promptPadded.Positions, promptPadded.Attend, cache).to(ScalarType.Float32);   // [1, P, hidden]
+        var promptLast = promptHidden[0, prompt.Count - 1];                                                                                // [hidden]
+        var promptNext = nn.functional.log_softmax(lm.Model.Logits(promptLast), -1);                                                     // [vocab]
+
+        int k = solutions.Count, p = prompt.Count, s = Math.Max(1, solutions.Max(x => x.Count));
+        cache.Expand(k);
+        var ids = new long[k * s];
+        for (int r = 0; r < k; r++)
+            for (int i = 0; i < solutions[r].Count; i++) ids[r * s + i] = solutions[r][i];
+        var lengths = tensor(solutions.Select(x => (long)x.Count).ToArray(), device: device).view(k, 1, 1, 1);
+        var positions = (arange(s, device: device) + p).view(1, s).expand(k, s);                         // [k, S]
+        var query = arange(s, device: device).view(1, 1, s, 1);
+        var key = arange(p + s, device: device).view(1, 1, 1, p + s) - p;                               // < 0: a prompt key
+        var attend = key.lt(0).logical_or(key.le(query).logical_and(key.lt(lengths))).logical_or(key.eq(query));   // [k, 1, S, P + S]
+        var hidden = lm.Model.Forward(tensor(ids, device: device).view(k, s), positions, attend, cache).to(ScalarType.Float32);   // [k, S, hidden]
+        var logProbs = nn.functional.log_softmax(lm.Model.Logits(hidden), -1);                          // [k, S, vocab]
+        return (promptLast, promptNext, hidden, logProbs);
+    }
+
+    /// <summary>
+    /// The prompt's keys and values, kept from its pass and put in front of the solutions' at every layer (the
+    /// <see cref="IKvCache"/> the model's attention calls).
+    /// </summary>
+    sealed class PrefixCache(int layers) : IKvCache, IDisposable
+    {
+        readonly Tensor?[] keys = new Tensor?[layers], values = new Tensor?[layers];
+        long rows;
+
+        /// <summary>From now on, every layer's prompt keys and values are put in front of <paramref name="k"/> rows'.</summary>
+        public void Expand(long k) => rows = k;
+
+        public (Tensor Keys, Tensor Values) Update(int layer, Tensor k, Tensor v)
         {
-            using var scope = NewDisposeScope();
-            var solutions = chunk.Select(r => Solution(prompts[r.Question], r.Text)).ToList();
-            var sequences = chunk.Select((r, i) => (IReadOnlyList<int>)prompts[r.Question].Concat(solutions[i]).ToList()).ToList();
-            var padded = PaddedPrompts.Right(sequences, lm.Model.Device);
-            var hidden = lm.Model.Forward(padded.Ids, padded.Positions, padded.Attend).to(ScalarType.Float32);   // [b, t, hidden]
-            var logProbs = nn.functional.log_softmax(lm.Model.Logits(hidden), -1);                               // [b, t, vocab]
-            for (int r = 0; r < chunk.Length; r++)
-                result.Add(Row(hidden[r], logProbs[r], prompts[chunk[r].Question].Count, solutions[r], chunk[r].Text));
+            if (rows == 0)
+            {
+                keys[layer] = k.detach().clone().DetachFromDisposeScope();   // [1, kv_heads, P, head_dim], kept past the pass
+                values[layer] = v.detach().clone().DetachFromDisposeScope();
+                return (k, v);
+            }
+            return (cat([keys[layer]!.expand(rows, -1, -1, -1), k], 2), cat([values[layer]!.expand(rows, -1, -1, -1), v], 2));
         }
-        return result.ToArray();
+
+        public void Dispose()
+        {
+            foreach (var t in keys.Concat(values)) t?.Dispose();
+        }
     }
 
     /// <summary>The solution's tokens, the last ones when prompt and solution exceed the context.</summary>
@@ -77,23 +140,25 @@ public sealed class SolutionFeatures(LanguageModel lm)
         return ids.Count <= room ? ids : ids.Skip(ids.Count - room).ToList();
     }
 
-    /// <param name="hidden">[t, hidden] one row's final hidden states.</param>
-    /// <param name="logProbs">[t, vocab] the next-token log-probabilities at each position.</param>
-    float[] Row(Tensor hidden, Tensor logProbs, int promptLength, IReadOnlyList<int> solution, string text)
+    /// <param name="promptLast">[hidden] the prompt's last final hidden state; <paramref name="promptNext"/> [vocab] what it predicts next.</param>
+    /// <param name="hidden">[S, hidden] one solution's final hidden states (padded past its length).</param>
+    /// <param name="logProbs">[S, vocab] the next-token log-probabilities at each of its positions.</param>
+    float[] Row(Tensor promptLast, Tensor promptNext, Tensor hidden, Tensor logProbs, IReadOnlyList<int> solution, string text)
     {
         int s = solution.Count;
         Tensor mean, last;
         float meanLp = 0, minLp = 0, greedyShare = 0;
         if (s == 0)
         {
-            mean = last = hidden[promptLength - 1];
+            mean = last = promptLast;
         }
         else
         {
-            var states = hidden.narrow(0, promptLength, s);                          // [s, hidden]
+            var states = hidden.narrow(0, 0, s);                                      // [s, hidden]
             mean = states.mean([0]);
             last = states[s - 1];
-            var predicted = logProbs.narrow(0, promptLength - 1, s);                 // [s, vocab]: position i predicts token i + 1
+            // Token i is predicted by the position before it: the prompt's last for i = 0, the solution's i - 1 after.
+            var predicted = s == 1 ? promptNext.unsqueeze(0) : cat([promptNext.unsqueeze(0), logProbs.narrow(0, 0, s - 1)], 0);   // [s, vocab]
             var tokens = tensor(solution.Select(x => (long)x).ToArray(), device: predicted.device);
             var tokenLp = predicted.gather(1, tokens.unsqueeze(1)).squeeze(1);      // [s]
             meanLp = tokenLp.mean().item<float>();
