@@ -115,8 +115,8 @@ public sealed class TlsTests : IAsyncLifetime
         await SuiteFixture.WaitServingAsync(Channel(service), "");
         using var serverOnly = TestPki.Issue(ca, "localhost", TestPki.ServerAuth);
         using (var channel = Channel(serverOnly))
-            Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() =>
-                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync)).StatusCode);
+            AssertHandshakeRefused(await Assert.ThrowsAsync<RpcException>(() =>
+                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync));
         using var intermediate = TestPki.Issue(ca, "Sprint test intermediate");
         using var client = TestPki.Issue(intermediate, "localhost", TestPki.ClientAuth);
         using (var channel = Channel(client, intermediate: intermediate))
@@ -124,9 +124,18 @@ public sealed class TlsTests : IAsyncLifetime
         // The allow-list (Service:Tls:AllowedClientNames = localhost): a client certificate of the same CA for another name is refused.
         using var intruder = TestPki.Issue(ca, "intruder", TestPki.ClientAuth);
         using (var channel = Channel(intruder))
-            Assert.Equal(StatusCode.Unavailable, (await Assert.ThrowsAsync<RpcException>(() =>
-                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync)).StatusCode);
+            AssertHandshakeRefused(await Assert.ThrowsAsync<RpcException>(() =>
+                new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync));
     }
+
+    /// <summary>
+    /// A client certificate the server refuses: under TLS 1.3 the client finishes its side of the handshake before the
+    /// server has judged its certificate, so the refusal arrives either before the request (UNAVAILABLE) or as the
+    /// connection closed under a request already sent (INTERNAL on the client) — which, depends on timing
+    /// (seen once under a loaded CI run). Either way no call got through.
+    /// </summary>
+    static void AssertHandshakeRefused(RpcException e) =>
+        Assert.True(e.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"{e.StatusCode}: {e.Status.Detail}");
 
     public async Task DisposeAsync()
     {
