@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using Sprint.Inference;
 using Sprint.Selection;
 using Sprint.ServiceDefaults;
@@ -18,13 +17,10 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
     readonly EmbeddingOptions options;
     readonly ModelCatalog catalog;
     readonly ILogger<EmbeddingEncoder> log;
-    readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     readonly Histogram<int> batchSizes;
     /// <summary>Embed calls by cache outcome (the "Sprint.Embedding" meter, with the batch sizes).</summary>
     public Counter<long> CacheLookups { get; }
-    readonly Lazy<Task> batcher;
-
-    sealed record Pending(QuestionEncoder Encoder, string Text, TaskCompletionSource<float[]> Vector, CancellationToken Ct);
+    readonly DynamicBatcher<(QuestionEncoder Encoder, string Text), float[]> batcher;
 
     public EmbeddingEncoder(EmbeddingOptions options, ModelCatalog catalog, IMeterFactory meters, ILogger<EmbeddingEncoder> log) : base(log)
     {
@@ -34,7 +30,7 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
         var meter = meters.Create("Sprint.Embedding");
         batchSizes = meter.CreateHistogram<int>("sprint.embedding.batch_size", "{text}", "Texts encoded together");
         CacheLookups = meter.CreateCounter<long>("sprint.embedding.cache_lookups", "{lookup}", "Embed calls by cache outcome: hit, miss, or bypassed (Redis down)");
-        batcher = new Lazy<Task>(() => Task.Run(BatchLoopAsync));
+        batcher = new(options.BatchWait, options.MaxBatch, EncodeBatch);
     }
 
     /// <summary>Batches encoded since start (for tests and metrics).</summary>
@@ -51,51 +47,21 @@ public sealed class EmbeddingEncoder : LoadedInBackground<QuestionEncoder>
     }
 
     /// <summary>The text's vector, encoded in a batch with the other texts waiting now.</summary>
-    public Task<float[]> EncodeAsync(QuestionEncoder loaded, string text, CancellationToken ct)
-    {
-        var pending = new Pending(loaded, text, new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously), ct);
-        if (!queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(EmbeddingEncoder));
-        _ = batcher.Value;
-        return pending.Vector.Task.WaitAsync(ct);
-    }
+    public Task<float[]> EncodeAsync(QuestionEncoder loaded, string text, CancellationToken ct) => batcher.RunAsync((loaded, text), ct);
 
-    async Task BatchLoopAsync()
+    /// <summary>One batch: each distinct text encoded once.</summary>
+    IReadOnlyList<float[]> EncodeBatch(IReadOnlyList<(QuestionEncoder Encoder, string Text)> items)
     {
-        var reader = queue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            var batch = new List<Pending>();
-            var until = DateTime.UtcNow + options.BatchWait;
-            while (batch.Count < Math.Max(1, options.MaxBatch))
-            {
-                if (reader.TryRead(out var next)) { batch.Add(next); continue; }
-                var left = until - DateTime.UtcNow;
-                if (batch.Count > 0 && left <= TimeSpan.Zero) break;
-                using var wait = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-                try { if (!await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) break; }
-                catch (OperationCanceledException) { break; }
-            }
-            var live = batch.Where(p => !p.Ct.IsCancellationRequested).ToList();   // callers gone: no work for them
-            foreach (var p in batch.Except(live)) p.Vector.TrySetCanceled(p.Ct);
-            if (live.Count == 0) continue;
-            try
-            {
-                var texts = live.Select(p => p.Text).Distinct().ToList();
-                var vectors = live[0].Encoder.Encode(texts);
-                Interlocked.Increment(ref batches);
-                batchSizes.Record(texts.Count);
-                foreach (var p in live) p.Vector.TrySetResult(vectors[texts.IndexOf(p.Text)]);
-            }
-            catch (Exception e)
-            {
-                foreach (var p in live) p.Vector.TrySetException(e);
-            }
-        }
+        var texts = items.Select(i => i.Text).Distinct().ToList();
+        var vectors = items[0].Encoder.Encode(texts);
+        Interlocked.Increment(ref batches);
+        batchSizes.Record(texts.Count);
+        return items.Select(i => vectors[texts.IndexOf(i.Text)]).ToList();
     }
 
     public override void Dispose()
     {
-        queue.Writer.TryComplete();
+        batcher.Dispose();
         base.Dispose();
     }
 }

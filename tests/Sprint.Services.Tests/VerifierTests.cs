@@ -205,6 +205,14 @@ public sealed class VerifierModelTests : IDisposable
         return copy;
     }
 
+    /// <summary>The Check was answered by the step checker alone: its steps, no score.</summary>
+    static void AssertStepChecksOnly(CheckResponse check)
+    {
+        Assert.Equal("step-checker", check.Verifier);
+        Assert.False(check.Results[0].HasScore);
+        Assert.Equal(2, check.Results[0].CheckedSteps);
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Without_a_learned_verifier_checks_carry_no_score_and_info_says_why()
     {
@@ -213,14 +221,12 @@ public sealed class VerifierModelTests : IDisposable
             var (info, check) = await Ask(none);
             Assert.False(info.Scores);
             Assert.Contains("no verifier model is configured", info.Unavailable);
-            Assert.Equal("step-checker", check.Verifier);
-            Assert.False(check.Results[0].HasScore);
-            Assert.Equal(2, check.Results[0].CheckedSteps);
+            AssertStepChecksOnly(check);
         }
         using var missing = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", $"--Verifier:Model={ModelCopy("plain", null)}");
         var (info2, check2) = await Ask(missing);
         Assert.Contains("model 'plain' has no learned verifier (sprint train-verifier writes verifier.safetensors)", info2.Unavailable);
-        Assert.False(check2.Results[0].HasScore);
+        AssertStepChecksOnly(check2);
     }
 
     [Fact(Timeout = 120_000)]
@@ -233,8 +239,7 @@ public sealed class VerifierModelTests : IDisposable
         Assert.False(info.Scores);
         Assert.Contains("the verifier was trained for model 'qwen2.5-math-1.5b', not 'foreign'", info.Unavailable);
         Assert.Contains("loading the learned verifier failed: the verifier was trained for model 'qwen2.5-math-1.5b', not 'foreign'", verifier.Log);
-        Assert.False(check.Results[0].HasScore);
-        Assert.Equal(2, check.Results[0].CheckedSteps);   // the step checks still served
+        AssertStepChecksOnly(check);   // the step checks still served
     }
 
     [Fact(Timeout = 120_000)]
@@ -244,9 +249,7 @@ public sealed class VerifierModelTests : IDisposable
         var (info, check) = await Ask(verifier);
         Assert.True(info.Scores);
         Assert.Contains("took longer than", check.Unscored);
-        Assert.Equal("step-checker", check.Verifier);
-        Assert.False(check.Results[0].HasScore);
-        Assert.Equal(2, check.Results[0].CheckedSteps);
+        AssertStepChecksOnly(check);
     }
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
