@@ -89,6 +89,6 @@ public sealed class CandidateVerifier
     {
         if (scorer.Value is { } v)
             return new VerifierInfoResponse { Scores = true, OutcomeVerifier = v.Name, ModelId = v.Metadata.ModelId, DevAuc = v.Metadata.DevAuc, DevEce = v.Metadata.DevEce };
-        return new VerifierInfoResponse { Unavailable = scorer.Unavailable ?? "the learned verifier is loading: step checks only until it is ready" };
+        return new VerifierInfoResponse { Unavailable = scorer.Unavailable ?? "" };
     }
 }

@@ -20,7 +20,6 @@ public sealed class OutcomeScorer : LoadedInBackground<OutcomeVerifier>
     readonly ILogger<OutcomeScorer> log;
     readonly Histogram<int> batchSizes;
     readonly DynamicBatcher<(OutcomeVerifier Verifier, string Question, string Text), float> batcher;
-    string? unavailable;
 
     public OutcomeScorer(VerifierOptions options, ModelCatalog catalog, IMeterFactory meters, ILogger<OutcomeScorer> log) : base(log)
     {
@@ -35,38 +34,31 @@ public sealed class OutcomeScorer : LoadedInBackground<OutcomeVerifier>
 
     public override bool Required => false;
 
-    /// <summary>Why there is no learned verifier (null once loaded, or while loading).</summary>
-    public string? Unavailable => Value is not null ? null : unavailable;
-
     protected override OutcomeVerifier Load()
     {
-        try
+        if (string.IsNullOrWhiteSpace(options.Model))
+            throw new NotProvidedException("no verifier model is configured (Verifier:Model is empty): step checks only.", "");
+        var folder = RepositoryPaths.Resolve(options.Model);
+        var weights = Path.Combine(folder, VerifierArtifact.WeightsFile);
+        if (Directory.Exists(folder) && !File.Exists(weights))
+            throw new NotProvidedException($"model '{LanguageModel.IdOf(folder)}' has no learned verifier (sprint train-verifier writes {VerifierArtifact.WeightsFile}): step checks only.", $"({weights} not found)");
+        var verifier = OutcomeVerifier.Load(options.Load(catalog, RepositoryPaths.Resolve), weights);
+        log.LogInformation("learned verifier {Name} ready (features {Features}; dev AUC {Auc}, ECE {Ece})",
+            verifier.Name, verifier.Metadata.FeaturesId, verifier.Metadata.DevAuc, verifier.Metadata.DevEce);
+        return verifier;
+    }
+
+    /// <summary>
+    /// Why there is no learned verifier, as <see cref="LoadedInBackground{T}.Require"/> tells callers (loading, absent,
+    /// refused; a load error's text, which names server paths, stays in the log); null once loaded.
+    /// </summary>
+    public string? Unavailable
+    {
+        get
         {
-            if (string.IsNullOrWhiteSpace(options.Model))
-                throw new NotProvidedException("no verifier model is configured (Verifier:Model is empty): step checks only.", "");
-            var folder = RepositoryPaths.Resolve(options.Model);
-            var weights = Path.Combine(folder, VerifierArtifact.WeightsFile);
-            if (Directory.Exists(folder) && !File.Exists(weights))
-                throw new NotProvidedException($"model '{LanguageModel.IdOf(folder)}' has no learned verifier (sprint train-verifier writes {VerifierArtifact.WeightsFile}): step checks only.", $"({weights} not found)");
-            var verifier = OutcomeVerifier.Load(options.Load(catalog, RepositoryPaths.Resolve), weights);
-            log.LogInformation("learned verifier {Name} ready (features {Features}; dev AUC {Auc}, ECE {Ece})",
-                verifier.Name, verifier.Metadata.FeaturesId, verifier.Metadata.DevAuc, verifier.Metadata.DevEce);
-            return verifier;
-        }
-        catch (NotProvidedException e)
-        {
-            unavailable = e.ForCallers;
-            throw;
-        }
-        catch (Exception e) when (e is Sprint.Core.LoadException or Sprint.Core.FailedPreconditionException)
-        {
-            unavailable = $"not loaded at start-up: {e.Message} (step checks only)";
-            throw;
-        }
-        catch (Exception)
-        {
-            unavailable = "it failed to load (the service's log says why): step checks only";
-            throw;
+            try { Require(); return null; }
+            catch (Grpc.Core.RpcException e) { return e.Status.Detail; }
+            catch (Sprint.Core.FailedPreconditionException e) { return e.Message; }
         }
     }
 

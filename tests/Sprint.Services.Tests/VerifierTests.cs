@@ -227,6 +227,15 @@ public sealed class VerifierModelTests : IDisposable
         var (info2, check2) = await Ask(missing);
         Assert.Contains("model 'plain' has no learned verifier (sprint train-verifier writes verifier.safetensors)", info2.Unavailable);
         AssertStepChecksOnly(check2);
+        // A model folder that is not there: one log line names it; callers learn that it failed, not the server's paths.
+        var gone = Path.Combine(dir, "no-such-model");
+        using var absent = await ServiceProcess.StartService("Verifier", "Sprint.Verifier", $"--Verifier:Model={gone}");
+        var (info3, check3) = await Ask(absent);
+        Assert.Contains("failed to load (the service's log says why)", info3.Unavailable);
+        Assert.DoesNotContain(dir, info3.Unavailable);
+        Assert.Contains("loading the learned verifier failed", absent.Log);
+        Assert.Contains(gone, absent.Log);
+        AssertStepChecksOnly(check3);
     }
 
     [Fact(Timeout = 120_000)]
