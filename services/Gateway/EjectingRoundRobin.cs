@@ -5,8 +5,8 @@ using Grpc.Net.Client.Configuration;
 namespace Sprint.Gateway;
 
 /// <summary>
-/// Round robin over the generator replicas that leaves out, for a while, a replica whose last call failed at the
-/// transport (gRPC's outlier ejection, in its simplest form). Needed because a frozen process still completes TCP
+/// Round robin over one service's replicas that leaves out, for a while, a replica whose last call failed at the
+/// transport or that said it cannot serve (<see cref="ReplicaStatusHandler"/>): gRPC's outlier ejection, in its simplest form. Needed because a frozen process still completes TCP
 /// handshakes in its kernel: its subchannel looks ready and plain round robin would send the restarted candidates
 /// straight back to it. A replica is ejected for <see cref="GatewayOptions.EjectionTime"/> after such a failure;
 /// when every ready replica is ejected, all of them are used again.
@@ -24,6 +24,9 @@ public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerF
     volatile int readyReplicas;
 
     public override LoadBalancer Create(LoadBalancerOptions options) => new Balancer(options, this);
+
+    /// <summary>Leaves the replica at <paramref name="address"/> ("host:port") out for the ejection time.</summary>
+    public void Eject(string address) => ejectedUntil[address] = Environment.TickCount64 + ejectionMs;
 
     /// <summary>The service config entry that selects this policy.</summary>
     public static LoadBalancingConfig Config => new(PolicyName);
@@ -58,9 +61,27 @@ public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerF
 
         public void Complete(CompletionContext context)
         {
-            // A transport failure (connection refused or reset, keepalive ping unanswered), not a status the replica sent.
+            // A transport failure (connection refused or reset, keepalive ping unanswered). grpc-dotnet gives the
+            // tracker no status: a replica that answers UNAVAILABLE or FAILED_PRECONDITION is ejected by ReplicaStatusHandler.
             if (context.Error is HttpRequestException or IOException && context.Address is { } address)
                 factory.ejectedUntil[address.ToString()] = Environment.TickCount64 + factory.ejectionMs;
         }
+    }
+}
+
+/// <summary>
+/// Reads each attempt's answer on its way back from the replica the balancer picked (this handler sits below
+/// grpc-dotnet's balancer, so the request names the replica's address): a replica that answers UNAVAILABLE (still
+/// loading, shutting down) or FAILED_PRECONDITION (it refused its artifact) in a trailers-only response is left out
+/// of the round robin like one whose connection failed, so a hedged call's next attempt goes elsewhere.
+/// </summary>
+public sealed class ReplicaStatusHandler(EjectingRoundRobinFactory balancer) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        var response = await base.SendAsync(request, ct).ConfigureAwait(false);
+        if (response.Headers.TryGetValues("grpc-status", out var status) && status.FirstOrDefault() is "14" or "9" && request.RequestUri is { } uri)
+            balancer.Eject(uri.Authority);
+        return response;
     }
 }

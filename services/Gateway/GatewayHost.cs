@@ -19,6 +19,7 @@ public static class GatewayHost
             .WithExposedHeaders("grpc-status", "grpc-message", "grpc-status-details-bin", ErrorInterceptor.FieldTrailer, ErrorInterceptor.ReasonTrailer)));
         builder.Services.AddSingleton<Upstreams>();
         builder.Services.AddSingleton<ICandidateUpstreams>(sp => sp.GetRequiredService<Upstreams>());
+        builder.Services.AddSingleton<HeadsFallback>();
         builder.Services.AddSingleton<CandidateRunner>();
         builder.Services.AddSingleton<Solver>();
         builder.Services.AddSingleton<GatewayMetrics>();
@@ -42,6 +43,8 @@ public static class GatewayHost
         var solve = app.MapSprintService<GatewayGrpcService>("gateway").EnableGrpcWeb();
         if (app.Services.GetRequiredService<GatewayOptions>().CorsOrigins.Count > 0) solve.RequireCors(CorsPolicy);
         app.MapOpenAi();   // OpenAI's Chat Completions over the same Solver
+        var upstreams = app.Services.GetRequiredService<Upstreams>();
+        app.Lifetime.ApplicationStarted.Register(() => upstreams.ConnectInBackground(app.Lifetime.ApplicationStopping));
         return app;
     }
 

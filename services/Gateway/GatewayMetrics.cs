@@ -6,7 +6,7 @@ namespace Sprint.Gateway;
 /// <summary>The gateway's meter ("Sprint.Gateway", through <see cref="IMeterFactory"/>): what each Solve counts when it ends.</summary>
 public sealed class GatewayMetrics
 {
-    readonly Counter<long> solves, failedCandidates, verifierFallbacks, unneededCandidates, restartedCandidates;
+    readonly Counter<long> solves, failedCandidates, verifierFallbacks, unneededCandidates, restartedCandidates, headFallbacks;
     readonly Histogram<double> duration;
     readonly ILogger<GatewayMetrics> log;
 
@@ -20,6 +20,8 @@ public sealed class GatewayMetrics
         unneededCandidates = meter.CreateCounter<long>("sprint.gateway.unneeded_candidates", "{candidate}", "Candidates an adaptive Solve never started");
         restartedCandidates = meter.CreateCounter<long>("sprint.gateway.restarted_candidates", "{candidate}",
             "Unfinished candidates started over on another generator replica because theirs failed or stalled (each is a restart event in its Solve)");
+        headFallbacks = meter.CreateCounter<long>("sprint.gateway.head_fallbacks", "{solve}",
+            "sprint and global_top Solves planned as sampling because the embedding service or the head selector could not answer in time, by service");
         duration = meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
     }
 
@@ -29,6 +31,9 @@ public sealed class GatewayMetrics
         failedCandidates.Add(failed);
         unneededCandidates.Add(unneeded);
     }
+
+    /// <summary>A Solve's heads could not be chosen (<paramref name="service"/> failed): it was planned as sampling.</summary>
+    public void HeadsFellBack(string service) => headFallbacks.Add(1, new KeyValuePair<string, object?>("service", service));
 
     /// <summary>Candidates of a failed or stalled replica start over on another one.</summary>
     public void Restarted(int candidates) => restartedCandidates.Add(candidates);

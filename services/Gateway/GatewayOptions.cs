@@ -5,12 +5,27 @@ public sealed class GatewayOptions
 {
     public const string Section = "Gateway";
 
-    /// <summary>e.g. "http://127.0.0.1:5001" (https:// for TLS, see Service:Tls).</summary>
+    /// <summary>
+    /// The embedding service's replicas: e.g. "http://127.0.0.1:5001" (https:// for TLS, see Service:Tls), several
+    /// separated by commas, or one "dns:///embedding:5001" that resolves to every replica (<see cref="ReplicaCalls"/>).
+    /// </summary>
     public string? EmbeddingAddress { get; set; }
-    /// <summary>e.g. "http://127.0.0.1:5002".</summary>
+    /// <summary>The head selector's replicas, as <see cref="EmbeddingAddress"/>: e.g. "http://127.0.0.1:5002".</summary>
     public string? SelectorAddress { get; set; }
-    /// <summary>e.g. "http://127.0.0.1:5004".</summary>
+    /// <summary>The Verifier's replicas, as <see cref="EmbeddingAddress"/>: e.g. "http://127.0.0.1:5004".</summary>
     public string? VerifierAddress { get; set; }
+    /// <summary>
+    /// How long a sprint or global_top Solve waits for the embedding service and the head selector to choose its
+    /// heads; past it (or when neither replica can answer) the Solve is planned as sampling with the same seed and
+    /// its plan says why (SolveRequest.require_selected_heads refuses that). SPRINT's premise is a cheap choice:
+    /// an Embed and a Select take milliseconds.
+    /// </summary>
+    public TimeSpan HeadSelectionTimeout { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// An idempotent call (Embed, Select, Check, ModelInfo) not answered within this time is sent to a second replica
+    /// as well, and the first answer wins (<see cref="ReplicaCalls.Hedged"/>); one that fails UNAVAILABLE is tried again after it.
+    /// </summary>
+    public TimeSpan HedgingDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>
     /// How long one candidate's check may take; past it (or when the Verifier fails) the Solve votes by plain
     /// majority and its verdict says why.
@@ -60,9 +75,8 @@ public sealed class GatewayOptions
     public void CheckUpstreams(Sprint.ServiceDefaults.ServiceOptions service)
     {
         var check = (string setting, string? address) => Sprint.ServiceDefaults.Exposure.CheckUpstream($"{Section}:{setting}", address, service.Auth, service.Tls.Enabled);
-        check(nameof(EmbeddingAddress), EmbeddingAddress);
-        check(nameof(SelectorAddress), SelectorAddress);
-        check(nameof(VerifierAddress), VerifierAddress);
+        foreach (var (setting, value) in new[] { (nameof(EmbeddingAddress), EmbeddingAddress), (nameof(SelectorAddress), SelectorAddress), (nameof(VerifierAddress), VerifierAddress) })
+            foreach (var address in ReplicaCalls.Split(value)) check(setting, address);
         for (int i = 0; i < GeneratorAddresses.Count; i++) check($"{nameof(GeneratorAddresses)}:{i}", GeneratorAddresses[i]);
     }
 

@@ -13,7 +13,7 @@ namespace Sprint.Gateway;
 /// </summary>
 public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
     Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null,
-    IReadOnlyList<string>? Stop = null, string? SystemPrompt = null)
+    IReadOnlyList<string>? Stop = null, string? SystemPrompt = null, bool RequireSelectedHeads = false)
 {
     /// <summary>Whether finished candidates go to the Verifier: for the verified and weighted votes, and to decide adaptive waves.</summary>
     public bool Checks => Aggregation.UsesChecks() || Adaptive is not null;
@@ -55,7 +55,7 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
         }
 
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop, system);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop, system, r.RequireSelectedHeads);
     }
 
     public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);

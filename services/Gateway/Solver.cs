@@ -10,11 +10,11 @@ namespace Sprint.Gateway;
 /// One Solve, for every protocol that asks for one (gRPC, gRPC-Web and HTTP/JSON through <see cref="GatewayGrpcService"/>,
 /// OpenAI's chat completions through <see cref="OpenAi.OpenAiEndpoints"/>): validate (<see cref="SolveSpec"/>), charge the
 /// caller's token budget, plan (<see cref="CandidatePlanner"/>, the same code as sprint eval, asking the upstream
-/// services through <see cref="GatewayPlanSources"/>), run the candidates (<see cref="CandidateRunner"/>, merged into
+/// services through <see cref="GatewayPlanSources"/>; as sampling when the heads cannot be chosen: <see cref="HeadsFallback"/>), run the candidates (<see cref="CandidateRunner"/>, merged into
 /// this stream by <see cref="FanIn"/>), vote (<see cref="SolveVerdict"/>). The events come out as the gRPC stream has
 /// them: the plan, then deltas, results and checks, then the verdict; a bad field throws before the plan.
 /// </summary>
-public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics, TokenBudget budget,
+public sealed class Solver(Upstreams upstreams, HeadsFallback heads, CandidateRunner runner, GatewayOptions options, GatewayMetrics metrics, TokenBudget budget,
     ILogger<Solver> log)
 {
     public async IAsyncEnumerable<SolveResponse> SolveAsync(SolveRequest request, HttpContext caller, DateTime deadline,
@@ -25,9 +25,11 @@ public sealed class Solver(Upstreams upstreams, CandidateRunner runner, GatewayO
         budget.Charge(caller, spec.N * spec.MaxNewTokens);   // the caller's token budget, before any work
         var sources = new GatewayPlanSources(upstreams, deadline);
         CandidatePlan plan;
-        try { plan = await CandidatePlanner.PlanAsync(spec.ToPlanRequest(), sources, ct).ConfigureAwait(false); }
-        catch (Grpc.Core.RpcException e) { throw UpstreamFailures.ForCallers(e, log, "embedding or selector"); }   // embedding, selector
-        yield return new SolveResponse { Plan = sources.ToProto(plan, spec) };
+        Contracts.V1.PlanFallback? fallback;
+        try { (plan, fallback) = await heads.PlanAsync(spec, sources, ct).ConfigureAwait(false); }
+        catch (HeadSourceFailure e) { throw UpstreamFailures.ForCallers(e.Call, log, e.Service); }   // not an outage: e.g. FAILED_PRECONDITION
+        catch (Grpc.Core.RpcException e) { throw UpstreamFailures.ForCallers(e, log, "generator"); }   // ModelInfo
+        yield return new SolveResponse { Plan = sources.ToProto(plan, spec, fallback) };
 
         SolveOutcome? outcome = null;
         await foreach (var e in FanIn.Merge<SolveResponse>(async events => outcome = await runner.RunAsync(plan, spec, events, deadline, ct), ct).ConfigureAwait(false))

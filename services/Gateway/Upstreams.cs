@@ -10,13 +10,20 @@ using Sprint.ServiceDefaults;
 namespace Sprint.Gateway;
 
 /// <summary>
-/// The gateway's channels to Embedding, HeadSelector, Verifier and the Generator replicas, created on first use. Generator
-/// calls are balanced client-side (round robin, leaving out a replica that just failed: <see cref="EjectingRoundRobinFactory"/>)
-/// over a static address list or a dns:/// name; a call that fails
-/// with UNAVAILABLE before any response is retried on another replica. Every channel speaks TLS to https://
-/// addresses (trusting Service:Tls:CaPath, presenting this service's certificate), carries Service:Auth:ServiceKey, and sends HTTP/2 keepalive
-/// pings, so a replica that stops answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> +
-/// <see cref="GatewayOptions.KeepAliveTimeout"/> instead of stalling them.
+/// The gateway's channels to the replicas of Embedding, HeadSelector, Verifier and Generator, created on first use.
+/// Each service's address setting is one address, several (comma-separated for Embedding, HeadSelector and Verifier;
+/// a list for the generators), or one dns:/// name that resolves to every replica (a compose service, a Kubernetes
+/// headless service, re-resolved every <see cref="GatewayOptions.DnsRefreshInterval"/>). Calls are balanced
+/// client-side by the same round robin for every service, which leaves out for a while a replica whose call just
+/// failed at the transport (<see cref="EjectingRoundRobinFactory"/>). The idempotent unary calls (Embed, Select,
+/// SelectorInfo, Check, ModelInfo) are hedged: a call that fails UNAVAILABLE (unreachable, still loading) or
+/// FAILED_PRECONDITION (a replica that refused its artifact) goes at once to another replica, and one not answered
+/// within <see cref="GatewayOptions.HedgingDelay"/> is also sent to another, the first answer winning
+/// (<see cref="ReplicaCalls"/>). A GenerateGroup stream that fails UNAVAILABLE before any response is retried on
+/// another replica. Every channel speaks TLS to https:// addresses (trusting Service:Tls:CaPath, presenting this
+/// service's certificate), carries Service:Auth:ServiceKey, and sends HTTP/2 keepalive pings, so a replica that stops
+/// answering fails its streams within <see cref="GatewayOptions.KeepAlive"/> + <see cref="GatewayOptions.KeepAliveTimeout"/>
+/// instead of stalling them.
 /// </summary>
 public sealed class Upstreams(GatewayOptions options, IServer server, ServiceClientHandler handlers) : ICandidateUpstreams, IDisposable
 {
@@ -24,21 +31,25 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     GrpcChannel? embedding, selector, verifier, generators;
     Task<ModelInfoResponse>? modelInfo;
     Task<SelectorInfoResponse>? selectorInfo;
-    readonly EjectingRoundRobinFactory balancer = new(options.EjectionTime);
+    readonly EjectingRoundRobinFactory generatorBalancer = new(options.EjectionTime);
 
-    public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Single(options.EmbeddingAddress)));
-    public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Single(options.SelectorAddress)));
-    public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Single(options.VerifierAddress)));
-    public GeneratorService.GeneratorServiceClient Generator => new(Channel(ref generators, Generators));
+    public EmbeddingService.EmbeddingServiceClient Embedding =>
+        new(Channel(ref embedding, () => Replicas(ReplicaCalls.Split(options.EmbeddingAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
+    public HeadSelectorService.HeadSelectorServiceClient Selector =>
+        new(Channel(ref selector, () => Replicas(ReplicaCalls.Split(options.SelectorAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
+    public VerifierService.VerifierServiceClient Verifier =>
+        new(Channel(ref verifier, () => Replicas(ReplicaCalls.Split(options.VerifierAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
+    public GeneratorService.GeneratorServiceClient Generator =>
+        new(Channel(ref generators, () => Replicas(GeneratorAddresses(), generatorBalancer, ReplicaCalls.Streams, ReplicaCalls.Hedged(options.HedgingDelay, nameof(GeneratorService.GeneratorServiceClient.ModelInfo), GeneratorService.Descriptor.FullName))));
 
-    /// <summary>The generators' model shape, asked once (again after a failure).</summary>
+    /// <summary>The generators' model shape, asked once (again after a failure); callers wait for it with their own token.</summary>
     public Task<ModelInfoResponse> ModelInfoAsync(CancellationToken ct)
     {
         lock (gate)
         {
             if (modelInfo is null || modelInfo.IsFaulted || modelInfo.IsCanceled)
-                modelInfo = Generator.ModelInfoAsync(new ModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync;
-            return modelInfo;
+                modelInfo = Generator.ModelInfoAsync(new ModelInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync;   // shared: no one caller's token
+            return modelInfo.WaitAsync(ct);
         }
     }
 
@@ -49,27 +60,45 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     /// </summary>
     public async Task<int> GeneratorReplicasAsync(CancellationToken ct)
     {
-        var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
-        if (addresses is not [var single] || !Exposure.IsDnsName(single)) return Math.Max(1, addresses.Count);
-        var channel = Channel(ref generators, Generators);
-        if (balancer.ReadyReplicas == 0)
+        var addresses = GeneratorAddresses();
+        if (addresses is not [var single] || !Exposure.IsDnsName(single)) return addresses.Count;
+        _ = Generator;   // the channel, created on first use
+        var channel = generators!;
+        if (generatorBalancer.ReadyReplicas == 0)
         {
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
             wait.CancelAfter(options.KeepAliveTimeout);
             try { await channel.ConnectAsync(wait.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }   // none ready yet: the calls will say so
         }
-        return Math.Max(1, balancer.ReadyReplicas);
+        return Math.Max(1, generatorBalancer.ReadyReplicas);
     }
 
-    /// <summary>The selector's metadata, asked once (again after a failure, e.g. while it was still loading).</summary>
+    /// <summary>
+    /// Opens the connections to every replica of every upstream service now, in the background, so that the first
+    /// Solves find each service's replicas ready in the round robin (and a hedged call's next attempt another
+    /// replica) instead of connecting one at a time under them. Called once the server listens (this process may be
+    /// an upstream itself).
+    /// </summary>
+    public void ConnectInBackground(CancellationToken stopping)
+    {
+        _ = (Embedding, Selector, Verifier, Generator);   // each service's channel, created on first use
+        foreach (var channel in new[] { embedding, selector, verifier, generators })
+            _ = Task.Run(async () =>
+            {
+                try { await channel!.ConnectAsync(stopping).ConfigureAwait(false); }
+                catch (Exception e) when (e is OperationCanceledException or InvalidOperationException) { }   // stopping, or nothing to connect yet
+            }, stopping);
+    }
+
+    /// <summary>The selector's metadata, asked once (again after a failure, e.g. while it was still loading); callers wait with their own token.</summary>
     public Task<SelectorInfoResponse> SelectorInfoAsync(CancellationToken ct)
     {
         lock (gate)
         {
             if (selectorInfo is null || selectorInfo.IsFaulted || selectorInfo.IsCanceled)
-                selectorInfo = Selector.SelectorInfoAsync(new SelectorInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ResponseAsync;
-            return selectorInfo;
+                selectorInfo = Selector.SelectorInfoAsync(new SelectorInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10)).ResponseAsync;   // shared: no one caller's token
+            return selectorInfo.WaitAsync(ct);
         }
     }
 
@@ -78,13 +107,19 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         lock (gate) return field ??= create();
     }
 
-    GrpcChannel Single(string? address) => GrpcChannel.ForAddress(string.IsNullOrWhiteSpace(address) ? Self() : address,
-        new GrpcChannelOptions { HttpHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout), DisposeHttpClient = true });
-
-    GrpcChannel Generators()
+    List<string> GeneratorAddresses()
     {
-        var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).ToList();
-        if (addresses.Count == 0) addresses.Add(Self());
+        var addresses = options.GeneratorAddresses.Where(a => !string.IsNullOrWhiteSpace(a)).Select(a => a.Trim()).ToList();
+        return addresses.Count > 0 ? addresses : [Self()];
+    }
+
+    /// <summary>
+    /// A channel to one service's replicas: its addresses (none: this process), balanced by <paramref name="balancer"/>,
+    /// with the method configs of <see cref="ReplicaCalls"/>.
+    /// </summary>
+    GrpcChannel Replicas(IReadOnlyList<string> configured, EjectingRoundRobinFactory balancer, params MethodConfig[] methods)
+    {
+        var addresses = configured.Count > 0 ? configured : [Self()];
         var services = new ServiceCollection();
         services.AddSingleton<LoadBalancerFactory>(balancer);
         string target;
@@ -97,37 +132,19 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         {
             var endpoints = addresses.Select(a => new Uri(a)).Select(u => new BalancerAddress(u.Host, u.Port)).ToArray();
             services.AddSingleton<ResolverFactory>(new StaticResolverFactory(_ => endpoints));
-            target = "static:///generators";
+            target = "static:///replicas";
         }
         bool secure = addresses.All(a => Exposure.UsesTls(a, handlers.Tls));
+        var config = new ServiceConfig { LoadBalancingConfigs = { EjectingRoundRobinFactory.Config } };
+        foreach (var m in methods) config.MethodConfigs.Add(m);
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
-            HttpHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout),
+            HttpHandler = new ReplicaStatusHandler(balancer) { InnerHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout) },
             DisposeHttpClient = true,
             MaxReconnectBackoff = options.MaxReconnectBackoff,   // a restarted replica is tried again within it
             ServiceProvider = services.BuildServiceProvider(),
-            ServiceConfig = new ServiceConfig
-            {
-                LoadBalancingConfigs = { EjectingRoundRobinFactory.Config },
-                MethodConfigs =
-                {
-                    new MethodConfig
-                    {
-                        Names = { MethodName.Default },
-                        RetryPolicy = new RetryPolicy
-                        {
-                            // Up to 5 picks (grpc-dotnet's cap): a replica that just died can take the first picks
-                            // until the balancer sees its connection fail and leaves it out.
-                            MaxAttempts = 5,
-                            InitialBackoff = TimeSpan.FromMilliseconds(100),
-                            MaxBackoff = TimeSpan.FromSeconds(1),
-                            BackoffMultiplier = 2,
-                            RetryableStatusCodes = { StatusCode.Unavailable },
-                        },
-                    },
-                },
-            },
+            ServiceConfig = config,
         });
     }
 

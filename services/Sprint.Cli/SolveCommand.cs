@@ -35,6 +35,7 @@ static class SolveCommand
         var topK = new Option<int?>("--top-k") { Description = "Top-k of sampled candidates (0: off; default 40 for sprint, off otherwise)" };
         var topP = new Option<float?>("--top-p") { Description = "Top-p of sampled candidates (1: off; default 0.95 for sprint, off otherwise)" };
         var system = new Option<string?>("--system") { Description = "System prompt for every candidate (default: the generators' own; none for the shipped model, which was trained without one)" };
+        var requireHeads = new Option<bool>("--require-selected-heads") { Description = "sprint and global_top: fail when the embedding service or the head selector cannot answer, instead of falling back to sampling" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
         var web = new Option<int?>("--web")
         {
@@ -55,7 +56,7 @@ static class SolveCommand
         var client = new ClientChannel();
         var command = new Command("solve", "Solve a question best-of-N through the gRPC suite, streaming every candidate and the verdict")
         {
-            question, n, strategy, gateway, maxNew, temperature, seed, aggregation, adaptive, topK, topP, system, plain, web, model, selector, redis,
+            question, n, strategy, gateway, maxNew, temperature, seed, aggregation, adaptive, topK, topP, system, requireHeads, plain, web, model, selector, redis,
         };
         client.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -69,6 +70,7 @@ static class SolveCommand
                 {
                     Question = parse.GetValue(question)!, N = parse.GetValue(n), Strategy = StrategyNames.Parse(parse.GetValue(strategy)!, "--strategy").ToProto(),
                     MaxNewTokens = parse.GetValue(maxNew), Aggregation = Answers.Vote.Parse(parse.GetValue(aggregation)!, "--aggregation").ToProto(),
+                    RequireSelectedHeads = parse.GetValue(requireHeads),
                 };
                 if (parse.GetValue(adaptive) is { } policy) request.Adaptive = Answers.AdaptivePolicy.Parse(policy).ToProto();
                 if (parse.GetValue(topP) is { } p) request.TopP = p;

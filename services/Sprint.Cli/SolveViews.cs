@@ -21,6 +21,7 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
                 case SolveResponse.EventOneofCase.Plan:
                     output.WriteLine($"plan: {e.Plan.Strategy.ToCore().Name()}, {e.Plan.Candidates.Count} candidates, seed {e.Plan.Seed}" +
                         (e.Plan.EncoderId.Length > 0 ? $", embedding {(e.Plan.EmbeddingCached ? "cached" : "computed")}" : ""));
+                    if (Plans.Fallback(e.Plan) is { } fallback) output.WriteLine(fallback);
                     foreach (var c in e.Plan.Candidates) output.WriteLine($"  [{c.Index}] {c.Configuration.Name} score {c.Score:F3} temperature {c.Temperature}");
                     break;
                 case SolveResponse.EventOneofCase.Candidate:
@@ -60,6 +61,14 @@ static class Checks
         verdict.Aggregation == Aggregation.VerifierWeighted ? System.FormattableString.Invariant($" (weight {votes.Weight:F2})") : "";
 }
 
+/// <summary>What the plan says when it is not the strategy asked for: "fell back to sampling: sprint's heads could not be chosen (embedding: unreachable (Unavailable))".</summary>
+static class Plans
+{
+    public static string? Fallback(Plan plan) => plan.Fallback is { } f
+        ? $"fell back to {plan.Strategy.ToCore().Name()}: {f.Requested.ToCore().Name()}'s heads could not be chosen ({f.Reason})"
+        : null;
+}
+
 /// <summary>A live table, one row per candidate, its text streaming in; then the verdict and the chosen solution.</summary>
 sealed class LiveSolveView : ISolveView
 {
@@ -82,6 +91,7 @@ sealed class LiveSolveView : ISolveView
                 {
                     case SolveResponse.EventOneofCase.Plan:
                         table.Title($"{e.Plan.Strategy.ToCore().Name()} × {e.Plan.Candidates.Count}");
+                        if (Plans.Fallback(e.Plan) is { } fallback) table.Caption(Markup.Escape(fallback));
                         foreach (var c in e.Plan.Candidates)
                         {
                             table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "", "");

@@ -110,7 +110,7 @@ public sealed class DegradedTests
         await using var _ = gatewayApp;
         using var __ = channel;
         var gateway = new GatewayService.GatewayServiceClient(channel);
-        foreach (var (strategy, starts) in new[] { (Strategy.Sprint, "embedding or selector: unreachable (trace "), (Strategy.Sampling, "no candidate could run: Unavailable: generator: unreachable (trace ") })
+        foreach (var (strategy, starts) in new[] { (Strategy.Sprint, "generator: unreachable (trace "), (Strategy.Sampling, "no candidate could run: Unavailable: generator: unreachable (trace ") })
         {
             var e = await Assert.ThrowsAsync<RpcException>(() => Rpc.Solve(gateway, new SolveRequest { Question = Rpc.Question, N = 2, Strategy = strategy, MaxNewTokens = 8 },
                 DateTime.UtcNow.AddSeconds(60)));

@@ -41,7 +41,10 @@ public sealed partial class ServiceProcess : IDisposable
     /// (no port is picked here and released before use) and its "Now listening on" line says which. Returns once its
     /// health is SERVING.
     /// </summary>
-    public static async Task<ServiceProcess> StartService(string folder, string assembly, params string[] settings)
+    public static Task<ServiceProcess> StartService(string folder, string assembly, params string[] settings) => StartService(folder, assembly, true, settings);
+
+    /// <summary>As above; <paramref name="waitServing"/> false returns once it listens (a replica that will never be SERVING).</summary>
+    public static async Task<ServiceProcess> StartService(string folder, string assembly, bool waitServing, params string[] settings)
     {
         var dll = Paths.ServiceDll(folder, assembly);
         // sprint serve opens its page on 8080 unless told otherwise: tests run several at once, so none unless asked.
@@ -55,6 +58,7 @@ public sealed partial class ServiceProcess : IDisposable
                 if (ListeningOn().Match(service.Log) is { Success: true } m) service.Port = int.Parse(m.Groups[1].Value);
                 else if (service.HasExited || DateTime.UtcNow > until) throw new InvalidOperationException("it never said where it listens");
             }
+            if (!waitServing) return service;
             using var channel = GrpcChannel.ForAddress(service.Address);
             await SuiteFixture.WaitServingAsync(channel, "");
             return service;

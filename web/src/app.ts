@@ -161,6 +161,14 @@ function renderPlan(plan: Plan, texts: Map<number, HTMLElement>) {
   const caption = document.createElement("h2");
   caption.textContent = `Plan: ${Strategy[plan.strategy].toLowerCase()}, ${plan.candidates.length} candidates, seed ${plan.seed}`;
   planSection.append(caption);
+  if (plan.fallback) {
+    // The heads could not be chosen (the embedding service or the head selector did not answer): sampled instead.
+    const note = document.createElement("p");
+    note.className = "fallback";
+    note.id = "plan-fallback";
+    note.textContent = `Fell back to ${Strategy[plan.strategy].toLowerCase()}: ${Strategy[plan.fallback.requested].toLowerCase()}'s heads could not be chosen (${plan.fallback.reason})`;
+    planSection.append(note);
+  }
   for (const c of plan.candidates) {
     const pane = document.createElement("article");
     pane.className = "pane";

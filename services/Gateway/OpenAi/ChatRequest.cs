@@ -8,7 +8,7 @@ namespace Sprint.Gateway.OpenAi;
 /// The body of <c>POST /v1/chat/completions</c> as OpenAI's API reference defines it (the fields this server honours,
 /// and those it accepts only at their defaults), plus SPRINT's own choices as extra body fields (the SDKs'
 /// <c>extra_body</c>, as vLLM takes its extra sampling parameters): <see cref="Strategy"/>, <see cref="Aggregation"/>,
-/// <see cref="Adaptive"/>, <see cref="TopK"/>. Any other field is refused, naming it.
+/// <see cref="Adaptive"/>, <see cref="TopK"/>, <see cref="RequireSelectedHeads"/>. Any other field is refused, naming it.
 /// </summary>
 public sealed class ChatRequest
 {
@@ -66,6 +66,8 @@ public sealed class ChatRequest
     public JsonElement? Adaptive { get; init; }
     /// <summary>Top-k filtering of sampled candidates (vLLM's name for it).</summary>
     public int? TopK { get; init; }
+    /// <summary>SPRINT: true fails the request (503) when the heads cannot be chosen, instead of sampling (SolveRequest.require_selected_heads).</summary>
+    public bool? RequireSelectedHeads { get; init; }
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -130,6 +132,7 @@ public sealed class ChatRequest
         if (Temperature is { } t) request.Temperature = (float)t;
         if (TopP is { } p) request.TopP = (float)p;
         if (TopK is { } k) request.TopK = k;
+        if (RequireSelectedHeads is { } require) request.RequireSelectedHeads = require;
         if (MaxTokens is { } max && MaxCompletionTokens is { } completion && max != completion)
             throw new OpenAiException(OpenAiError.Invalid("max_completion_tokens", $"max_tokens ({max}) and max_completion_tokens ({completion}) disagree; send one"));
         if ((MaxCompletionTokens ?? MaxTokens) is { } tokens)
