@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The suite in containers on this machine, one command: deploy/local/up.sh [--generators N] [--no-build]
+# The suite in containers on this machine, one command:
+#   deploy/local/up.sh [--generators N] [--embeddings N] [--selectors N] [--verifiers N] [--replicas N] [--no-build]
+#   deploy/local/up.sh --roll SERVICE [--no-build]
 #
 #   1. base images: the upstream ones (mcr.microsoft.com/dotnet/sdk and aspnet, redis, prom/prometheus) when they are
 #      here or can be pulled, else local stand-ins made by base-images.sh (debootstrap + this machine's .NET);
@@ -9,20 +11,32 @@
 #   4. docker-compose.yml up with N generator replicas, on Docker or on Podman (its Docker-compatible API);
 #   5. waits until every service container answers SERVING (each image's own probe: sprint-service probe), and
 #      prints the gateway's addresses and how to call it.
-# deploy/local/down.sh stops and removes all of it. Settings: SPRINT_ENGINE (docker|podman), SPRINT_BASE
+# --replicas N sets embeddings, selectors and verifiers at once (2 or more: no single point of failure behind the
+# gateway; docs/suite.md, Replicas). --roll SERVICE (embedding, head-selector, verifier or generator) updates one
+# service of a running stack to its newly built image without failing a Solve: it starts as many new containers as
+# run now, waits until each is SERVING and the gateway has had time to resolve them (SPRINT_ROLL_SETTLE, 20 s: the
+# gateway re-resolves every 15 s), then stops the old ones with SIGTERM (each drains: NOT_SERVING, in-flight calls
+# finish) and removes them. deploy/local/down.sh stops and removes all of it. Settings: SPRINT_ENGINE (docker|podman), SPRINT_BASE
 # (upstream|local), SPRINT_SECRETS, SPRINT_COMPOSE_PROJECT, SPRINT_GRPC_PORT / SPRINT_HTTP_PORT /
 # SPRINT_PROMETHEUS_PORT (the published ports, 5000 / 8080 / 9090), SPRINT_UP_TIMEOUT (seconds to SERVING, 300).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/engine.sh"
 
-generators=1; build=1
+generators=1; embeddings=1; selectors=1; verifiers=1; build=1; roll=""
+count() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1: a number of replicas, 1 or more, got '$2'"; echo "$2"; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --generators) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || die "--generators: a number of replicas, 1 or more"; generators=$2; shift 2 ;;
-    --generators=*) generators=${1#*=}; [[ "$generators" =~ ^[1-9][0-9]*$ ]] || die "--generators: a number of replicas, 1 or more"; shift ;;
+    --generators|--embeddings|--selectors|--verifiers|--replicas|--roll) [ $# -ge 2 ] || die "$1 needs a value"; set -- "$1=$2" "${@:3}" ;;
+    --generators=*) generators=$(count --generators "${1#*=}"); shift ;;
+    --embeddings=*) embeddings=$(count --embeddings "${1#*=}"); shift ;;
+    --selectors=*) selectors=$(count --selectors "${1#*=}"); shift ;;
+    --verifiers=*) verifiers=$(count --verifiers "${1#*=}"); shift ;;
+    --replicas=*) embeddings=$(count --replicas "${1#*=}"); selectors=$embeddings; verifiers=$embeddings; shift ;;
+    --roll=*) roll=${1#*=}; [[ "$roll" =~ ^(embedding|head-selector|verifier|generator)$ ]] \
+        || die "--roll: one of embedding, head-selector, verifier, generator (the gateway is the front door: docs/suite.md, Replicas), got '$roll'"; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument $1 (deploy/local/up.sh [--generators N] [--no-build])" ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1 (deploy/local/up.sh [--generators N] [--embeddings N] [--selectors N] [--verifiers N] [--replicas N] [--roll SERVICE] [--no-build])" ;;
   esac
 done
 pick_engine || die "no container engine: install Docker or Podman (apt-get install podman runc netavark aardvark-dns iptables docker-compose; docs/suite.md, Containers)"
@@ -49,17 +63,48 @@ if [ ! -f "$SECRETS/compose.env" ]; then
     || die "sprint auth deploy-secrets failed"
 fi
 
-# 4. Up.
 pick_compose
+service_containers() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | sort; }
+serving() { "$ENGINE" exec "$1" /app/sprint-service probe >/dev/null 2>&1; }
+
+# --roll SERVICE: new containers beside the old, SERVING, resolved by the gateway; then the old ones drained and removed.
+if [ -n "$roll" ]; then
+  old=$(service_containers "$roll")
+  [ -n "$old" ] || die "--roll $roll: no running $roll container in project $PROJECT (deploy/local/up.sh first)"
+  n=$(echo "$old" | wc -l)
+  t_roll=$(date +%s)
+  compose up -d --no-build --no-deps --no-recreate --scale "$roll=$((2 * n))" "$roll" >"$STATE/compose-roll.log" 2>&1 \
+    || { cat "$STATE/compose-roll.log" >&2; die "compose could not start new $roll containers"; }
+  new=$(comm -13 <(echo "$old") <(service_containers "$roll"))
+  [ "$(echo "$new" | grep -c .)" = "$n" ] || die "--roll $roll: expected $n new containers, compose made: $(echo $new)"
+  deadline=$(($(date +%s) + ${SPRINT_UP_TIMEOUT:-300}))
+  for c in $new; do
+    until serving "$c"; do
+      [ "$(date +%s)" -lt "$deadline" ] || { "$ENGINE" logs --tail 15 "$c" >&2 || true; die "$c not SERVING after ${SPRINT_UP_TIMEOUT:-300} s (the old containers still serve)"; }
+      sleep 2
+    done
+  done
+  say "new $roll containers SERVING: $(echo $new); waiting ${SPRINT_ROLL_SETTLE:-20} s for the gateway to resolve them"
+  sleep "${SPRINT_ROLL_SETTLE:-20}"
+  for c in $old; do "$ENGINE" stop -t 40 "$c" >/dev/null && "$ENGINE" rm "$c" >/dev/null; done
+  say "rolled $roll: $n old container(s) drained and removed, $n new serving; $(($(date +%s) - t_roll)) s"
+  exit 0
+fi
+
+# 4. Up.
 t_up=$(date +%s)
-compose up -d --no-build --scale "generator=$generators" >"$STATE/compose-up.log" 2>&1 \
+compose up -d --no-build --scale "generator=$generators" --scale "embedding=$embeddings" --scale "head-selector=$selectors" \
+  --scale "verifier=$verifiers" >"$STATE/compose-up.log" 2>&1 \
   || { cat "$STATE/compose-up.log" >&2; die "compose up failed"; }
 
 # 5. Every service container SERVING (each replica), or the reason it is not.
 containers() { "$ENGINE" ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -Ev '[-_](redis|prometheus)[-_][0-9]+$' | sort; }
 deadline=$(($(date +%s) + ${SPRINT_UP_TIMEOUT:-300}))
 pending=$(containers)
-[ "$(echo "$pending" | grep -Ec '[-_]generator[-_][0-9]+$')" = "$generators" ] || die "expected $generators generator containers, compose made: $(echo $pending)"
+for expect in "generator $generators" "embedding $embeddings" "head-selector $selectors" "verifier $verifiers"; do
+  set -- $expect
+  [ "$(service_containers "$1" | grep -c .)" = "$2" ] || die "expected $2 $1 container(s), compose made: $(service_containers "$1" | xargs)"
+done
 while [ -n "$pending" ]; do
   next=""
   for c in $pending; do
@@ -79,7 +124,7 @@ while [ -n "$pending" ]; do
   sleep 2
 done
 now=$(date +%s)
-say "every service SERVING: $(containers | wc -l) containers, $generators generator(s); $((now - t_up)) s from up, $((now - started)) s in all"
+say "every service SERVING: $(containers | wc -l) containers, $generators generator(s), $embeddings embedding, $selectors head-selector, $verifiers verifier; $((now - t_up)) s from up, $((now - started)) s in all"
 
 grpc_port=${SPRINT_GRPC_PORT:-5000}; http_port=${SPRINT_HTTP_PORT:-8080}; prom_port=${SPRINT_PROMETHEUS_PORT:-9090}
 cat <<EOF

@@ -18,9 +18,9 @@ static class DeploySecrets
     static readonly (string Service, string[] Extra)[] Services =
     [
         ("gateway", ["localhost"]),
-        ("embedding", []),
-        ("head-selector", []),
-        ("verifier", []),
+        ("embedding", ["embedding-headless"]),
+        ("head-selector", ["head-selector-headless"]),
+        ("verifier", ["verifier-headless"]),
         ("generator", ["generator-headless"]),
     ];
 

@@ -25,7 +25,7 @@ public sealed class DeployTests
         Assert.DoesNotContain("container_name", generator);   // --scale needs unnamed containers
         Assert.DoesNotContain("ports:", generator);           // and no fixed host ports
         Assert.Contains("dns:///generator:5003", config);
-        Assert.Contains("Gateway__VerifierAddress: https://verifier:5004", config);
+        Assert.Contains("Gateway__VerifierAddress: dns:///verifier:5004", config);
         Assert.Contains("- 127.0.0.1:5000:5000", config);   // published on the host's loopback only
     }
 
@@ -51,7 +51,15 @@ public sealed class DeployTests
         Assert.Equal("None", Find("Service", "generator-headless")["spec"]!["clusterIP"]!.GetValue<string>());
         Assert.Equal("generator", Find("HorizontalPodAutoscaler", "generator")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
         Assert.Equal("dns:///generator-headless:5003", Find("ConfigMap", "sprint-config")["data"]!["Gateway__GeneratorAddresses__0"]!.GetValue<string>());
-        Assert.Equal("https://verifier:5004", Find("ConfigMap", "sprint-config")["data"]!["Gateway__VerifierAddress"]!.GetValue<string>());
+        Assert.Equal("dns:///verifier-headless:5004", Find("ConfigMap", "sprint-config")["data"]!["Gateway__VerifierAddress"]!.GetValue<string>());
+        // No single point of failure: two replicas of every service, a disruption budget, updates that never go below them.
+        foreach (var service in new[] { "embedding", "head-selector", "verifier", "generator", "gateway" })
+        {
+            var deployment = Find("Deployment", service)["spec"]!;
+            Assert.Equal(2, deployment["replicas"]!.GetValue<int>());
+            Assert.Equal(0, deployment["strategy"]!["rollingUpdate"]!["maxUnavailable"]!.GetValue<int>());
+            Assert.Equal(1, Find("PodDisruptionBudget", service)["spec"]!["minAvailable"]!.GetValue<int>());
+        }
         Assert.Equal("verifier", Find("HorizontalPodAutoscaler", "verifier")["spec"]!["scaleTargetRef"]!["name"]!.GetValue<string>());
         // Only the gateway may call the Verifier.
         var internalPolicy = Find("NetworkPolicy", "internal-from-gateway")["spec"]!;
