@@ -20,52 +20,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../local/engine.sh"
 pick_engine || die "no container engine"
-GHZ="$(command -v ghz || echo "$ROOT/../shared/tools/ghz")"
-[ -x "$GHZ" ] || die "ghz is not installed (https://ghz.sh)"
-REQUESTS=${SPRINT_BENCH_REQUESTS:-400}
-OUT=${SPRINT_BENCH_OUT:-/tmp/sprint-containers}; mkdir -p "$OUT"
-PROM="http://127.0.0.1:${SPRINT_PROMETHEUS_PORT:-9090}"
+source "$(dirname "${BASH_SOURCE[0]}")/load.sh"
 runs=("$@"); [ ${#runs[@]} -gt 0 ] || runs=(serve scale kill pause redis verifier)
-
-up() {   # up N: a fresh stack with N generators
-  "$ROOT/deploy/local/down.sh" >/dev/null 2>&1 || true
-  # Built every time (the engine's layer cache makes an unchanged tree a no-op), so a run never measures stale images.
-  "$ROOT/deploy/local/up.sh" --generators "$1" >"$OUT/up.log" 2>&1 || { cat "$OUT/up.log" >&2; die "up.sh failed"; }
-  grep -o 'every service SERVING.*' "$OUT/up.log" >&2
-  umask 077; printf '{"authorization":"Bearer %s"}' "$(head -n1 "$SECRETS/client.key")" >"$OUT/metadata.json"; umask 022
-  # The key and password stay in files; compose.env has the Redis password.
-  REDIS_PASSWORD=$(grep '^SPRINT_REDIS_PASSWORD=' "$SECRETS/compose.env" | cut -d= -f2-)
-}
-down() { "$ROOT/deploy/local/down.sh" >/dev/null 2>&1; }
-
-name() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}' | grep -E "[-_]$1[-_]$2\$"; }
-
-load() {   # load TAG [ghz connection options]: ghz in the background, its JSON report in $OUT/TAG.json
-  local tag=$1; shift
-  local target=("$@"); [ ${#target[@]} -gt 0 ] || target=(--no-insecure --cacert "$SECRETS/tls/ca.crt" --metadata-file "$OUT/metadata.json" "127.0.0.1:${SPRINT_GRPC_PORT:-5000}")
-  (cd "$ROOT/deploy/ghz" && "$GHZ" --config solve.json -n "$REQUESTS" -c 8 --connections 4 -O json \
-    --data '{"question":"Mia starts with {{.RequestNumber}} apples. Mia gives 8 apples to Iris. Each of the apples is traded for 4 new ones. How many apples does Mia have now?","n":8,"strategy":"STRATEGY_SPRINT","max_new_tokens":96}' \
-    "${target[@]}" >"$OUT/$tag.json") &
-  LOAD=$!
-}
-
-report() {   # report TAG: one table row from ghz's report
-  python3 - "$OUT/$1.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-lat = {l["percentage"]: l["latency"] / 1e6 for l in d.get("latencyDistribution") or []}
-codes = d.get("statusCodeDistribution", {})
-failed = sum(v for k, v in codes.items() if k != "OK")
-errors = "; ".join(f"{k} ×{v}" for k, v in (d.get("errorDistribution") or {}).items())
-print(f"| {d['count']} | {failed} | {d['rps']:.2f} | {lat.get(50, 0):.0f} | {lat.get(99, 0):.0f} | {errors or '—'} |")
-PY
-}
-
-prom() {   # prom QUERY: "instance value" lines (after the next scrape)
-  curl -s "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-for r in json.load(sys.stdin)["data"]["result"]: print(r["metric"].get("instance", "-"), r["value"][1])'
-}
 
 per_replica() {   # GenerateGroup calls served per generator container (from Prometheus, by the container's address)
   sleep 7
