@@ -33,8 +33,6 @@ for row in "${rows[@]}"; do
   [[ "$row" =~ ^((embedding|head-selector|verifier|generator):(kill|stop|freeze|roll)|redis:(kill|stop|freeze)|gateway:freeze)$ ]] || die "unknown row $row (SERVICE:FAULT, see the header)"
 done
 
-counter() { prom "sum($1)" | awk '{s += $2} END {printf "%d", s}'; }
-counters() { echo "$(counter sprint_gateway_head_fallbacks_total) $(counter sprint_gateway_verifier_fallbacks_total) $(counter sprint_gateway_restarted_candidates_total)"; }
 
 # Every container of the stack running and (but Redis and Prometheus) SERVING, or die saying which is not.
 all_serving() {
@@ -57,17 +55,11 @@ for row in "${rows[@]}"; do
   all_serving
   sleep 8   # a scrape after the last row's end
   read -r fb0 mv0 rs0 <<<"$(counters)"
-  victim=$(name "$service" 1)
   [ "$fault" = roll ] && REQUESTS=400 || REQUESTS=$SPRINT_BENCH_REQUESTS
   load "$service-$fault"; sleep 5
-  case "$fault" in
-    kill) kill -9 "$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim")" ;;
-    stop) "$ENGINE" stop -t 10 "$victim" >/dev/null ;;
-    freeze) "$ENGINE" pause "$victim" >/dev/null; sleep 10; "$ENGINE" unpause "$victim" >/dev/null ;;
-    roll) "$ROOT/deploy/local/up.sh" --roll "$service" --no-build >"$OUT/roll-$service.log" 2>&1 || { cat "$OUT/roll-$service.log" >&2; die "rolling $service failed"; } ;;
-  esac
+  victim=$(fault "$service" "$fault")
   wait "$LOAD"
-  [ "$fault" = stop ] && "$ENGINE" start "$victim" >/dev/null
+  recover "$fault" "$victim"
   sleep 8
   read -r fb1 mv1 rs1 <<<"$(counters)"
   printf '| %s | %s %s | %d | %d | %d |\n' "$service" "$fault" "$(report "$service-$fault" | sed 's/ |$//')" $((fb1 - fb0)) $((mv1 - mv0)) $((rs1 - rs0))

@@ -47,3 +47,31 @@ import json, sys
 for r in json.load(sys.stdin)["data"]["result"]: print(r["metric"].get("instance", "-"), r["value"][1])'
 }
 
+
+# counters: what the gateway counted so far: Solves planned as sampling (heads not chosen), Solves voted by plain
+# majority (Verifier not answering), candidates restarted on another generator.
+counter() { prom "sum($1)" | awk '{s += $2} END {printf "%d", s}'; }
+counters() { echo "$(counter sprint_gateway_head_fallbacks_total) $(counter sprint_gateway_verifier_fallbacks_total) $(counter sprint_gateway_restarted_candidates_total)"; }
+
+# first SERVICE: the name of SERVICE's first running container (whatever its number: a rolled service's are new).
+first() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | sort | head -n 1; }
+
+# fault SERVICE FAULT: breaks the first replica of SERVICE and prints its container's name. kill: SIGKILL to its
+# process (compose's restart policy starts it again); stop: the container stopped as an update does (SIGTERM; see
+# recover); freeze: paused for 10 s, then resumed; roll: deploy/local/up.sh --roll SERVICE (new containers SERVING,
+# then the old ones drained and removed).
+fault() {
+  local victim; victim=$(first "$1")
+  [ -n "$victim" ] || die "no running $1 container"
+  case "$2" in
+    kill) kill -9 "$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim")" ;;
+    stop) "$ENGINE" stop -t 10 "$victim" >/dev/null ;;
+    freeze) "$ENGINE" pause "$victim" >/dev/null; sleep 10; "$ENGINE" unpause "$victim" >/dev/null ;;
+    roll) "$ROOT/deploy/local/up.sh" --roll "$1" --no-build >"$OUT/roll-$1.log" 2>&1 || { cat "$OUT/roll-$1.log" >&2; die "rolling $1 failed"; } ;;
+    *) die "unknown fault $2" ;;
+  esac
+  echo "$victim"
+}
+
+# recover FAULT CONTAINER: starts again a container that was stopped (the other faults recover by themselves).
+recover() { if [ "$1" = stop ]; then "$ENGINE" start "$2" >/dev/null; fi; }
