@@ -22,6 +22,10 @@ public sealed class GatewayMetrics
             "Unfinished candidates started over on another generator replica because theirs failed or stalled (each is a restart event in its Solve)");
         headFallbacks = meter.CreateCounter<long>("sprint.gateway.head_fallbacks", "{solve}",
             "sprint and global_top Solves planned as sampling because the embedding service or the head selector could not answer in time, by service");
+        // Every degraded-Solve series exists from the start at 0 (a dashboard or an alert reads a rise, not an absence).
+        foreach (var service in new[] { HeadSourceFailure.Embedding, HeadSourceFailure.Selector }) headFallbacks.Add(0, new KeyValuePair<string, object?>("service", service));
+        verifierFallbacks.Add(0);
+        restartedCandidates.Add(0);
         duration = meter.CreateHistogram<double>("sprint.gateway.solve_duration", "ms", "Time from a Solve's request to its verdict, by strategy");
     }
 

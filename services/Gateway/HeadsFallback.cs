@@ -9,7 +9,7 @@ namespace Sprint.Gateway;
 public sealed class HeadSourceFailure(string service, RpcException inner) : Exception($"{service}: {inner.StatusCode}", inner)
 {
     public const string Embedding = "embedding";
-    public const string Selector = "head selector";
+    public const string Selector = "head-selector";   // the service's name in compose and Kubernetes
 
     /// <summary>Which service: <see cref="Embedding"/> or <see cref="Selector"/>.</summary>
     public string Service { get; } = service;
