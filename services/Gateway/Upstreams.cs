@@ -17,7 +17,7 @@ namespace Sprint.Gateway;
 /// client-side by the same round robin for every service, which leaves out for a while a replica whose call just
 /// failed at the transport (<see cref="EjectingRoundRobinFactory"/>). The idempotent unary calls (Embed, Select,
 /// SelectorInfo, Check, ModelInfo) are hedged: a call that fails UNAVAILABLE (unreachable, still loading) or
-/// FAILED_PRECONDITION (a replica that refused its artifact) goes at once to another replica, and one not answered
+/// FAILED_PRECONDITION (a replica that refused its artifact; the replica is ejected) goes to another replica, and one not answered
 /// within <see cref="GatewayOptions.HedgingDelay"/> is also sent to another, the first answer winning
 /// (<see cref="ReplicaCalls"/>). A GenerateGroup stream that fails UNAVAILABLE before any response is retried on
 /// another replica. Every channel speaks TLS to https:// addresses (trusting Service:Tls:CaPath, presenting this
@@ -33,12 +33,9 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     Task<SelectorInfoResponse>? selectorInfo;
     readonly EjectingRoundRobinFactory generatorBalancer = new(options.EjectionTime);
 
-    public EmbeddingService.EmbeddingServiceClient Embedding =>
-        new(Channel(ref embedding, () => Replicas(ReplicaCalls.Split(options.EmbeddingAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
-    public HeadSelectorService.HeadSelectorServiceClient Selector =>
-        new(Channel(ref selector, () => Replicas(ReplicaCalls.Split(options.SelectorAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
-    public VerifierService.VerifierServiceClient Verifier =>
-        new(Channel(ref verifier, () => Replicas(ReplicaCalls.Split(options.VerifierAddress), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay))));
+    public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Unary(options.EmbeddingAddress)));
+    public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Unary(options.SelectorAddress)));
+    public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Unary(options.VerifierAddress)));
     public GeneratorService.GeneratorServiceClient Generator =>
         new(Channel(ref generators, () => Replicas(GeneratorAddresses(), generatorBalancer, ReplicaCalls.Streams, ReplicaCalls.Hedged(options.HedgingDelay, nameof(GeneratorService.GeneratorServiceClient.ModelInfo), GeneratorService.Descriptor.FullName))));
 
@@ -106,6 +103,9 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     {
         lock (gate) return field ??= create();
     }
+
+    /// <summary>A service whose calls are all idempotent and unary: every call hedged, its own ejections.</summary>
+    GrpcChannel Unary(string? addresses) => Replicas(ReplicaCalls.Split(addresses), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay));
 
     List<string> GeneratorAddresses()
     {
