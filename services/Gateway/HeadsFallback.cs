@@ -62,6 +62,11 @@ public sealed class HeadsFallback(GatewayOptions options, GatewayMetrics metrics
             reason = NoAnswer(service);
             metrics.HeadsFellBack(service);
         }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && timer.IsCancellationRequested)
+        {
+            // Asking neither head source: the generators' ModelInfo (the model's shape, asked once) was that slow.
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"generator: the model's shape (ModelInfo) took longer than {options.HeadSelectionTimeout.TotalSeconds:0.###} s"));
+        }
         Fell(reason);
         var fallback = await CandidatePlanner.PlanAsync(request with { Strategy = Core.Strategy.Sampling }, sources, ct).ConfigureAwait(false);
         return (fallback, new PlanFallback { Requested = spec.Strategy.ToProto(), Reason = reason });
