@@ -9,7 +9,7 @@
 #             the front door, one published port; docs/suite.md, Replicas, says what a client sees and how to run two)
 #   FAULT     kill    SIGKILL to the first replica's process (compose's restart policy starts it again)
 #             stop    the first replica's container stopped (SIGTERM, as an update does), started again after the load
-#             freeze  the first replica frozen (pause) for 10 s, then resumed
+#             freeze  the first replica's process frozen (SIGSTOP) for 10 s, then resumed
 #             roll    deploy/local/up.sh --roll SERVICE: new containers, SERVING, then the old ones drained
 #
 # Each row: failed Solves (ghz's non-OK statuses), Solves/s, p50/p99, and what the gateway counted meanwhile: Solves

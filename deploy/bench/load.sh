@@ -58,15 +58,17 @@ first() { "$ENGINE" ps --filter "label=com.docker.compose.project=$PROJECT" --fi
 
 # fault SERVICE FAULT: breaks the first replica of SERVICE and prints its container's name. kill: SIGKILL to its
 # process (compose's restart policy starts it again); stop: the container stopped as an update does (SIGTERM; see
-# recover); freeze: paused for 10 s, then resumed; roll: deploy/local/up.sh --roll SERVICE (new containers SERVING,
-# then the old ones drained and removed).
+# recover); freeze: its process stopped (SIGSTOP, as a hung machine; `podman pause`'s cgroup freezer failed on this
+# host for a busy generator) for 10 s, then resumed (SIGCONT); roll: deploy/local/up.sh --roll SERVICE (new
+# containers SERVING, then the old ones drained and removed). Dies when the fault could not be made.
 fault() {
   local victim; victim=$(first "$1")
   [ -n "$victim" ] || die "no running $1 container"
   case "$2" in
-    kill) kill -9 "$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim")" ;;
-    stop) "$ENGINE" stop -t 10 "$victim" >/dev/null ;;
-    freeze) "$ENGINE" pause "$victim" >/dev/null; sleep 10; "$ENGINE" unpause "$victim" >/dev/null ;;
+    kill) kill -9 "$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim")" || die "could not kill $victim" ;;
+    stop) "$ENGINE" stop -t 10 "$victim" >/dev/null || die "could not stop $victim" ;;
+    freeze) local pid; pid=$("$ENGINE" inspect -f '{{.State.Pid}}' "$victim")
+      kill -STOP "$pid" || die "could not freeze $victim"; sleep 10; kill -CONT "$pid" || die "could not resume $victim" ;;
     roll) "$ROOT/deploy/local/up.sh" --roll "$1" --no-build >"$OUT/roll-$1.log" 2>&1 || { cat "$OUT/roll-$1.log" >&2; die "rolling $1 failed"; } ;;
     *) die "unknown fault $2" ;;
   esac

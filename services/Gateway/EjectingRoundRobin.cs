@@ -73,13 +73,24 @@ public sealed class EjectingRoundRobinFactory(TimeSpan ejection) : LoadBalancerF
 /// Reads each attempt's answer on its way back from the replica the balancer picked (this handler sits below
 /// grpc-dotnet's balancer, so the request names the replica's address): a replica that answers UNAVAILABLE (still
 /// loading, shutting down) or FAILED_PRECONDITION (it refused its artifact) in a trailers-only response is left out
-/// of the round robin like one whose connection failed, so a hedged call's next attempt goes elsewhere.
+/// of the round robin like one whose connection failed, so a hedged call's next attempt goes elsewhere. With
+/// <paramref name="slow"/> set (the hedged unary services), so is a replica that had not even begun to answer an
+/// attempt that long when the attempt was cancelled — another replica's answer won the hedge, or the caller gave up:
+/// a frozen process, which its kernel keeps accepting connections for, is then left out at once instead of after the
+/// keepalive (<see cref="GatewayOptions.KeepAlive"/> + <see cref="GatewayOptions.KeepAliveTimeout"/>).
 /// </summary>
-public sealed class ReplicaStatusHandler(EjectingRoundRobinFactory balancer) : DelegatingHandler
+public sealed class ReplicaStatusHandler(EjectingRoundRobinFactory balancer, TimeSpan? slow = null) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
-        var response = await base.SendAsync(request, ct).ConfigureAwait(false);
+        long started = Environment.TickCount64;
+        HttpResponseMessage response;
+        try { response = await base.SendAsync(request, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (slow is { } limit && Environment.TickCount64 - started >= (long)limit.TotalMilliseconds && request.RequestUri is { } late)
+        {
+            balancer.Eject(late.Authority);
+            throw;
+        }
         if (response.Headers.TryGetValues("grpc-status", out var status) && status.FirstOrDefault() is "14" or "9" && request.RequestUri is { } uri)
             balancer.Eject(uri.Authority);
         return response;

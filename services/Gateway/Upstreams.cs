@@ -37,7 +37,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Unary(options.SelectorAddress)));
     public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Unary(options.VerifierAddress)));
     public GeneratorService.GeneratorServiceClient Generator =>
-        new(Channel(ref generators, () => Replicas(GeneratorAddresses(), generatorBalancer, ReplicaCalls.Streams, ReplicaCalls.Hedged(options.HedgingDelay, nameof(GeneratorService.GeneratorServiceClient.ModelInfo), GeneratorService.Descriptor.FullName))));
+        new(Channel(ref generators, () => Replicas(GeneratorAddresses(), generatorBalancer, null, ReplicaCalls.Streams, ReplicaCalls.Hedged(options.HedgingDelay, nameof(GeneratorService.GeneratorServiceClient.ModelInfo), GeneratorService.Descriptor.FullName))));
 
     /// <summary>The generators' model shape, asked once (again after a failure); callers wait for it with their own token.</summary>
     public Task<ModelInfoResponse> ModelInfoAsync(CancellationToken ct)
@@ -105,7 +105,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
     }
 
     /// <summary>A service whose calls are all idempotent and unary: every call hedged, its own ejections.</summary>
-    GrpcChannel Unary(string? addresses) => Replicas(ReplicaCalls.Split(addresses), new(options.EjectionTime), ReplicaCalls.Hedged(options.HedgingDelay));
+    GrpcChannel Unary(string? addresses) => Replicas(ReplicaCalls.Split(addresses), new(options.EjectionTime), options.HedgingDelay, ReplicaCalls.Hedged(options.HedgingDelay));
 
     List<string> GeneratorAddresses()
     {
@@ -115,9 +115,11 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
 
     /// <summary>
     /// A channel to one service's replicas: its addresses (none: this process), balanced by <paramref name="balancer"/>,
-    /// with the method configs of <see cref="ReplicaCalls"/>.
+    /// with the method configs of <see cref="ReplicaCalls"/>; <paramref name="slow"/>: a replica that has not begun to
+    /// answer a cancelled attempt within it is ejected (<see cref="ReplicaStatusHandler"/>; not for streams, whose
+    /// headers may wait for a batch row).
     /// </summary>
-    GrpcChannel Replicas(IReadOnlyList<string> configured, EjectingRoundRobinFactory balancer, params MethodConfig[] methods)
+    GrpcChannel Replicas(IReadOnlyList<string> configured, EjectingRoundRobinFactory balancer, TimeSpan? slow, params MethodConfig[] methods)
     {
         var addresses = configured.Count > 0 ? configured : [Self()];
         var services = new ServiceCollection();
@@ -140,7 +142,7 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         return GrpcChannel.ForAddress(target, new GrpcChannelOptions
         {
             Credentials = secure ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure,
-            HttpHandler = new ReplicaStatusHandler(balancer) { InnerHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout) },
+            HttpHandler = new ReplicaStatusHandler(balancer, slow) { InnerHandler = handlers.Create(options.KeepAlive, options.KeepAliveTimeout) },
             DisposeHttpClient = true,
             MaxReconnectBackoff = options.MaxReconnectBackoff,   // a restarted replica is tried again within it
             ServiceProvider = services.BuildServiceProvider(),

@@ -38,8 +38,9 @@ public sealed partial class HeadSourceFaultTests : IAsyncLifetime
                 $"--Gateway:EmbeddingAddress={embeddings[0].Address}, {embeddings[1].Address}",
                 $"--Gateway:SelectorAddress={refused.Address},{selector.Address}",
                 $"--Gateway:GeneratorAddresses:0={generator.Address}",
-                // Keepalive at its defaults (5 s + 5 s): the frozen replica below is found by the timeout, not the pings.
-                "--Gateway:HeadSelectionTimeout=00:00:02", "--Gateway:HedgingDelay=00:00:00.500", $"--Service:MetricsPort={metricsPort}"));
+                // A generous timeout (a loaded CI machine may take seconds per call), and keepalive pings rarer than it:
+                // the frozen replica below is found by the timeout, not by its connection's pings.
+                "--Gateway:HeadSelectionTimeout=00:00:08", "--Gateway:KeepAlive=00:00:30", "--Gateway:HedgingDelay=00:00:00.500", $"--Service:MetricsPort={metricsPort}"));
         }
         catch
         {
@@ -105,7 +106,7 @@ public sealed partial class HeadSourceFaultTests : IAsyncLifetime
         var frozen = Rpc.AssertWellFormed(await Rpc.Solve(client, Request(100), DateTime.UtcNow.AddSeconds(60)));
         Assert.Equal(Strategy.Sampling, frozen.Plan.Strategy);
         Assert.Equal(Strategy.Sprint, frozen.Plan.Fallback.Requested);
-        Assert.Equal("embedding: no answer within 2 s", frozen.Plan.Fallback.Reason);
+        Assert.Equal("embedding: no answer within 8 s", frozen.Plan.Fallback.Reason);
         Assert.All(frozen.Plan.Candidates, c => Assert.Equal("none", c.Configuration.Name));
         Assert.Empty(frozen.Verdict.FailedCandidates);
         // Resumed: the heads are chosen again, and the log says so once.
