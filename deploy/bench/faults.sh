@@ -3,7 +3,7 @@
 # (deploy/local/up.sh --generators 2 --replicas 2), ghz Solve(n = 8, sprint) c = 8 on distinct questions, and one
 # fault 5 s into each load. Prints the Markdown table docs/numbers.md holds.
 #
-#   deploy/bench/faults.sh [SERVICE:FAULT ...]     (no argument: every row below)
+#   deploy/bench/faults.sh [SERVICE:FAULT ...]     (no argument: every row below, after a row with no fault)
 #
 #   SERVICE   embedding, head-selector, verifier, generator; redis (kill, stop, freeze); gateway (freeze only: it is
 #             the front door, one published port; docs/suite.md, Replicas, says what a client sees and how to run two)
@@ -26,11 +26,12 @@ pick_compose
 
 rows=("$@")
 if [ ${#rows[@]} -eq 0 ]; then
+  rows=(none:none)
   for s in embedding head-selector verifier generator; do for f in kill stop freeze roll; do rows+=("$s:$f"); done; done
   rows+=(redis:kill redis:stop redis:freeze gateway:freeze)
 fi
 for row in "${rows[@]}"; do
-  [[ "$row" =~ ^((embedding|head-selector|verifier|generator):(kill|stop|freeze|roll)|redis:(kill|stop|freeze)|gateway:freeze)$ ]] || die "unknown row $row (SERVICE:FAULT, see the header)"
+  [[ "$row" =~ ^((embedding|head-selector|verifier|generator):(kill|stop|freeze|roll)|redis:(kill|stop|freeze)|gateway:freeze|none:none)$ ]] || die "unknown row $row (SERVICE:FAULT, see the header)"
 done
 
 
@@ -57,7 +58,7 @@ for row in "${rows[@]}"; do
   read -r fb0 mv0 rs0 <<<"$(counters)"
   [ "$fault" = roll ] && REQUESTS=400 || REQUESTS=$SPRINT_BENCH_REQUESTS
   load "$service-$fault"; sleep 5
-  victim=$(fault "$service" "$fault")
+  if [ "$fault" != none ]; then victim=$(fault "$service" "$fault"); else victim=""; fi
   wait "$LOAD"
   recover "$fault" "$victim"
   sleep 8
