@@ -7,7 +7,7 @@ namespace Sprint.Services.Tests;
 /// <summary>redis-server, Embedding, HeadSelector, Verifier, two Generator replicas and the Gateway, each its own process.</summary>
 public sealed class DistributedSuite : IAsyncLifetime
 {
-    readonly List<ServiceProcess> processes = [];
+    readonly ProcessSet processes = new();
 
     public ServiceProcess Redis { get; private set; } = null!;
     public ServiceProcess Embedding { get; private set; } = null!;
@@ -41,15 +41,11 @@ public sealed class DistributedSuite : IAsyncLifetime
         }
     }
 
-    ServiceProcess Track(ServiceProcess p)
-    {
-        processes.Add(p);
-        return p;
-    }
+    ServiceProcess Track(ServiceProcess p) => processes.Track(p);
 
     public Task DisposeAsync()
     {
-        foreach (var p in processes) p.Dispose();
+        processes.Dispose();
         return Task.CompletedTask;
     }
 }

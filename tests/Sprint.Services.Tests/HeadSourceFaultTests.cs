@@ -15,7 +15,7 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed partial class HeadSourceFaultTests : IAsyncLifetime
 {
-    readonly List<ServiceProcess> processes = [];
+    readonly ProcessSet processes = new();
     ServiceProcess[] embeddings = [];
     ServiceProcess gateway = null!;
     readonly int metricsPort = SuiteFixture.FreePort();
@@ -49,11 +49,7 @@ public sealed partial class HeadSourceFaultTests : IAsyncLifetime
         }
     }
 
-    ServiceProcess Track(ServiceProcess p)
-    {
-        processes.Add(p);
-        return p;
-    }
+    ServiceProcess Track(ServiceProcess p) => processes.Track(p);
 
     /// <summary>A sprint Solve that needs no Verifier (plain majority), short candidates; distinct questions embed anew.</summary>
     static SolveRequest Request(int i, bool require = false) => new()
@@ -140,17 +136,11 @@ public sealed partial class HeadSourceFaultTests : IAsyncLifetime
         Assert.Equal(fellBack + 2, await HeadFallbacks("embedding"));
     }
 
-    async Task<int> HeadFallbacks(string service)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var scrape = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
-        var line = scrape.Split('\n').SingleOrDefault(l => l.StartsWith("sprint_gateway_head_fallbacks_total", StringComparison.Ordinal) && l.Contains($"service=\"{service}\""));
-        return line is null ? 0 : (int)double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    Task<int> HeadFallbacks(string service) => Scrape.Counter(metricsPort, "sprint_gateway_head_fallbacks_total", $"service=\"{service}\"");
 
     public Task DisposeAsync()
     {
-        foreach (var p in processes) p.Dispose();
+        processes.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -12,7 +12,7 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed partial class ReplicaFaultTests : IAsyncLifetime
 {
-    readonly List<ServiceProcess> processes = [];
+    readonly ProcessSet processes = new();
     ServiceProcess[] generators = [];
     ServiceProcess gateway = null!;
     readonly int gatewayMetricsPort = SuiteFixture.FreePort();
@@ -32,11 +32,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
             "--Gateway:IgnoreEos=true", $"--Service:MetricsPort={gatewayMetricsPort}"));
     }
 
-    ServiceProcess Track(ServiceProcess p)
-    {
-        processes.Add(p);
-        return p;
-    }
+    ServiceProcess Track(ServiceProcess p) => processes.Track(p);
 
     static SolveRequest Request(int maxNew) => new() { Question = Rpc.Question, N = 4, Strategy = Strategy.Sampling, MaxNewTokens = maxNew, Seed = 7 };
 
@@ -98,17 +94,11 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
         Assert.Contains(streamed, e => e.EventCase == SolveResponse.EventOneofCase.Restart);
     }
 
-    async Task<int> RestartedCandidates()
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        var scrape = await http.GetStringAsync($"http://127.0.0.1:{gatewayMetricsPort}/metrics");
-        var line = scrape.Split('\n').SingleOrDefault(l => l.StartsWith("sprint_gateway_restarted_candidates_total", StringComparison.Ordinal));
-        return line is null ? 0 : (int)double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    Task<int> RestartedCandidates() => Scrape.Counter(gatewayMetricsPort, "sprint_gateway_restarted_candidates_total");
 
     public Task DisposeAsync()
     {
-        foreach (var p in processes) p.Dispose();
+        processes.Dispose();
         return Task.CompletedTask;
     }
 }

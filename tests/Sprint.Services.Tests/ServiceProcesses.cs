@@ -110,3 +110,41 @@ public sealed partial class ServiceProcess : IDisposable
         process.Dispose();
     }
 }
+
+/// <summary>The processes a test or fixture started, each killed (with its tree) when the set is disposed.</summary>
+public sealed class ProcessSet : IEnumerable<ServiceProcess>, IDisposable
+{
+    readonly List<ServiceProcess> processes = [];
+
+    /// <summary>Adds a started process and returns it.</summary>
+    public ServiceProcess Track(ServiceProcess p)
+    {
+        lock (processes) processes.Add(p);
+        return p;
+    }
+
+    public IEnumerator<ServiceProcess> GetEnumerator()
+    {
+        lock (processes) return processes.ToList().GetEnumerator();
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public void Dispose()
+    {
+        foreach (var p in this) p.Dispose();
+    }
+}
+
+/// <summary>A service's Prometheus scrape (Service:MetricsPort), read as a test reads it.</summary>
+static class Scrape
+{
+    /// <summary>The value of a counter's series whose line starts with <paramref name="series"/> and holds <paramref name="label"/> (0 when absent).</summary>
+    public static async Task<int> Counter(int metricsPort, string series, string label = "")
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var scrape = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+        var line = scrape.Split('\n').SingleOrDefault(l => l.StartsWith(series, StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+        return line is null ? 0 : (int)double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
