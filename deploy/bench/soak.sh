@@ -51,6 +51,14 @@ read -r fb1 mv1 rs1 <<<"$(counters)"
 
 printf '\n| Solves | failed | Solves/s | p50 ms | p99 ms | errors |\n| ---: | ---: | ---: | ---: | ---: | --- |\n'
 report soak
+python3 - "$OUT/soak.json" <<'PY'
+import json, sys
+errors = json.load(open(sys.argv[1])).get("errorDistribution") or {}
+closing = sum(v for k, v in errors.items() if "Canceled" in k and "client connection is closing" in k)
+if closing:
+    print(f"\n{closing} of the failures are ghz's own: the Solves it had in flight when its -z duration ran out, "
+          "cancelled by ghz as it closed its connections (\"the client connection is closing\" is ghz's message, not a server's status).")
+PY
 echo
 echo "Faults ($i): $(paste -sd ';' "$OUT/soak-faults.txt" | sed 's/;/; /g')."
 echo "Meanwhile: $((fb1 - fb0)) Solves fell back to sampling, $((mv1 - mv0)) voted by plain majority, $((rs1 - rs0)) candidates restarted."
