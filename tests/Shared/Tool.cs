@@ -23,6 +23,18 @@ static class Tool
         return await stdout;
     }
 
+    /// <summary>
+    /// A third-party test tool (ghz, grpcurl) on PATH, or in ../shared/tools beside the clone as CI has them; null when
+    /// neither has it (the test then says so and leaves that part out).
+    /// </summary>
+    public static string? Find(string program, string repositoryRoot)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                     .Append(Path.Combine(repositoryRoot, "..", "shared", "tools")))
+            if (File.Exists(Path.Combine(dir, program))) return Path.GetFullPath(Path.Combine(dir, program));
+        return null;
+    }
+
     /// <summary>A free loopback port (for programs that cannot report the one they bound themselves).</summary>
     public static int FreePort()
     {

@@ -30,11 +30,10 @@ public sealed class LocalStackTests : IDisposable
         return $"no container engine can run here ({line ?? "no Docker or Podman, or no compose"}); .ci/run installs Podman";
     }
 
-    /// <summary>Where ghz is (on PATH, or ../shared/tools as CI has it); null: the fault row is left out, and says so.</summary>
+    /// <summary>The folder ghz is in; null: the fault row is left out, and says so.</summary>
     static string? Ghz()
     {
-        foreach (var d in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append(Path.Combine(Root, "..", "shared", "tools")))
-            if (d.Length > 0 && File.Exists(Path.Combine(d, "ghz"))) return Path.GetFullPath(d);
+        if (Tool.Find("ghz", Root) is { } ghz) return Path.GetDirectoryName(ghz);
         Console.WriteLine("ghz is not installed: the fault row of LocalStackTests is left out (deploy/ghz/README.md)");
         return null;
     }

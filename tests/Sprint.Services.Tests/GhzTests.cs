@@ -9,13 +9,7 @@ namespace Sprint.Services.Tests;
 /// </summary>
 public sealed class GhzTests
 {
-    static string? FindGhz()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-                     .Append(Path.Combine(Paths.Root, "..", "shared", "tools")))
-            if (File.Exists(Path.Combine(dir, "ghz"))) return Path.Combine(dir, "ghz");
-        return null;
-    }
+    static string? FindGhz() => Tool.Find("ghz", Paths.Root);
 
     /// <summary>Runs ghz from deploy/ghz with a config and overrides; returns its JSON report.</summary>
     static async Task<JsonNode> Ghz(string ghz, string config, int port, params string[] overrides)
