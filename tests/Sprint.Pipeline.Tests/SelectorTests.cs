@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace Sprint.Pipeline.Tests;
 
+[Collection(TorchGlobalSeed.Name)]
 public sealed class SelectorTests
 {
     [Fact]
@@ -73,4 +74,15 @@ public sealed class SelectorTests
         artifact.Dispose();
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
+}
+
+/// <summary>
+/// The trainers seed libtorch's one global generator (torch.manual_seed) and draw their networks' initial weights from
+/// it, so two trainings in parallel test classes interleave their draws and a seeded result changes (seen once:
+/// OutcomeVerifierTests' same-seed check under the full suite's load). Tests that train run one at a time.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TorchGlobalSeed
+{
+    public const string Name = "libtorch's global seed";
 }

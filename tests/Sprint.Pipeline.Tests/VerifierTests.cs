@@ -32,6 +32,7 @@ public sealed class CalibrationTests
 }
 
 /// <summary>Training the outcome verifier on a small labelled log, and the artifact's refusals.</summary>
+[Collection(TorchGlobalSeed.Name)]
 public sealed class OutcomeVerifierTests : IDisposable
 {
     static readonly string Model = Path.Combine(FindRoot(), "models", "sprint-tiny-math");
