@@ -29,20 +29,22 @@ public static class CandidateDecoder
         var text = new System.Text.StringBuilder();
         double sum = 0;
         int n = 0;
+        var ends = new List<int>();
         var request = new GenerationRequest { PromptIds = prompt, PrunedHeads = config.PrunedHeads, Stopping = new StoppingCriteria { MaxNewTokens = maxNew }, Sampling = sampling };
         await foreach (var e in engine.Submit(request, ct).ConfigureAwait(false))
         {
             text.Append(e.Text);
-            if (e.TokenId is not null) { sum += e.LogProb; n++; }
+            if (e.TokenId is not null) { sum += e.LogProb; n++; ends.Add(text.Length); }
+            else if (ends.Count > 0) ends[^1] = text.Length;   // a final event that only completes held-back text
         }
         var output = text.ToString();
-        return (output, Grade(problem, config.Name, output, LogProbs.Mean(sum, n), n));
+        return (output, Grade(problem, config.Name, output, LogProbs.Mean(sum, n), n, ends));
     }
 
     /// <summary>A decoded text graded against the problem and step-checked (also for candidates read back from a log).</summary>
-    public static DecodedCandidate Grade(Problem problem, string config, string output, double meanLogProb, int tokens)
+    public static DecodedCandidate Grade(Problem problem, string config, string output, double meanLogProb, int tokens, IReadOnlyList<int>? textEnds = null)
     {
         var answer = AnswerExtractor.Extract(output);
-        return new DecodedCandidate(config, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), meanLogProb, tokens, output, StepChecker.Check(output));
+        return new DecodedCandidate(config, answer, AnswerGrader.IsEquivalent(answer, problem.Answer), meanLogProb, tokens, output, StepChecker.Check(output), TextEnds: textEnds);
     }
 }

@@ -5,10 +5,12 @@ namespace Sprint.Pipeline.Evaluation;
 /// <summary>
 /// One decoded candidate: its extracted answer (null when none), whether it is correct, its mean token
 /// log-probability, the tokens it generated, its text, its step check (<see cref="StepChecker"/>) and the learned
-/// verifier's confidence that it is right (null until scored).
+/// verifier's confidence that it is right (null until scored), and where each generated token's text ends in it
+/// (<c>TextEnds[i]</c>: the text's length once token i was decoded; null in logs written before they were kept), so a
+/// replay knows how many tokens a candidate had decoded when a given line of it was complete.
 /// </summary>
 public sealed record DecodedCandidate(string Config, string? Answer, bool Correct, double MeanLogProb, int Tokens = 0, string Text = "", StepCheck? Check = null,
-    double? Confidence = null)
+    double? Confidence = null, IReadOnlyList<int>? TextEnds = null)
 {
     public Ballot<DecodedCandidate> Ballot => new(this, Answer, MeanLogProb, Check, Confidence);
 }
