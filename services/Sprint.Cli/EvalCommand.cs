@@ -29,6 +29,7 @@ static class EvalCommand
         var topP = new Option<double?>("--top-p") { Description = "Top-p of every sampled candidate (1: off; default: Solve's, 0.95 for sprint)" };
         var aggregation = new Option<string>("--aggregation") { Description = "Comma list of majority, verified (the vote among candidates whose written steps hold), weighted (verified, each vote weighing the learned verifier's confidence)", DefaultValueFactory = _ => "majority" };
         var adaptive = new Option<string?>("--adaptive") { Description = "Comma list of adaptive wave policies INITIAL:WAVE:AGREE (e.g. 2:6:1, verified vote) or INITIAL:WAVE:wMARGIN (e.g. 2:6:w0.9, weighted vote), replayed on the decoded candidates" };
+        var rejection = new Option<string?>("--rejection") { Description = "Comma list of rejection policies replayed on the decoded candidates: none, stop, replace (stop at the first failed step; replace also starts the plan's next candidate, up to 2N: decode with --n at least 2N), stop!/replace! (stop even the last candidate free of a failed step)" };
         var verifierPath = new Option<string?>("--verifier") { Description = "Learned verifier weights for weighted and wMARGIN (default: MODEL/verifier.safetensors); its features are cached in CANDIDATES.features" };
         var resume = new Option<bool>("--resume") { Description = "Read the questions already in --candidates and decode only the rest (a finished log is re-reported without decoding)" };
         var seed = new Option<ulong>("--seed") { Description = "Fixes sampling, random heads and the bootstrap (the same derivation as Solve's seed)", DefaultValueFactory = _ => 1 };
@@ -44,7 +45,7 @@ static class EvalCommand
         var threads = CommonOptions.Threads();
         var command = new Command("eval", "Evaluate a model's accuracy on a dataset")
         {
-            model, dataset, data, dataRoot, strategy, ns, selectorPath, verifierPath, temperature, prunedTemperature, topK, topP, aggregation, adaptive, resume, seed, markdown,
+            model, dataset, data, dataRoot, strategy, ns, selectorPath, verifierPath, temperature, prunedTemperature, topK, topP, aggregation, adaptive, rejection, resume, seed, markdown,
             candidatesPath, plotPath, limit, maxNew, batch, system, json, dtype, threads,
         };
         command.SetAction(async (parse, ct) =>
@@ -55,8 +56,10 @@ static class EvalCommand
             IReadOnlyList<int>? nList;
             IReadOnlyList<Aggregation> aggregations;
             IReadOnlyList<AdaptivePolicy> policies;
+            IReadOnlyList<RejectionPolicy> rejections;
             try
             {
+                rejections = (parse.GetValue(rejection) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => RejectionPolicy.Parse(x, "--rejection")).Distinct().ToList();
                 aggregations = parse.GetValue(aggregation)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => Vote.Parse(x, "--aggregation")).Distinct().ToList();
                 policies = (parse.GetValue(adaptive) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(AdaptivePolicy.Parse).ToList();
                 if (parse.GetValue(resume) && parse.GetValue(candidatesPath) is null) throw new ArgumentException("--resume needs --candidates FILE");
@@ -89,7 +92,7 @@ static class EvalCommand
             if (lm is null) return 2;
             bool quiet = parse.GetValue(json);
             if (nList is not null || strategies.Any(x => x != Strategy.Greedy))
-                return await BestOfN(parse, lm, problems, name, strategies, nList ?? [1], aggregations, policies, quiet, ct);
+                return await BestOfN(parse, lm, problems, name, strategies, nList ?? [1], aggregations, policies, rejections, quiet, ct);
             var progress = new Progress<int>(done =>
             {
                 if (!quiet && (done % 50 == 0 || done == problems.Count)) error.WriteLine($"  {done}/{problems.Count} questions");
@@ -133,7 +136,7 @@ static class EvalCommand
 
         async Task<int> BestOfN(ParseResult parse, Sprint.Inference.LanguageModel lm, IReadOnlyList<Problem> problems, string name,
             IReadOnlyList<Strategy> strategies, IReadOnlyList<int> nList, IReadOnlyList<Aggregation> aggregations, IReadOnlyList<AdaptivePolicy> policies,
-            bool quiet, CancellationToken ct)
+            IReadOnlyList<RejectionPolicy> rejections, bool quiet, CancellationToken ct)
         {
             var error = parse.InvocationConfiguration.Error;
             var output = parse.InvocationConfiguration.Output;
@@ -142,7 +145,7 @@ static class EvalCommand
             var settings = new BestOfNSettings
             {
                 Strategies = strategies,
-                MaxN = nList.Max(),
+                MaxN = nList.Max(n => rejections.Select(r => r.Cap(n)).Append(n).Max()),   // replace: the plan's next candidates too
                 Temperature = parse.GetValue(temperature),
                 PrunedTemperature = parse.GetValue(prunedTemperature),
                 TopK = parse.GetValue(topK),
@@ -186,7 +189,7 @@ static class EvalCommand
                     return 2;
                 }
             }
-            var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed, aggregations, policies);
+            var rows = BestOfNReport.Compute(results, nList.Distinct().Order().ToList(), settings.Seed, aggregations, policies, rejections: rejections);
             var table = BestOfNReport.Markdown(rows) + verifierText;
             if (parse.GetValue(markdown) is { } md) File.WriteAllText(md, table);
             if (parse.GetValue(plotPath) is { } png) EvalPlot.Plot(rows, png, $"{lm.Id} on {name} ({problems.Count} questions)");
@@ -209,6 +212,8 @@ static class EvalCommand
                         n = r.N,
                         aggregation = r.Aggregation.Name(),
                         adaptive = r.Adaptive?.ToString(),
+                        rejection = r.Rejection?.ToString() ?? "none",
+                        mean_stopped = r.Stopped,
                         mean_generated_tokens = r.MeanGeneratedTokens,
                         mean_candidates = r.MeanCandidates,
                         majority_accuracy = r.Majority.Value,
