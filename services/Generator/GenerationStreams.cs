@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Grpc.Core;
 using Sprint.Contracts.V1;
 using Sprint.Core;
 using Sprint.Inference.Generation;
@@ -38,6 +40,102 @@ public sealed class GenerationStreams(GeneratorEngine engine)
     {
         var received = Stopwatch.StartNew();
         var scheduler = engine.Require();
+        var (shared, generations) = Group(request, scheduler);
+        admit?.Invoke(generations.Count * shared.Stopping.MaxNewTokens);
+        IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
+        try { streams = scheduler.SubmitGroup(generations, ct); }
+        catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
+
+        // One reader per candidate, one stream for the call.
+        var merged = FanIn.Merge<GenerateGroupResponse>(outbox => Task.WhenAll(streams.Select((events, i) =>
+        {
+            int index = request.Candidates[i].Index;
+            return StreamAsync(events, generations[i], index, received,
+                delta => outbox.WriteAsync(new GenerateGroupResponse { Index = index, Delta = delta }).AsTask(),
+                result => outbox.WriteAsync(new GenerateGroupResponse { Index = index, Result = result }).AsTask());
+        })), ct);
+        await foreach (var message in merged.ConfigureAwait(false)) yield return message;
+    }
+
+    /// <summary>
+    /// GenerateGroup steered while it runs: the first message starts the group; <c>stop</c> ends one candidate (its
+    /// row leaves the batch before the next step and its result says cancelled); <c>add</c> submits one more with the
+    /// group's prompt, tokenized once (its prompt pass runs when it joins the batch, shared with whatever joins with
+    /// it). The stream ends once the caller has closed its side and every candidate has its result.
+    /// </summary>
+    /// <param name="admit">As for <see cref="Generate"/>: the group's candidates × max_new_tokens, then max_new_tokens per added one.</param>
+    public async IAsyncEnumerable<SteerGroupResponse> SteerGroup(IAsyncStreamReader<SteerGroupRequest> requests, [EnumeratorCancellation] CancellationToken ct, Action<int>? admit = null)
+    {
+        var received = Stopwatch.StartNew();
+        var scheduler = engine.Require();
+        if (!await requests.MoveNext(ct).ConfigureAwait(false)) throw new InvalidFieldException("start", "the stream ended before the group started");
+        if (requests.Current.Start is not { } start) throw new InvalidFieldException("start", "the first message must start the group");
+        var (shared, generations) = Group(start, scheduler);
+        admit?.Invoke(generations.Count * shared.Stopping.MaxNewTokens);
+        using var group = CancellationTokenSource.CreateLinkedTokenSource(ct);   // every candidate ends with the call
+        var stops = new Dictionary<int, CancellationTokenSource>();
+        var readers = new List<Task>();
+
+        void Launch(ChannelWriter<SteerGroupResponse> outbox, IReadOnlyList<(int Index, GenerationRequest Generation)> members)
+        {
+            var sources = members.Select(_ => new CancellationTokenSource()).ToList();
+            IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
+            try { streams = scheduler.SubmitGroup(members.Select(m => m.Generation).ToList(), group.Token, sources.Select(s => s.Token).ToList()); }
+            catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
+            for (int i = 0; i < members.Count; i++)
+            {
+                var (index, generation) = members[i];
+                stops[index] = sources[i];
+                readers.Add(StreamAsync(streams[i], generation, index, received,
+                    delta => outbox.WriteAsync(new SteerGroupResponse { Event = new GenerateGroupResponse { Index = index, Delta = delta } }).AsTask(),
+                    result => outbox.WriteAsync(new SteerGroupResponse { Event = new GenerateGroupResponse { Index = index, Result = result } }).AsTask()));
+            }
+        }
+
+        async Task Run(ChannelWriter<SteerGroupResponse> outbox)
+        {
+            Launch(outbox, start.Candidates.Select((c, i) => (c.Index, generations[i])).ToList());
+            try
+            {
+                for (int m = 1; await requests.MoveNext(group.Token).ConfigureAwait(false); m++)
+                {
+                    var message = requests.Current;
+                    switch (message.EventCase)
+                    {
+                        case SteerGroupRequest.EventOneofCase.Stop:
+                            if (stops.TryGetValue(message.Stop.Index, out var stop)) stop.Cancel();   // one already ended: nothing happens
+                            break;
+                        case SteerGroupRequest.EventOneofCase.Add:
+                            var c = message.Add;
+                            if (stops.ContainsKey(c.Index)) throw new InvalidFieldException("add.index", $"{c.Index} is already in the group");
+                            if (stops.Count >= MaxGroupCandidates) throw new InvalidFieldException("add", $"a group holds at most {MaxGroupCandidates} candidates in all");
+                            var generation = shared with { PrunedHeads = c.PrunedHeads.Select(h => h.ToCore()).ToList(), Sampling = ToSampling(c.Sampling) };
+                            try { scheduler.Validate(generation); }
+                            catch (InvalidFieldException e) { throw e.Within("add"); }
+                            admit?.Invoke(shared.Stopping.MaxNewTokens);
+                            Launch(outbox, [(c.Index, generation)]);
+                            break;
+                        case SteerGroupRequest.EventOneofCase.Start:
+                            throw new InvalidFieldException("start", "the group has started already");
+                        default:
+                            throw new InvalidFieldException("event", $"message {m} holds nothing");
+                    }
+                }
+                await Task.WhenAll(readers).ConfigureAwait(false);
+            }
+            finally
+            {
+                group.Cancel();   // a refused message or a broken call: the group's candidates leave the batch
+                foreach (var s in stops.Values) s.Dispose();
+            }
+        }
+
+        await foreach (var message in FanIn.Merge<SteerGroupResponse>(Run, ct).ConfigureAwait(false)) yield return message;
+    }
+
+    /// <summary>A group request as engine requests: the prompt tokenized once, each candidate's heads and sampling checked by name.</summary>
+    (GenerationRequest Shared, List<GenerationRequest> Generations) Group(GenerateGroupRequest request, BatchScheduler scheduler)
+    {
         if (request.Candidates.Count is < 1 or > MaxGroupCandidates)
             throw new InvalidFieldException("candidates", $"must hold 1..{MaxGroupCandidates} candidates, got {request.Candidates.Count}");
         var seen = new HashSet<int>();
@@ -55,21 +153,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
             }
             generations.Add(generation);
         }
-
-        admit?.Invoke(generations.Count * shared.Stopping.MaxNewTokens);
-        IReadOnlyList<IAsyncEnumerable<GenerationEvent>> streams;
-        try { streams = scheduler.SubmitGroup(generations, ct); }
-        catch (EngineOverloadedException e) { throw Refusals.AtCapacity(e.Message); }
-
-        // One reader per candidate, one stream for the call.
-        var merged = FanIn.Merge<GenerateGroupResponse>(outbox => Task.WhenAll(streams.Select((events, i) =>
-        {
-            int index = request.Candidates[i].Index;
-            return StreamAsync(events, generations[i], index, received,
-                delta => outbox.WriteAsync(new GenerateGroupResponse { Index = index, Delta = delta }).AsTask(),
-                result => outbox.WriteAsync(new GenerateGroupResponse { Index = index, Result = result }).AsTask());
-        })), ct);
-        await foreach (var message in merged.ConfigureAwait(false)) yield return message;
+        return (shared, generations);
     }
 
     /// <summary>A group holds at most this many candidates (the gateway's largest n).</summary>
@@ -77,8 +161,9 @@ public sealed class GenerationStreams(GeneratorEngine engine)
 
     /// <summary>
     /// One sequence's events as deltas and a result. Coalescing (vLLM's stream_interval): the first token goes out
-    /// at once; later ones wait until the interval since the last message has passed (checked as tokens arrive) or
-    /// the sequence ends.
+    /// at once; later ones wait until the interval since the last message has passed (checked as tokens arrive), a
+    /// token's text completes a line (so a delta ends exactly at the token that ended a line: where a check of the line
+    /// can stop the candidate, counted in tokens), or the sequence ends.
     /// </summary>
     async Task StreamAsync(IAsyncEnumerable<GenerationEvent> events, GenerationRequest generation, int? candidate, Stopwatch received,
         Func<TokenDelta, Task> writeDelta, Func<GenerationResult, Task> writeResult)
@@ -100,7 +185,7 @@ public sealed class GenerationStreams(GeneratorEngine engine)
                 logProbSum += e.LogProb;
                 pending.TokenIds.Add(token);
                 pending.LogProbs.Add(e.LogProb);
-                if (tokens.Count == 1 || e.Finish is not null || Stopwatch.GetElapsedTime(lastSent) >= interval)
+                if (tokens.Count == 1 || e.Finish is not null || e.Text.Contains('\n') || Stopwatch.GetElapsedTime(lastSent) >= interval)
                 {
                     await writeDelta(pending).ConfigureAwait(false);
                     pending = new TokenDelta();

@@ -31,11 +31,31 @@ public sealed class CandidateVerifier
         unscored = meter.CreateCounter<long>("sprint.verifier.unscored", "{call}", "Checks answered without scores although the learned verifier is loaded, by reason (timeout, error)");
     }
 
+    public VerifierOptions Options => options;
+
+    /// <summary>A question as Check and Watch take it: normalized, 1 byte to the limit.</summary>
+    public string Question(string text, string field = "question")
+    {
+        var question = ClientText.Normalized(text, field);
+        if (question.Length == 0) throw new InvalidFieldException(field, "must not be empty");
+        ClientText.CheckSize(question, field, options.MaxQuestionBytes);
+        return question;
+    }
+
+    /// <summary>Counts one checked candidate by outcome and its steps.</summary>
+    public void Record(StepCheck check)
+    {
+        candidates.Add(1, new KeyValuePair<string, object?>("outcome", check.FailedSteps > 0 ? "failed" : check.CheckedSteps > 0 ? "holds" : "unchecked"));
+        steps.Add(check.CheckedSteps - check.FailedSteps, new KeyValuePair<string, object?>("outcome", "holds"));
+        steps.Add(check.FailedSteps, new KeyValuePair<string, object?>("outcome", "failed"));
+    }
+
+    /// <summary>The learned verifier when loaded and asked for; null for step checks only.</summary>
+    public Sprint.Verification.OutcomeVerifier? Scorer(bool skipScores) => skipScores ? null : scorer.Value;
+
     public async Task<CheckResponse> CheckAsync(CheckRequest request, CancellationToken ct)
     {
-        var question = ClientText.Normalized(request.Question, "question");
-        if (question.Length == 0) throw new InvalidFieldException("question", "must not be empty");
-        ClientText.CheckSize(question, "question", options.MaxQuestionBytes);
+        var question = Question(request.Question);
         if (request.Candidates.Count == 0) throw new InvalidFieldException("candidates", "must hold at least one candidate");
         if (request.Candidates.Count > options.MaxCandidates)
             throw new InvalidFieldException("candidates", $"{request.Candidates.Count} candidates exceed the limit of {options.MaxCandidates}");
@@ -54,11 +74,9 @@ public sealed class CandidateVerifier
         {
             var check = StepChecker.Check(c.Text);
             response.Results.Add(check.ToProto(c.Index));
-            candidates.Add(1, new KeyValuePair<string, object?>("outcome", check.FailedSteps > 0 ? "failed" : check.CheckedSteps > 0 ? "holds" : "unchecked"));
-            steps.Add(check.CheckedSteps - check.FailedSteps, new KeyValuePair<string, object?>("outcome", "holds"));
-            steps.Add(check.FailedSteps, new KeyValuePair<string, object?>("outcome", "failed"));
+            Record(check);
         }
-        if (!request.SkipScores && scorer.Value is { } verifier)
+        if (Scorer(request.SkipScores) is { } verifier)
         {
             using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timer.CancelAfter(options.ScoreTimeout);

@@ -16,6 +16,7 @@ public static class VerifierHost
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddLoadedInBackground<OutcomeScorer, Sprint.Verification.OutcomeVerifier>(OutcomeHealthName, "verifier-outcome");
         builder.Services.AddSingleton<CandidateVerifier>();
+        builder.Services.AddSingleton<CandidateWatch>();
         // Step checks need nothing loaded: the service is serving as soon as it listens.
         builder.Services.AddServiceHealth(ServiceName, "verifier", _ => new AlwaysHealthy());
         return builder;

@@ -74,11 +74,14 @@ public static class ProtoMapping
     public static AdaptiveParameters ToProto(this Answers.AdaptivePolicy policy) =>
         new() { Initial = policy.Initial, Wave = policy.Wave, Agree = policy.Agree, Margin = (float)(policy.Margin ?? 0) };
 
+    public static StepFailure ToProto(this Answers.StepFailure f) =>
+        new() { Step = f.Step, Text = Quote.Short(f.Text), Written = Quote.Short(f.Written), Computed = f.Computed };
+
     public static CheckResult ToProto(this Answers.StepCheck check, int index)
     {
         var result = new CheckResult { Index = index, CheckedSteps = check.CheckedSteps, FailedSteps = check.FailedSteps };
         if (check.FirstFailure is { } f)
-            result.FirstFailure = new StepFailure { Step = f.Step, Text = Quote.Short(f.Text), Written = Quote.Short(f.Written), Computed = f.Computed };
+            result.FirstFailure = f.ToProto();
         return result;
     }
 

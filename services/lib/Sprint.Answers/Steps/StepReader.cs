@@ -19,6 +19,9 @@ public sealed class StepReader
     /// <summary>Characters read so far (the line in progress included).</summary>
     public long Length { get; private set; }
 
+    /// <summary>Lines completed so far.</summary>
+    public int Lines { get; private set; }
+
     /// <summary>The steps of the completed lines so far.</summary>
     public StepCheck Current => tally.Result;
 
@@ -36,6 +39,7 @@ public sealed class StepReader
             line.Append(text, start, nl - start);
             StepChecker.CheckLine(line.ToString(), tally);
             line.Clear();
+            Lines++;
             start = nl + 1;
         }
         line.Append(text, start, text.Length - start);

@@ -112,15 +112,23 @@ public sealed class BatchScheduler : IDisposable
     /// Queues several sequences as one group — all or none, admitted together when they fit, so their prompt pass
     /// is one batch and rows with the same prompt share it (<see cref="SharedPrefix"/>). One event stream per
     /// request, in order; each is cancelled on its own when abandoned, all of them with <paramref name="cancellationToken"/>.
+    /// <paramref name="stops"/> (one per request) stop a sequence alone: it leaves the queue at once or the batch before
+    /// the next step (its row and cache slots freed) and its stream ends with a <see cref="FinishReason.Cancelled"/> event.
     /// </summary>
-    public IReadOnlyList<IAsyncEnumerable<GenerationEvent>> SubmitGroup(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+    public IReadOnlyList<IAsyncEnumerable<GenerationEvent>> SubmitGroup(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default,
+        IReadOnlyList<CancellationToken>? stops = null)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (requests.Count == 0) throw new ArgumentException("a group has at least one request", nameof(requests));
         foreach (var r in requests) Validate(r);
         var sequences = requests.Select(r => new SequenceState(r, lm.Tokenizer)).ToList();
         lock (gate) admission.Enqueue(sequences, [.. running, .. joining]);
-        foreach (var s in sequences) s.Registration = cancellationToken.Register(() => Cancel(s));
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            var s = sequences[i];
+            s.Registration = cancellationToken.Register(() => Cancel(s));
+            if (stops is not null) s.StopRegistration = stops[i].Register(() => Cancel(s));
+        }
         wake.Release();
         return sequences.Select(s => Stream(s, cancellationToken)).ToList();
     }
@@ -135,6 +143,7 @@ public sealed class BatchScheduler : IDisposable
         finally
         {
             sequence.Registration.Dispose();
+            sequence.StopRegistration.Dispose();
             if (!sequence.Done) Cancel(sequence);
         }
     }

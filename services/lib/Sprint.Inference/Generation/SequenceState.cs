@@ -37,6 +37,8 @@ sealed class SequenceState
     /// <summary>Its place in the admission queue while it waits; null once admitted.</summary>
     public LinkedListNode<SequenceState>? Node { get; set; }
     public CancellationTokenRegistration Registration { get; set; }
+    /// <summary>The caller's stop for this sequence alone (it finishes as cancelled; its stream is read to the end).</summary>
+    public CancellationTokenRegistration StopRegistration { get; set; }
     /// <summary>Set from any thread; the decode thread drops the row before its next step.</summary>
     public volatile bool CancelRequested;
     /// <summary>The token the next decode step feeds in.</summary>
