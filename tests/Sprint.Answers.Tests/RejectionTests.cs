@@ -13,10 +13,10 @@ public sealed class RejectionTests
     [Fact]
     public void Names_parse_back()
     {
-        foreach (var name in new[] { "none", "stop", "stop!", "replace", "replace!", "replace!x3", "replacex4" })
+        foreach (var name in new[] { "none", "stop", "stop!", "replace", "replace!", "replace~", "replace!x3", "replace~x1", "replacex4" })
             Assert.Equal(name, RejectionPolicy.Parse(name).ToString());
-        Assert.Equal(new RejectionPolicy(Rejection.Replace, EveryoneFails.Keep, 2), RejectionPolicy.Parse(" Replace "));
-        foreach (var bad in new[] { "", "halt", "none!", "replacex0", "replacex9", "stopx2" })
+        Assert.Equal(new RejectionPolicy(Rejection.Replace, EveryoneFails.KeepLast, 2), RejectionPolicy.Parse(" Replace "));
+        foreach (var bad in new[] { "", "!", "halt", "none!", "stop~", "replacex0", "replacex9", "stopx2" })
             Assert.Contains("rejection", Assert.Throws<ArgumentException>(() => RejectionPolicy.Parse(bad)).Message);
         Assert.Equal(16, Replace.Cap(8));
         Assert.Equal(8, Stop.Cap(8));
@@ -77,6 +77,26 @@ public sealed class RejectionTests
     }
 
     [Fact]
+    public void When_no_one_else_is_free_a_failed_candidate_stops_only_for_a_replacement()
+    {
+        // n = 1, cap 2: 0 fails at 10 with nobody else → replaced by 1 (KeepLast); 1 fails at 10 + 5 with the plan used
+        // up and nobody else free → kept, it decodes to its end and votes.
+        var story = new RaceStory[] { new(40, 10, false), new(30, 5, false) };
+        var last = RejectionReplay.Run(story, 1, Replace);
+        Assert.True(last.IsStopped(0));
+        Assert.Equal(1, last.Decisions[0].Replacement);
+        Assert.False(last.IsStopped(1));
+        Assert.Equal([1], last.Finished);
+        // KeepAlways: 0 is kept (nobody else is free), so nothing replaces it.
+        var always = RejectionReplay.Run(story, 1, RejectionPolicy.Parse("replace~"));
+        Assert.False(always.IsStopped(0));
+        Assert.Equal([0], always.Started);
+        // StopAll: both stop, nothing votes.
+        var all = RejectionReplay.Run(story, 1, ReplaceAll);
+        Assert.Empty(all.Finished);
+    }
+
+    [Fact]
     public void Replacements_follow_the_order_of_the_stops_in_time_not_in_index()
     {
         // 1 fails first (at 5), then 0 (at 10): 1's replacement is plan index 2, 0's is 3.
@@ -118,7 +138,7 @@ public sealed class RejectionTests
                 int? failure = random.NextDouble() < 0.85 ? random.Next(1, length + 1) : null;
                 return new RaceStory(length, failure, failure is null && random.NextDouble() < 0.9);
             }).ToList();
-            foreach (var policy in new[] { Stop, StopAll, Replace, ReplaceAll })
+            foreach (var policy in new[] { Stop, StopAll, Replace, ReplaceAll, RejectionPolicy.Parse("replace~") })
             {
                 var replay = RejectionReplay.Run(story, 6, policy);
                 var heard = Heard(story, 6, policy, random);

@@ -15,13 +15,16 @@ public enum Rejection
 public enum EveryoneFails
 {
     /// <summary>
-    /// A candidate is not stopped while no other candidate is free of a failed step at that moment (running without one,
-    /// or finished holding with an answer): it decodes on, so a question the model slips on everywhere still has
-    /// finished answers for the everyone-failed vote.
+    /// The default, chosen on the dev split: a failed candidate is stopped when another candidate is free of a failed
+    /// step at that moment (running without one, or finished holding with an answer) or when a replacement starts in
+    /// its place; otherwise (the plan used up, or <see cref="Rejection.Stop"/>) it decodes on, so a question the model
+    /// slips on everywhere still has finished answers for the everyone-failed vote.
     /// </summary>
-    Keep,
+    KeepLast,
+    /// <summary>As <see cref="KeepLast"/>, but kept even when a replacement could start in its place.</summary>
+    KeepAlways,
     /// <summary>Every failed candidate is stopped (the vote may have nothing to count).</summary>
-    Stop,
+    StopAll,
 }
 
 /// <summary>
@@ -31,7 +34,7 @@ public enum EveryoneFails
 /// dev split (EVAL.md, "Verify while decoding").
 /// </summary>
 /// <param name="CapFactor">Replace: at most <c>CapFactor × n</c> candidates start in all (the plan is that long).</param>
-public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = EveryoneFails.Keep, int CapFactor = 2)
+public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = EveryoneFails.KeepLast, int CapFactor = 2)
 {
     public static RejectionPolicy None { get; } = new(Rejection.None);
 
@@ -40,15 +43,19 @@ public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = Every
 
     public bool Active => Mode != Rejection.None;
 
-    /// <summary>The names on command lines and in the API: none, stop, replace; "stop!" and "replace!" stop even the last candidate free of a failed step (<see cref="EveryoneFails.Stop"/>).</summary>
+    /// <summary>
+    /// The names on command lines: none, stop, replace; a suffix "!" stops every failed candidate
+    /// (<see cref="EveryoneFails.StopAll"/>), "~" keeps the last one free of a failed step even when it could be replaced
+    /// (<see cref="EveryoneFails.KeepAlways"/>); "xK" starts at most K × n candidates (default 2).
+    /// </summary>
     public override string ToString() => Mode switch
     {
         Rejection.None => "none",
-        Rejection.Stop => Guard == EveryoneFails.Keep ? "stop" : "stop!",
-        _ => (Guard == EveryoneFails.Keep ? "replace" : "replace!") + (CapFactor == 2 ? "" : $"x{CapFactor}"),
+        _ => (Mode == Rejection.Stop ? "stop" : "replace") + Guard switch { EveryoneFails.KeepLast => "", EveryoneFails.StopAll => "!", _ => "~" }
+            + (Mode == Rejection.Replace && CapFactor != 2 ? $"x{CapFactor}" : ""),
     };
 
-    /// <summary>Parses none, stop, replace, with "!" for <see cref="EveryoneFails.Stop"/> and "xK" for the replacement cap (e.g. "replace!x3").</summary>
+    /// <summary>Parses what <see cref="ToString"/> writes, e.g. "replace", "stop!", "replace~x3".</summary>
     public static RejectionPolicy Parse(string text, string field = "rejection")
     {
         var t = text.Trim().ToLowerInvariant();
@@ -59,13 +66,14 @@ public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = Every
             if (!int.TryParse(t.AsSpan(x + 1), out cap) || cap < 1 || cap > 8) throw new ArgumentException($"{field}: the replacement cap xK needs K in 1..8, got '{text}'");
             t = t[..x];
         }
-        var guard = t.EndsWith('!') ? EveryoneFails.Stop : EveryoneFails.Keep;
-        return t.TrimEnd('!') switch
+        var guard = t.EndsWith('!') ? EveryoneFails.StopAll : t.EndsWith('~') ? EveryoneFails.KeepAlways : EveryoneFails.KeepLast;
+        return (t.Length > 1 ? t[..^(guard == EveryoneFails.KeepLast ? 0 : 1)] : t) switch
         {
-            "none" when guard == EveryoneFails.Keep => None,
+            "stop" when guard == EveryoneFails.KeepAlways => throw new ArgumentException($"{field}: '~' (kept even when a replacement could start) applies to replace only, got '{text}'"),
+            "none" when guard == EveryoneFails.KeepLast => None,
             "stop" => new RejectionPolicy(Rejection.Stop, guard),
             "replace" => new RejectionPolicy(Rejection.Replace, guard, cap),
-            _ => throw new ArgumentException($"{field}: unknown '{text}'; expected none, stop or replace (stop!, replace! stop the last candidate too)"),
+            _ => throw new ArgumentException($"{field}: unknown '{text}'; expected none, stop or replace (a suffix ! stops every failed candidate, ~ keeps the last free one, xK caps replace at K × n)"),
         };
     }
 }
@@ -73,7 +81,7 @@ public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = Every
 /// <summary>What <see cref="RejectionRace"/> decided about a candidate whose step failed.</summary>
 /// <param name="Index">The candidate.</param>
 /// <param name="AtToken">Its tokens when the failing line was complete: where it stops (or would have).</param>
-/// <param name="Stopped">False: kept (<see cref="EveryoneFails.Keep"/>), it decodes to its end.</param>
+/// <param name="Stopped">False: kept (<see cref="EveryoneFails"/>), it decodes to its end.</param>
 /// <param name="Replacement">The plan index started in its place; null when none (stop only, or the cap was reached).</param>
 public sealed record RejectionDecision(int Index, int AtToken, bool Stopped, int? Replacement);
 
@@ -179,7 +187,9 @@ public sealed class RejectionRace
             if (runners.Any(p => p.Key != e.Index && !Settles(p.Value, e.Time))) break;
             var failed = runners[e.Index];
             failed.Decided = true;
-            bool stop = policy.Active && (policy.Guard == EveryoneFails.Stop || heldBefore || runners.Any(p => p.Key != e.Index && FreeAt(p.Value, e.Time)));
+            bool replaceable = policy.Mode == Rejection.Replace && Next < cap;
+            bool stop = policy.Active && (policy.Guard == EveryoneFails.StopAll || policy.Guard == EveryoneFails.KeepLast && replaceable
+                || heldBefore || runners.Any(p => p.Key != e.Index && FreeAt(p.Value, e.Time)));
             int? replacement = null;
             if (stop)
             {
@@ -245,8 +255,9 @@ public static class RejectionReplay
         while (slots < n)
         {
             int target = adaptive?.NextCount(slots, n) ?? n;
-            var race = new RejectionRace(policy, next + (target - slots), cap, held);
-            var wave = Enumerable.Range(next, target - slots).ToList();
+            var wave = Enumerable.Range(next, Math.Min(target - slots, cap - next)).ToList();   // replacements may have used the plan up
+            if (wave.Count == 0) break;
+            var race = new RejectionRace(policy, next + wave.Count, cap, held);
             slots = target;
             foreach (var i in wave) Tell(race, i, plan[i], started);
             for (var made = race.Resolve(); made.Count > 0; made = race.Resolve())

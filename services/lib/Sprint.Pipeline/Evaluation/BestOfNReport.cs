@@ -78,7 +78,7 @@ public static class BestOfNReport
             return new BestOfNRow(strategy.Name(), n, rule, policy, questions.Count,
                 Bootstrap(vote, StableSeed.Derive(seed, "bootstrap", $"{key}/majority", n), resamples),
                 Bootstrap(pass, StableSeed.Derive(seed, "bootstrap", $"{strategy.Name()}/pass", n), resamples),
-                ran.Average(c => c.Average(x => x.Correct ? 1.0 : 0.0)),
+                ran.Average(c => c.Count == 0 ? 0 : c.Average(x => x.Correct ? 1.0 : 0.0)),   // a rejection row may have stopped every candidate
                 ran.Average(c => (double)MajorityVote.DistinctAnswers(c)),
                 outcomes is null ? ran.Average(c => (double)c.Sum(x => x.Tokens)) : outcomes.Average(o => (double)o.GeneratedTokens),
                 outcomes is null ? ran.Average(c => (double)c.Count) : outcomes.Average(o => (double)o.Started.Count),
