@@ -38,6 +38,17 @@ public sealed class CandidateChecks(VerifierService.VerifierServiceClient verifi
         pending.Add(CheckAsync(result.Index, result.Text));
     }
 
+    /// <summary>A check that came from elsewhere (the Verifier's Watch, at a candidate's end): kept and streamed as Check's.</summary>
+    public void Record(CheckResult result)
+    {
+        if (result.HasScore && result.Score is >= 0 and <= 1) scores[result.Index] = result.Score;
+        checks[result.Index] = result.ToCore();
+        events.TryWrite(new SolveResponse { Check = result });
+    }
+
+    /// <summary>Some candidate could not be checked (the first reason is kept): the Solve votes by plain majority.</summary>
+    public void Fail(string why) => Interlocked.CompareExchange(ref failure, why, null);
+
     /// <summary>Every check started so far has come back or failed.</summary>
     public Task WhenAll() => Task.WhenAll(pending);
 

@@ -17,13 +17,19 @@ public interface ICandidateUpstreams
     Task<int> GeneratorReplicasAsync(CancellationToken ct);
 }
 
-/// <summary>What ran of a Solve's plan: every started candidate's result, their checks, and those never started.</summary>
-public sealed record SolveOutcome(IReadOnlyList<CandidateResult> Ran, IReadOnlyList<int> Unneeded, CandidateChecks? Checks)
+/// <summary>What ran of a Solve's plan: every started candidate's result, their checks, those never started and those stopped at a failed step.</summary>
+public sealed record SolveOutcome(IReadOnlyList<CandidateResult> Ran, IReadOnlyList<int> Unneeded, CandidateChecks? Checks, IReadOnlyCollection<int>? Stopped = null)
 {
     public IReadOnlyList<int> Failed { get; } = Ran.Where(r => r.Error.Length > 0).Select(r => r.Index).ToList();
 
-    /// <summary>The verdict under the Solve's aggregation (plain majority when the Verifier could not check).</summary>
-    public Verdict Vote(Answers.Aggregation aggregation) => SolveVerdict.Vote(Ran, Failed, i => Checks?.Of(i), aggregation, Checks?.Failure, Unneeded, i => Checks?.ScoreOf(i));
+    /// <summary>The verdict under the Solve's aggregation (plain majority when the Verifier could not check); stopped candidates do not vote.</summary>
+    public Verdict Vote(Answers.Aggregation aggregation)
+    {
+        var verdict = SolveVerdict.Vote(Ran, Failed, i => Checks?.Of(i), aggregation, Checks?.Failure, Unneeded, i => Checks?.ScoreOf(i));
+        if (Stopped is not null) verdict.StoppedCandidates.AddRange(Stopped.Order());
+        verdict.GeneratedTokens = Ran.Sum(r => r.Tokens);
+        return verdict;
+    }
 }
 
 /// <summary>
@@ -44,11 +50,41 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         var results = new CandidateResult[plan.Candidates.Count];
         var failures = new RpcException?[plan.Candidates.Count];   // why each candidate failed; null when it did not
         var checks = spec.Checks ? new CandidateChecks(upstreams.Verifier, spec.Question, spec.Scores, options.VerifierTimeout, deadline, events, ct) : null;
+        if (spec.Rejecting.Active) return await RunRejectingAsync(plan, spec, results, failures, checks!, events, deadline, ct).ConfigureAwait(false);
         int started = await RunWavesAsync(plan, spec, results, failures, checks, events, deadline, ct).ConfigureAwait(false);
         var ran = results.Take(started).ToList();
         metrics.Ran(ran.Count(r => r.Error.Length > 0), plan.Candidates.Count - started);
         if (ran.All(r => r.Error.Length > 0)) throw NoneRan(ran, failures, deadline);
         return new SolveOutcome(ran, Enumerable.Range(started, plan.Candidates.Count - started).ToList(), checks);
+    }
+
+    /// <summary>
+    /// The plan under a rejection policy (<see cref="RejectingRun"/>): the waves as <see cref="RunWavesAsync"/> runs them
+    /// (n slots; a stopped candidate's replacement takes the plan's next index), each decided on its finished, not
+    /// stopped candidates — what <see cref="RejectionReplay"/> replays offline. Candidates of the first n never started
+    /// are unneeded; later ones (replacements not needed) are not listed.
+    /// </summary>
+    async Task<SolveOutcome> RunRejectingAsync(CandidatePlan plan, SolveSpec spec, CandidateResult[] results, RpcException?[] failures, CandidateChecks checks,
+        ChannelWriter<SolveResponse> events, DateTime deadline, CancellationToken ct)
+    {
+        await using var run = new RejectingRun(upstreams, options, metrics, log, plan, spec, results, failures, checks, events, deadline, ct);
+        int n = spec.N, slots = 0;
+        while (slots < n && !ct.IsCancellationRequested)
+        {
+            int target = spec.Adaptive?.NextCount(slots, n) ?? n;
+            int take = Math.Min(target - slots, spec.PlanLength - run.Next);   // replacements may have used the plan up
+            if (take <= 0) break;
+            await run.RunWaveAsync(take, run.AnyHeld).ConfigureAwait(false);
+            slots = target;
+            if (spec.Adaptive is not { } policy) break;
+            if (policy.Decided(run.Started.Where(i => !run.Stopped.Contains(i) && results[i].Error.Length == 0)
+                .Select(i => SolveVerdict.Ballot(results[i], checks.Of(i), checks.ScoreOf(i))))) break;
+        }
+        var ran = run.Started.Select(i => results[i]).ToList();
+        var unneeded = Enumerable.Range(run.Next, Math.Max(0, n - run.Next)).ToList();
+        metrics.Ran(ran.Count(r => r.Error.Length > 0), unneeded.Count);
+        if (ran.All(r => r.Error.Length > 0)) throw NoneRan(ran, failures, deadline);
+        return new SolveOutcome(ran, unneeded, checks, run.Stopped);
     }
 
     /// <summary>Why a Solve whose every candidate failed gets no verdict, as a status for the caller.</summary>

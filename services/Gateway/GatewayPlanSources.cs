@@ -27,15 +27,18 @@ public sealed class GatewayPlanSources(Upstreams upstreams, DateTime deadline) :
         {
             Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = EncoderId, EmbeddingCached = EmbeddingCached,
             Aggregation = spec.Aggregation.ToProto(), Adaptive = spec.Adaptive?.ToProto(), Fallback = fallback,
+            Rejection = spec.Rejecting.ToProto(spec.PlanLength),
         };
-        message.Candidates.AddRange(plan.Candidates.Select(c => new Contracts.V1.PlannedCandidate
+        static Contracts.V1.PlannedCandidate Planned(PlanEntry c) => new()
         {
             Index = c.Index,
             Configuration = c.Config.ToProto(),
             Score = c.Score,
             Temperature = (float)c.Sampling.Temperature,
             Seed = c.Sampling.Seed ?? 0,
-        }));
+        };
+        message.Candidates.AddRange(plan.Candidates.Take(spec.N).Select(Planned));
+        message.Replacements.AddRange(plan.Candidates.Skip(spec.N).Select(Planned));   // replace: the plan's next ones
         return message;
     }
 

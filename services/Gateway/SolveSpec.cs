@@ -13,10 +13,16 @@ namespace Sprint.Gateway;
 /// </summary>
 public sealed record SolveSpec(string Question, int N, Strategy Strategy, int MaxNewTokens, double? Temperature, ulong Seed,
     Aggregation Aggregation = Aggregation.VerifiedMajority, AdaptivePolicy? Adaptive = null, int? TopK = null, double? TopP = null,
-    IReadOnlyList<string>? Stop = null, string? SystemPrompt = null, bool RequireSelectedHeads = false)
+    IReadOnlyList<string>? Stop = null, string? SystemPrompt = null, bool RequireSelectedHeads = false, RejectionPolicy? Rejection = null, int Cap = 0)
 {
-    /// <summary>Whether finished candidates go to the Verifier: for the verified and weighted votes, and to decide adaptive waves.</summary>
-    public bool Checks => Aggregation.UsesChecks() || Adaptive is not null;
+    /// <summary>The rejection policy in force (none when the request's resolves to none, and always for greedy).</summary>
+    public RejectionPolicy Rejecting => Rejection ?? RejectionPolicy.None;
+
+    /// <summary>How many of the plan's candidates may start: n, or the replacement cap.</summary>
+    public int PlanLength => Rejecting.Mode == Answers.Rejection.Replace ? Math.Max(Cap, N) : N;
+
+    /// <summary>Whether finished candidates go to the Verifier: for the verified and weighted votes, to decide adaptive waves, and to reject while decoding.</summary>
+    public bool Checks => Aggregation.UsesChecks() || Adaptive is not null || Rejecting.Active;
 
     /// <summary>Whether the rule reads the learned verifier's scores (the weighted vote, margin waves); otherwise the Verifier skips them.</summary>
     public bool Scores => Aggregation == Aggregation.VerifierWeighted || Adaptive?.Margin is not null;
@@ -54,9 +60,14 @@ public sealed record SolveSpec(string Question, int N, Strategy Strategy, int Ma
             ClientText.CheckSize(system, "system_prompt", o.MaxQuestionBytes);
         }
 
+        var (rejection, cap) = r.Rejection.ToCore(n, o.MaxN);
+        if (strategy == Strategy.Greedy) (rejection, cap) = (RejectionPolicy.None, 1);   // one greedy candidate: a replacement would decode the same text
+
         ulong seed = r.HasSeed ? r.Seed : (ulong)Random.Shared.NextInt64(long.MaxValue);
-        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop, system, r.RequireSelectedHeads);
+        return new SolveSpec(question, strategy == Strategy.Greedy ? 1 : n, strategy, maxNew, temperature, seed, aggregation, adaptive, topK, topP, stop, system,
+            r.RequireSelectedHeads, rejection, cap);
     }
 
-    public PlanRequest ToPlanRequest() => new(Question, N, Strategy, Seed, Temperature, TopP, TopK);
+    /// <summary>The plan for every candidate that may start (a plan for n is a prefix of it).</summary>
+    public PlanRequest ToPlanRequest() => new(Question, PlanLength, Strategy, Seed, Temperature, TopP, TopK);
 }

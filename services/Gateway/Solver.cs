@@ -22,7 +22,7 @@ public sealed class Solver(Upstreams upstreams, HeadsFallback heads, CandidateRu
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var spec = SolveSpec.From(request, options);
-        budget.Charge(caller, spec.N * spec.MaxNewTokens);   // the caller's token budget, before any work
+        budget.Charge(caller, spec.PlanLength * spec.MaxNewTokens);   // the caller's token budget, before any work: every candidate that may start
         var sources = new GatewayPlanSources(upstreams, deadline);
         CandidatePlan plan;
         Contracts.V1.PlanFallback? fallback;

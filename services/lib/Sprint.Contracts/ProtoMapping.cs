@@ -71,6 +71,53 @@ public static class ProtoMapping
             adaptive.Agree == 0 ? d.Agree : adaptive.Agree, adaptive.Margin > 0 ? adaptive.Margin : null);
     }
 
+    /// <summary>
+    /// Unset or REJECTION_MODE_UNSPECIFIED: <see cref="Answers.RejectionPolicy.Default"/>. The cap (max_candidates, 0:
+    /// 2n) is checked against n and the gateway's largest n by <paramref name="maxN"/>.
+    /// </summary>
+    public static (Answers.RejectionPolicy Policy, int Cap) ToCore(this RejectionParameters? rejection, int n, int maxN)
+    {
+        var d = Answers.RejectionPolicy.Default;
+        var mode = (rejection?.Mode ?? RejectionMode.Unspecified) switch
+        {
+            RejectionMode.Unspecified => d.Mode,
+            RejectionMode.None => Answers.Rejection.None,
+            RejectionMode.Stop => Answers.Rejection.Stop,
+            RejectionMode.Replace => Answers.Rejection.Replace,
+            var other => throw new InvalidFieldException("rejection.mode", $"unknown rejection mode {(int)other}; expected REJECTION_MODE_NONE, _STOP or _REPLACE"),
+        };
+        var guard = (rejection?.EveryoneFails ?? EveryoneFailsRule.Unspecified) switch
+        {
+            EveryoneFailsRule.Unspecified => d.Guard,
+            EveryoneFailsRule.KeepLast => Answers.EveryoneFails.KeepLast,
+            EveryoneFailsRule.KeepAlways => Answers.EveryoneFails.KeepAlways,
+            EveryoneFailsRule.StopAll => Answers.EveryoneFails.StopAll,
+            var other => throw new InvalidFieldException("rejection.everyone_fails", $"unknown rule {(int)other}"),
+        };
+        var policy = mode == Answers.Rejection.None ? Answers.RejectionPolicy.None : new Answers.RejectionPolicy(mode, guard);
+        int cap = policy.Cap(n);
+        if (rejection?.MaxCandidates is > 0 and var max)
+        {
+            if (mode != Answers.Rejection.Replace) throw new InvalidFieldException("rejection.max_candidates", "applies to REJECTION_MODE_REPLACE only");
+            if (max < n || max > 4 * n) throw new InvalidFieldException("rejection.max_candidates", $"must be in n..4n ({n}..{4 * n}; 0 takes 2n), got {max}");
+            cap = max;
+        }
+        else if (rejection?.MaxCandidates < 0) throw new InvalidFieldException("rejection.max_candidates", $"must be >= 0, got {rejection.MaxCandidates}");
+        if (cap > maxN)
+        {
+            if (rejection?.MaxCandidates > 0) throw new InvalidFieldException("rejection.max_candidates", $"must be at most the largest n, {maxN}, got {cap}");
+            cap = Math.Max(n, maxN);   // the default 2n, cut to what one Solve may start
+        }
+        return (policy, cap);
+    }
+
+    public static RejectionParameters ToProto(this Answers.RejectionPolicy policy, int cap) => new()
+    {
+        Mode = policy.Mode switch { Answers.Rejection.Stop => RejectionMode.Stop, Answers.Rejection.Replace => RejectionMode.Replace, _ => RejectionMode.None },
+        EveryoneFails = policy.Guard switch { Answers.EveryoneFails.KeepAlways => EveryoneFailsRule.KeepAlways, Answers.EveryoneFails.StopAll => EveryoneFailsRule.StopAll, _ => EveryoneFailsRule.KeepLast },
+        MaxCandidates = cap,
+    };
+
     public static AdaptiveParameters ToProto(this Answers.AdaptivePolicy policy) =>
         new() { Initial = policy.Initial, Wave = policy.Wave, Agree = policy.Agree, Margin = (float)(policy.Margin ?? 0) };
 
