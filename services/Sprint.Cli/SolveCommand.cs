@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Sprint.Suite;
 using Sprint.Contracts.V1;
 using Sprint.Core;
+using Sprint.Answers;
 using Sprint.ServiceDefaults;
 
 namespace Sprint.Cli;
@@ -35,6 +36,10 @@ static class SolveCommand
         var topK = new Option<int?>("--top-k") { Description = "Top-k of sampled candidates (0: off; default 40 for sprint, off otherwise)" };
         var topP = new Option<float?>("--top-p") { Description = "Top-p of sampled candidates (1: off; default 0.95 for sprint, off otherwise)" };
         var system = new Option<string?>("--system") { Description = "System prompt for every candidate (default: the generators' own; none for the shipped model, which was trained without one)" };
+        var rejection = new Option<string?>("--rejection")
+        {
+            Description = "Verify while decoding: none, stop (a candidate at its first failed step) or replace (and start the plan's next in its place, up to 2n; the default); a suffix ! stops every failed candidate, ~ keeps the last one free of a failed step, xK caps replace at K × n",
+        };
         var requireHeads = new Option<bool>("--require-selected-heads") { Description = "sprint and global_top: fail when the embedding service or the head selector cannot answer, instead of falling back to sampling" };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live table (automatic when output is redirected)" };
         var web = new Option<int?>("--web")
@@ -56,7 +61,7 @@ static class SolveCommand
         var client = new ClientChannel();
         var command = new Command("solve", "Solve a question best-of-N through the gRPC suite, streaming every candidate and the verdict")
         {
-            question, n, strategy, gateway, maxNew, temperature, seed, aggregation, adaptive, topK, topP, system, requireHeads, plain, web, model, selector, redis,
+            question, n, strategy, gateway, maxNew, temperature, seed, aggregation, adaptive, rejection, topK, topP, system, requireHeads, plain, web, model, selector, redis,
         };
         client.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -73,6 +78,11 @@ static class SolveCommand
                     RequireSelectedHeads = parse.GetValue(requireHeads),
                 };
                 if (parse.GetValue(adaptive) is { } policy) request.Adaptive = Answers.AdaptivePolicy.Parse(policy).ToProto();
+                if (parse.GetValue(rejection) is { } reject)
+                {
+                    var r = Answers.RejectionPolicy.Parse(reject, "--rejection");
+                    request.Rejection = r.ToProto(r.Mode == Answers.Rejection.Replace && r.CapFactor != RejectionDefaults.CapFactor ? r.Cap(request.N == 0 ? Defaults.N : request.N) : 0);   // 0: the gateway's 2n
+                }
                 if (parse.GetValue(topP) is { } p) request.TopP = p;
                 if (parse.GetValue(topK) is { } k) request.TopK = k;
                 if (parse.GetValue(system) is { } sys) request.SystemPrompt = sys;

@@ -22,7 +22,11 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
                     output.WriteLine($"plan: {e.Plan.Strategy.ToCore().Name()}, {e.Plan.Candidates.Count} candidates, seed {e.Plan.Seed}" +
                         (e.Plan.EncoderId.Length > 0 ? $", embedding {(e.Plan.EmbeddingCached ? "cached" : "computed")}" : ""));
                     if (Plans.Fallback(e.Plan) is { } fallback) output.WriteLine(fallback);
+                    if (Plans.Rejection(e.Plan) is { } rejection) output.WriteLine(rejection);
                     foreach (var c in e.Plan.Candidates) output.WriteLine($"  [{c.Index}] {c.Configuration.Name} score {c.Score:F3} temperature {c.Temperature}");
+                    break;
+                case SolveResponse.EventOneofCase.Stop:
+                    output.WriteLine(Plans.Describe(e.Stop));
                     break;
                 case SolveResponse.EventOneofCase.Candidate:
                     var r = e.Candidate;
@@ -41,7 +45,8 @@ sealed class PlainSolveView(TextWriter output) : ISolveView
                         (v.FailedCandidates.Count > 0 ? $"; failed: {string.Join(",", v.FailedCandidates)}" : "") +
                         (v.ExcludedCandidates.Count > 0 ? $"; excluded (a step fails): {string.Join(",", v.ExcludedCandidates)}" : "") +
                         (v.UnneededCandidates.Count > 0 ? $"; not needed: {string.Join(",", v.UnneededCandidates)}" : "") +
-                        $"; chosen candidate {v.ChosenCandidate}; rule: {v.Rule}");
+                        (v.StoppedCandidates.Count > 0 ? $"; stopped at a failed step: {string.Join(",", v.StoppedCandidates)}" : "") +
+                        $"; {v.GeneratedTokens} tokens generated; chosen candidate {v.ChosenCandidate}; rule: {v.Rule}");
                     break;
             }
         }
@@ -64,6 +69,21 @@ static class Checks
 /// <summary>What the plan says when it is not the strategy asked for: "fell back to sampling: sprint's heads could not be chosen (embedding: unreachable (Unavailable))".</summary>
 static class Plans
 {
+    /// <summary>"rejection: replace (keep-last, up to 16 candidates)"; null when none.</summary>
+    public static string? Rejection(Plan plan) => plan.Rejection is { Mode: not (RejectionMode.None or RejectionMode.Unspecified) } r
+        ? $"rejection: {(r.Mode == RejectionMode.Stop ? "stop" : "replace")} a candidate at its first failed step ({r.EveryoneFails switch
+        {
+            EveryoneFailsRule.StopAll => "every one",
+            EveryoneFailsRule.KeepAlways => "never the last free of a failed step",
+            _ => "the last free of a failed step only for a replacement",
+        }}{(r.Mode == RejectionMode.Replace ? $"; up to {r.MaxCandidates} candidates" : "")})"
+        : null;
+
+    /// <summary>"stopped [3] 2:5 at token 12: step 1 (21 - 8 = 14, is 13); [8] starts in its place".</summary>
+    public static string Describe(CandidateStop s) =>
+        $"stopped [{s.Index}] {s.Configuration} at token {s.AtToken}: step {s.Failure?.Step} ({s.Failure?.Text}, is {s.Failure?.Computed})" +
+        (s.HasReplacement ? $"; [{s.Replacement}] starts in its place" : "");
+
     public static string? Fallback(Plan plan) => plan.Fallback is { } f
         ? $"fell back to {plan.Strategy.ToCore().Name()}: {f.Requested.ToCore().Name()}'s heads could not be chosen ({f.Reason})"
         : null;
@@ -78,8 +98,19 @@ sealed class LiveSolveView : ISolveView
     {
         var table = new Table().Border(TableBorder.Rounded).Expand()
             .AddColumn("#").AddColumn("config").AddColumn("tokens").AddColumn("output (streaming)").AddColumn("answer").AddColumn("check");
-        var texts = new List<System.Text.StringBuilder>();
-        var tokens = new List<int>();
+        var texts = new Dictionary<int, System.Text.StringBuilder>();
+        var tokens = new Dictionary<int, int>();
+        var rows = new Dictionary<int, int>();   // candidate index → table row (replacements get rows as they start)
+        Plan? plan = null;
+        int Row(int index)
+        {
+            if (rows.TryGetValue(index, out var row)) return row;
+            var name = plan?.Candidates.Concat(plan.Replacements).FirstOrDefault(c => c.Index == index)?.Configuration.Name ?? "";
+            table.AddRow(index.ToString(), Markup.Escape(name), "0", "", "", "");
+            texts[index] = new();
+            tokens[index] = 0;
+            return rows[index] = rows.Count;
+        }
         Verdict? verdict = null;
         var results = new Dictionary<int, CandidateResult>();
         await AnsiConsole.Live(table).AutoClear(false).StartAsync(async ctx =>
@@ -90,41 +121,47 @@ sealed class LiveSolveView : ISolveView
                 switch (e.EventCase)
                 {
                     case SolveResponse.EventOneofCase.Plan:
+                        plan = e.Plan;
                         table.Title($"{e.Plan.Strategy.ToCore().Name()} × {e.Plan.Candidates.Count}");
-                        if (Plans.Fallback(e.Plan) is { } fallback) table.Caption(Markup.Escape(fallback));
-                        foreach (var c in e.Plan.Candidates)
-                        {
-                            table.AddRow(c.Index.ToString(), Markup.Escape(c.Configuration.Name), "0", "", "", "");
-                            texts.Add(new());
-                            tokens.Add(0);
-                        }
+                        var caption = string.Join("\n", new[] { Plans.Fallback(e.Plan), Plans.Rejection(e.Plan) }.OfType<string>());
+                        if (caption.Length > 0) table.Caption(Markup.Escape(caption));
+                        foreach (var c in e.Plan.Candidates) Row(c.Index);
                         break;
                     case SolveResponse.EventOneofCase.Delta:
                         var d = e.Delta;
+                        int dr = Row(d.Index);
                         texts[d.Index].Append(d.Text);
                         tokens[d.Index]++;
-                        table.UpdateCell(d.Index, 2, tokens[d.Index].ToString());
-                        table.UpdateCell(d.Index, 3, Markup.Escape(Tail(texts[d.Index].ToString())));
+                        table.UpdateCell(dr, 2, tokens[d.Index].ToString());
+                        table.UpdateCell(dr, 3, Markup.Escape(Tail(texts[d.Index].ToString())));
                         break;
                     case SolveResponse.EventOneofCase.Restart:   // its replica failed: it starts over elsewhere
+                        int rr = Row(e.Restart.Index);
                         texts[e.Restart.Index].Clear();
                         tokens[e.Restart.Index] = 0;
-                        table.UpdateCell(e.Restart.Index, 2, "0");
-                        table.UpdateCell(e.Restart.Index, 3, "[dim](restarted)[/]");
+                        table.UpdateCell(rr, 2, "0");
+                        table.UpdateCell(rr, 3, "[dim](restarted)[/]");
+                        break;
+                    case SolveResponse.EventOneofCase.Stop:   // a failed step: stopped (and replaced)
+                        var st = e.Stop;
+                        table.UpdateCell(Row(st.Index), 5, "[red]" + Markup.Escape($"stopped: {st.Failure?.Text}, is {st.Failure?.Computed}" + (st.HasReplacement ? $" → [{st.Replacement}]" : "")) + "[/]");
+                        if (st.HasReplacement) Row(st.Replacement);
                         break;
                     case SolveResponse.EventOneofCase.Candidate:
                         var r = e.Candidate;
                         results[r.Index] = r;
-                        table.UpdateCell(r.Index, 2, r.Tokens.ToString());
-                        table.UpdateCell(r.Index, 4, r.Error.Length > 0 ? "[red]failed[/]" : Markup.Escape(r.Answer.Length > 0 ? r.Answer : "—"));
+                        int cr = Row(r.Index);
+                        table.UpdateCell(cr, 2, r.Tokens.ToString());
+                        table.UpdateCell(cr, 4, r.Error.Length > 0 ? "[red]failed[/]" : r.FinishReason == FinishReason.Rejected ? "[dim]stopped[/]" : Markup.Escape(r.Answer.Length > 0 ? r.Answer : "—"));
                         break;
                     case SolveResponse.EventOneofCase.Check:
                         var check = e.Check;
-                        table.UpdateCell(check.Index, 5, (check.FailedSteps > 0 ? "[red]" : check.CheckedSteps > 0 ? "[green]" : "[dim]") + Markup.Escape(Checks.Describe(check)) + "[/]");
+                        if (results.TryGetValue(check.Index, out var checkedResult) && checkedResult.FinishReason == FinishReason.Rejected) break;   // its stop says more
+                        table.UpdateCell(Row(check.Index), 5, (check.FailedSteps > 0 ? "[red]" : check.CheckedSteps > 0 ? "[green]" : "[dim]") + Markup.Escape(Checks.Describe(check)) + "[/]");
                         break;
                     case SolveResponse.EventOneofCase.Verdict:
                         verdict = e.Verdict;
-                        foreach (var i in verdict.UnneededCandidates) table.UpdateCell(i, 3, "[dim](not needed: the answer was decided)[/]");
+                        foreach (var i in verdict.UnneededCandidates) table.UpdateCell(Row(i), 3, "[dim](not needed: the answer was decided)[/]");
                         break;
                 }
                 if (DateTime.UtcNow - lastRefresh > TimeSpan.FromMilliseconds(50)) { ctx.Refresh(); lastRefresh = DateTime.UtcNow; }
@@ -138,6 +175,8 @@ sealed class LiveSolveView : ISolveView
             (verdict.FailedCandidates.Count > 0 ? $"\nfailed: {string.Join(", ", verdict.FailedCandidates)}" : "") +
             (verdict.ExcludedCandidates.Count > 0 ? $"\nexcluded (a step fails): {string.Join(", ", verdict.ExcludedCandidates)}" : "") +
             (verdict.UnneededCandidates.Count > 0 ? $"\nnot needed: {string.Join(", ", verdict.UnneededCandidates)}" : "") +
+            (verdict.StoppedCandidates.Count > 0 ? $"\nstopped at a failed step: {string.Join(", ", verdict.StoppedCandidates)}" : "") +
+            $"\n{verdict.GeneratedTokens} tokens generated" +
             $"\n[dim]{Markup.Escape(verdict.Rule)}[/]" +
             (chosen.Length > 0 ? $"\n\n[dim]candidate {verdict.ChosenCandidate}:[/]\n{Markup.Escape(chosen)}" : "")))
             .Header("verdict").Border(BoxBorder.Rounded));

@@ -1,11 +1,14 @@
 // The Solve page: one gRPC-Web call to the gateway (Connect's transport, messages generated from protos/ by
 // protoc-gen-es), rendered as it streams: the plan, one pane per candidate whose text grows with its deltas, each
 // candidate's answer and the Verifier's check of its steps (✓ n steps / ✗ at step k; the learned verifier's score when it
-// has one), then the vote. Stop aborts the call; the gateway cancels the candidates on the generators.
+// has one), then the vote. A candidate stopped at a failed written step (the rejection policy) is shown as stopped,
+// with its text so far and the step, and the candidate started in its place gets a pane of its own. Stop aborts the
+// call; the gateway cancels the candidates on the generators.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
-import { Aggregation, AdaptiveParametersSchema, GatewayService, SolveRequestSchema, Strategy, type Plan, type CandidateResult, type Verdict } from "./gen/sprint/v1/gateway_pb";
+import { Aggregation, AdaptiveParametersSchema, GatewayService, RejectionMode, RejectionParametersSchema, SolveRequestSchema, Strategy, type Plan, type PlannedCandidate, type CandidateResult, type CandidateStop, type Verdict } from "./gen/sprint/v1/gateway_pb";
+import { FinishReason } from "./gen/sprint/v1/common_pb";
 import type { CheckResult } from "./gen/sprint/v1/verifier_pb";
 
 // An API key (Service:Auth on the gateway) goes with every call as "authorization: Bearer …"; it is kept for this
@@ -33,6 +36,7 @@ const verdictSection = $<HTMLElement>("verdict");
 // Fields of SolveRequest as the gateway names them in INVALID_ARGUMENT, and the input each error shows under.
 const fieldInputs: Record<string, string> = {
   question: "question", n: "n", strategy: "strategy", max_new_tokens: "max-new-tokens", temperature: "temperature", seed: "seed", aggregation: "aggregation",
+  "rejection.mode": "rejection", "rejection.max_candidates": "rejection",
 };
 
 let running: AbortController | null = null;
@@ -99,6 +103,7 @@ function request() {
     strategy: Strategy[value("strategy") as keyof typeof Strategy],
     maxNewTokens: Number(value("max-new-tokens") || 0),
     aggregation: Aggregation[value("aggregation") as keyof typeof Aggregation],
+    rejection: create(RejectionParametersSchema, { mode: RejectionMode[value("rejection") as keyof typeof RejectionMode] }),
   });
   if (($("adaptive") as HTMLInputElement).checked) r.adaptive = create(AdaptiveParametersSchema, {});
   if (value("temperature") !== "") r.temperature = Number(value("temperature"));
@@ -116,12 +121,17 @@ async function solve() {
   stopButton.disabled = false;
   status.textContent = "Solving…";
   const texts = new Map<number, HTMLElement>();
+  let plan: Plan | undefined;
   try {
     for await (const response of client.solve(request(), { signal: running.signal })) {
       const event = response.event;
       switch (event.case) {
         case "plan":
+          plan = event.value;
           renderPlan(event.value, texts);
+          break;
+        case "stop":
+          renderStop(event.value, plan, texts);
           break;
         case "delta": {
           const pane = texts.get(event.value.index);
@@ -169,36 +179,69 @@ function renderPlan(plan: Plan, texts: Map<number, HTMLElement>) {
     note.textContent = `Fell back to ${Strategy[plan.strategy].toLowerCase()}: ${Strategy[plan.fallback.requested].toLowerCase()}'s heads could not be chosen (${plan.fallback.reason})`;
     planSection.append(note);
   }
-  for (const c of plan.candidates) {
-    const pane = document.createElement("article");
-    pane.className = "pane";
-    pane.id = `candidate-${c.index}`;
-    pane.dataset.state = "waiting";
-    pane.setAttribute("aria-labelledby", `candidate-${c.index}-title`);
-    const title = document.createElement("h3");
-    title.id = `candidate-${c.index}-title`;
-    const heads = c.configuration?.name ?? "";
-    title.textContent = `#${c.index} ${heads}`;
-    const meta = document.createElement("p");
-    meta.className = "meta";
-    // Float32 on the wire: 0.7 arrives as 0.699999988…; a score only where the strategy has one.
-    meta.textContent = [c.score !== 0 ? `score ${c.score.toFixed(3)}` : "", c.temperature > 0 ? `temperature ${+c.temperature.toFixed(3)}` : "greedy"]
-      .filter((part) => part.length > 0).join(" · ");
-    const text = document.createElement("pre");
-    text.className = "text";
-    const answer = document.createElement("p");
-    answer.className = "answer";
-    const check = document.createElement("p");
-    check.className = "check";
-    pane.append(title, meta, text, answer, check);
-    panes.append(pane);
-    texts.set(c.index, text);
+  const rejection = plan.rejection?.mode ?? RejectionMode.NONE;
+  if (rejection === RejectionMode.STOP || rejection === RejectionMode.REPLACE) {
+    const note = document.createElement("p");
+    note.className = "rejection";
+    note.id = "plan-rejection";
+    note.textContent = rejection === RejectionMode.REPLACE
+      ? `A candidate whose written step fails is stopped there and a fresh one starts in its place (up to ${plan.rejection!.maxCandidates} in all).`
+      : "A candidate whose written step fails is stopped there.";
+    planSection.append(note);
   }
+  for (const c of plan.candidates) addPane(c, texts);
+}
+
+function addPane(c: PlannedCandidate, texts: Map<number, HTMLElement>) {
+  const pane = document.createElement("article");
+  pane.className = "pane";
+  pane.id = `candidate-${c.index}`;
+  pane.dataset.state = "waiting";
+  pane.setAttribute("aria-labelledby", `candidate-${c.index}-title`);
+  const title = document.createElement("h3");
+  title.id = `candidate-${c.index}-title`;
+  const heads = c.configuration?.name ?? "";
+  title.textContent = `#${c.index} ${heads}`;
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  // Float32 on the wire: 0.7 arrives as 0.699999988…; a score only where the strategy has one.
+  meta.textContent = [c.score !== 0 ? `score ${c.score.toFixed(3)}` : "", c.temperature > 0 ? `temperature ${+c.temperature.toFixed(3)}` : "greedy"]
+    .filter((part) => part.length > 0).join(" · ");
+  const text = document.createElement("pre");
+  text.className = "text";
+  const answer = document.createElement("p");
+  answer.className = "answer";
+  const check = document.createElement("p");
+  check.className = "check";
+  pane.append(title, meta, text, answer, check);
+  panes.append(pane);
+  texts.set(c.index, text);
+}
+
+// A candidate stopped at its first failed step: its pane says where; its replacement gets a pane.
+function renderStop(stop: CandidateStop, plan: Plan | undefined, texts: Map<number, HTMLElement>) {
+  const pane = $(`candidate-${stop.index}`);
+  if (pane) {
+    pane.dataset.state = "stopped";
+    const line = pane.querySelector<HTMLElement>(".check")!;
+    line.className = "stop";
+    const f = stop.failure;
+    line.textContent = `stopped at token ${stop.atToken}: step ${f?.step} ${f?.text} (is ${f?.computed})`
+      + (stop.replacement !== undefined ? ` · #${stop.replacement} starts in its place` : "");
+  }
+  const next = plan?.replacements.find((c) => c.index === stop.replacement);
+  if (next && !texts.has(next.index)) addPane(next, texts);
 }
 
 function renderResult(result: CandidateResult) {
   const pane = $(`candidate-${result.index}`);
   if (!pane) return;
+  if (result.finishReason === FinishReason.REJECTED) {
+    pane.dataset.state = "stopped";
+    pane.querySelector(".answer")!.textContent = `stopped · excluded · ${result.tokens} tokens`;
+    pane.querySelector(".text")!.textContent = result.text;
+    return;
+  }
   pane.dataset.state = result.error ? "failed" : "done";
   const answer = pane.querySelector(".answer")!;
   answer.textContent = result.error ? `failed: ${result.error}` : `answer: ${result.answer || "none"} · ${result.tokens} tokens`;
@@ -207,6 +250,7 @@ function renderResult(result: CandidateResult) {
 
 // The Verifier's word on a finished candidate's written arithmetic.
 function renderCheck(check: CheckResult) {
+  if ($(`candidate-${check.index}`)?.dataset.state === "stopped") return;   // its stop says where it failed
   const line = $(`candidate-${check.index}`)?.querySelector<HTMLElement>(".check");
   if (!line) return;
   const f = check.firstFailure;
@@ -233,13 +277,17 @@ function renderVerdict(verdict: Verdict) {
   }
   verdictSection.append(heading, answer, votes);
   const notes: [string, number[]][] = [["failed", verdict.failedCandidates], ["left out of the vote (a step fails)", verdict.excludedCandidates],
-    ["not needed (the answer was decided)", verdict.unneededCandidates]];
+    ["not needed (the answer was decided)", verdict.unneededCandidates], ["stopped at a failed step", verdict.stoppedCandidates]];
   for (const [what, indices] of notes.filter(([, i]) => i.length > 0)) {
     const line = document.createElement("p");
     line.textContent = `${what}: ${indices.join(", ")}`;
     verdictSection.append(line);
   }
   for (const i of verdict.unneededCandidates) $(`candidate-${i}`)?.setAttribute("data-state", "unneeded");
+  const tokens = document.createElement("p");
+  tokens.id = "verdict-tokens";
+  tokens.textContent = `${verdict.generatedTokens} tokens generated`;
+  verdictSection.append(tokens);
   const rule = document.createElement("p");
   rule.className = "rule";
   rule.id = "verdict-rule";

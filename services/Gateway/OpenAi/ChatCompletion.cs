@@ -50,6 +50,9 @@ public sealed class ChatCompletion(string id, long created, string model, bool i
             case SolveResponse.EventOneofCase.Check:
                 checks[e.Check.Index] = e.Check;
                 return [Chunk([], new JsonObject { ["check"] = ToJson(e.Check) })];
+            case SolveResponse.EventOneofCase.Stop:
+                // A candidate stopped at a failed written step: never one of the n best choices.
+                return [Chunk([], new JsonObject { ["stop"] = ToJson(e.Stop) })];
             case SolveResponse.EventOneofCase.Restart:
                 // The text streamed so far for this candidate is void: it is decoded again from the start.
                 return [Chunk([], new JsonObject { ["restart"] = ToJson(e.Restart) })];
@@ -76,11 +79,11 @@ public sealed class ChatCompletion(string id, long created, string model, bool i
     /// Candidate indices best first: the verdict's chosen candidate; then, for each next answer in the verdict's order
     /// (most votes first), its candidate with the highest mean log-probability; then the other voters (by their
     /// answer's rank), the candidates left out for a failed step, and those without an answer, each by mean
-    /// log-probability. Failed candidates (no text) are not ranked; ties go to the lower index.
+    /// log-probability. Failed candidates (no text) and stopped ones (a failed step while decoding) are not ranked; ties go to the lower index.
     /// </summary>
     public static List<int> Ranked(Verdict? verdict, IEnumerable<CandidateResult> candidates)
     {
-        var finished = candidates.Where(r => r.Error.Length == 0).ToDictionary(r => r.Index);
+        var finished = candidates.Where(r => r.Error.Length == 0 && r.FinishReason != Contracts.V1.FinishReason.Rejected).ToDictionary(r => r.Index);
         IEnumerable<CandidateResult> ByLogProb(IEnumerable<int> indices) =>
             indices.Where(finished.ContainsKey).Select(i => finished[i]).OrderByDescending(r => r.MeanLogProb).ThenBy(r => r.Index);
         var order = new List<int>();
@@ -137,6 +140,7 @@ public sealed class ChatCompletion(string id, long created, string model, bool i
     {
         Contracts.V1.FinishReason.Stop => "stop",
         Contracts.V1.FinishReason.Length => "length",
+        Contracts.V1.FinishReason.Rejected => "content_filter",   // candidates_as_choices: its text was cut where the step check flagged it
         _ => null,
     };
 
@@ -150,7 +154,7 @@ public sealed class ChatCompletion(string id, long created, string model, bool i
     /// <summary>The non-streamed response, once the Solve has ended: the n best candidates, or one choice per candidate by index.</summary>
     public JsonObject Completion()
     {
-        List<CandidateResult> returned = PerCandidate ? [.. results.Values] : Chosen();
+        List<CandidateResult> returned = PerCandidate ? [.. results.Values.Where(r => r.FinishReason != Contracts.V1.FinishReason.Rejected)] : Chosen();
         var choiceArray = new JsonArray();
         for (int i = 0; i < returned.Count; i++)
             choiceArray.Add(new JsonObject

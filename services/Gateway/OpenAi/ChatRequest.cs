@@ -8,7 +8,7 @@ namespace Sprint.Gateway.OpenAi;
 /// The body of <c>POST /v1/chat/completions</c> as OpenAI's API reference defines it (the fields this server honours,
 /// and those it accepts only at their defaults), plus SPRINT's own choices as extra body fields (the SDKs'
 /// <c>extra_body</c>, as vLLM takes its extra sampling parameters): <see cref="Strategy"/>, <see cref="Aggregation"/>,
-/// <see cref="Adaptive"/>, <see cref="TopK"/>, <see cref="RequireSelectedHeads"/>. Any other field is refused, naming it.
+/// <see cref="Adaptive"/>, <see cref="TopK"/>, <see cref="RequireSelectedHeads"/>, <see cref="Rejection"/>. Any other field is refused, naming it.
 /// </summary>
 public sealed class ChatRequest
 {
@@ -68,6 +68,11 @@ public sealed class ChatRequest
     public int? TopK { get; init; }
     /// <summary>SPRINT: true fails the request (503) when the heads cannot be chosen, instead of sampling (SolveRequest.require_selected_heads).</summary>
     public bool? RequireSelectedHeads { get; init; }
+    /// <summary>
+    /// SPRINT: verify while decoding (SolveRequest.rejection) — "none", "stop" or "replace" (the default), with the
+    /// suffixes of <c>sprint solve --rejection</c> ("replace!", "replace~", "replacex3"). A stopped candidate is never a choice.
+    /// </summary>
+    public string? Rejection { get; init; }
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -133,6 +138,14 @@ public sealed class ChatRequest
         if (TopP is { } p) request.TopP = (float)p;
         if (TopK is { } k) request.TopK = k;
         if (RequireSelectedHeads is { } require) request.RequireSelectedHeads = require;
+        if (Rejection is { } rejection)
+        {
+            Answers.RejectionPolicy policy;
+            try { policy = Answers.RejectionPolicy.Parse(rejection); }
+            catch (ArgumentException e) { throw new OpenAiException(OpenAiError.Invalid("rejection", e.Message)); }
+            request.Rejection = policy.ToProto(policy.Mode == Answers.Rejection.Replace && policy.CapFactor != Answers.RejectionDefaults.CapFactor
+                ? policy.Cap(request.N == 0 ? Core.Defaults.N : request.N) : 0);
+        }
         if (MaxTokens is { } max && MaxCompletionTokens is { } completion && max != completion)
             throw new OpenAiException(OpenAiError.Invalid("max_completion_tokens", $"max_tokens ({max}) and max_completion_tokens ({completion}) disagree; send one"));
         if ((MaxCompletionTokens ?? MaxTokens) is { } tokens)

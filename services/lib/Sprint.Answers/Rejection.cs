@@ -27,6 +27,12 @@ public enum EveryoneFails
     StopAll,
 }
 
+/// <summary>The replacement cap's default: 2n candidates in all.</summary>
+public static class RejectionDefaults
+{
+    public const int CapFactor = 2;
+}
+
 /// <summary>
 /// Verify while decoding: a candidate whose written step fails is stopped at the end of that line, and (under
 /// <see cref="Rejection.Replace"/>) the plan's next candidate starts in its place, so that the tokens a doomed candidate
@@ -34,7 +40,7 @@ public enum EveryoneFails
 /// dev split (EVAL.md, "Verify while decoding").
 /// </summary>
 /// <param name="CapFactor">Replace: at most <c>CapFactor × n</c> candidates start in all (the plan is that long).</param>
-public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = EveryoneFails.KeepLast, int CapFactor = 2)
+public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = EveryoneFails.KeepLast, int CapFactor = RejectionDefaults.CapFactor)
 {
     public static RejectionPolicy None { get; } = new(Rejection.None);
 
@@ -58,14 +64,14 @@ public sealed record RejectionPolicy(Rejection Mode, EveryoneFails Guard = Every
     {
         Rejection.None => "none",
         _ => (Mode == Rejection.Stop ? "stop" : "replace") + Guard switch { EveryoneFails.KeepLast => "", EveryoneFails.StopAll => "!", _ => "~" }
-            + (Mode == Rejection.Replace && CapFactor != 2 ? $"x{CapFactor}" : ""),
+            + (Mode == Rejection.Replace && CapFactor != RejectionDefaults.CapFactor ? $"x{CapFactor}" : ""),
     };
 
     /// <summary>Parses what <see cref="ToString"/> writes, e.g. "replace", "stop!", "replace~x3".</summary>
     public static RejectionPolicy Parse(string text, string field = "rejection")
     {
         var t = text.Trim().ToLowerInvariant();
-        int cap = 2;
+        int cap = RejectionDefaults.CapFactor;
         int x = t.IndexOf('x', StringComparison.Ordinal);
         if (x > 0 && t.StartsWith("replace", StringComparison.Ordinal))
         {
