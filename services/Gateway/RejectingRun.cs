@@ -41,6 +41,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
     {
         public required AsyncDuplexStreamingCall<SteerGroupRequest, SteerGroupResponse> Call;
         public required CancellationTokenSource Stall;
+        public System.Diagnostics.Activity? Span;
         public readonly List<Member> Members = [];
         public int Attempt;
         public bool Closed, Ended;
@@ -59,6 +60,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
         public Contracts.V1.StepFailure? Failure;
     }
 
+    static readonly System.Diagnostics.ActivitySource Traces = new("Sprint.Gateway");
     readonly Channel<Input> inbox = Channel.CreateUnbounded<Input>(new UnboundedChannelOptions { SingleReader = true });
     readonly Dictionary<int, Member> members = [];
     AsyncDuplexStreamingCall<WatchRequest, WatchResponse>? watch;
@@ -302,7 +304,14 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
         request.Candidates.AddRange(entries.Select(Candidate));
         var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stall.CancelAfter(options.CandidateProgressTimeout);
-        var group = new Group { Call = upstreams.Generator.SteerGroup(deadline: deadline, cancellationToken: stall.Token), Stall = stall, Attempt = attempt };
+        // One span per SteerGroup call (as per GenerateGroup call), the parent of the generator's server span; the loop
+        // itself stays under the Solve's span.
+        var parent = System.Diagnostics.Activity.Current;
+        var span = Traces.StartActivity("sprint.gateway.candidates", System.Diagnostics.ActivityKind.Internal);
+        span?.SetTag("sprint.candidate.indices", string.Join(",", entries.Select(c => c.Index)));
+        span?.SetTag("sprint.candidate.configurations", string.Join(",", entries.Select(c => c.Config.Name)));
+        var group = new Group { Call = upstreams.Generator.SteerGroup(deadline: deadline, cancellationToken: stall.Token), Stall = stall, Attempt = attempt, Span = span };
+        System.Diagnostics.Activity.Current = parent;
         for (int i = 0; i < entries.Count; i++)
         {
             var m = restarted?[i] ?? Join(entries[i], group);
@@ -339,6 +348,8 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
                 : new RpcException(new Status(StatusCode.Unknown, $"the generator call failed ({e.GetType().Name})"));
         }
         catch (Exception) { }
+        group.Span?.SetTag("sprint.candidate.tokens", string.Join(",", group.Members.Select(m => m.Total)));
+        group.Span?.Dispose();
         inbox.Writer.TryWrite(new GroupEnded(group, error));
     }
 

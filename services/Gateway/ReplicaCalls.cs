@@ -17,7 +17,9 @@ namespace Sprint.Gateway;
 /// <item><see cref="Streams"/>, for GenerateGroup: a stream that fails UNAVAILABLE before any response is retried
 /// (up to five picks, with backoff), since a replica that just died can take the first picks until its connection is
 /// seen to fail; once a stream has answered, the gateway restarts its unfinished candidates itself
-/// (<see cref="CandidateRunner"/>).</item>
+/// (<see cref="CandidateRunner"/>); SteerGroup the same.</item>
+/// <item><see cref="Plain"/>, for the Verifier's Watch: no retry, no hedging (a bidirectional stream of one Solve; when it
+/// breaks, the Solve goes on without stops, <see cref="RejectingRun"/>).</item>
 /// </list>
 /// </summary>
 public static class ReplicaCalls
@@ -42,6 +44,9 @@ public static class ReplicaCalls
             NonFatalStatusCodes = { StatusCode.Unavailable, StatusCode.FailedPrecondition },
         },
     };
+
+    /// <summary>No policy for <paramref name="method"/> of <paramref name="service"/>: its calls are made once.</summary>
+    public static MethodConfig Plain(string method, string service) => new() { Names = { new MethodName { Service = service, Method = method } } };
 
     /// <summary>The retry policy of GenerateGroup (and any other generator method not configured otherwise).</summary>
     public static MethodConfig Streams => new()

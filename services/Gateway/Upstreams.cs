@@ -35,7 +35,8 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
 
     public EmbeddingService.EmbeddingServiceClient Embedding => new(Channel(ref embedding, () => Unary(options.EmbeddingAddress)));
     public HeadSelectorService.HeadSelectorServiceClient Selector => new(Channel(ref selector, () => Unary(options.SelectorAddress)));
-    public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Unary(options.VerifierAddress)));
+    public VerifierService.VerifierServiceClient Verifier => new(Channel(ref verifier, () => Unary(options.VerifierAddress,
+        ReplicaCalls.Plain(nameof(VerifierService.VerifierServiceClient.Watch), VerifierService.Descriptor.FullName))));
     public GeneratorService.GeneratorServiceClient Generator =>
         new(Channel(ref generators, () => Replicas(GeneratorAddresses(), generatorBalancer, null, ReplicaCalls.Streams, ReplicaCalls.Hedged(options.HedgingDelay, nameof(GeneratorService.GeneratorServiceClient.ModelInfo), GeneratorService.Descriptor.FullName))));
 
@@ -104,8 +105,9 @@ public sealed class Upstreams(GatewayOptions options, IServer server, ServiceCli
         lock (gate) return field ??= create();
     }
 
-    /// <summary>A service whose calls are all idempotent and unary: every call hedged, its own ejections.</summary>
-    GrpcChannel Unary(string? addresses) => Replicas(ReplicaCalls.Split(addresses), new(options.EjectionTime), options.HedgingDelay, ReplicaCalls.Hedged(options.HedgingDelay));
+    /// <summary>A service whose calls are idempotent and unary: every call hedged (but the <paramref name="streams"/>), its own ejections.</summary>
+    GrpcChannel Unary(string? addresses, params MethodConfig[] streams) =>
+        Replicas(ReplicaCalls.Split(addresses), new(options.EjectionTime), options.HedgingDelay, [ReplicaCalls.Hedged(options.HedgingDelay), .. streams]);
 
     List<string> GeneratorAddresses()
     {

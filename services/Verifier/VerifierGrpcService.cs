@@ -8,6 +8,7 @@ public sealed class VerifierGrpcService(CandidateVerifier verifier, CandidateWat
 {
     public override async Task Watch(IAsyncStreamReader<WatchRequest> requestStream, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
+        await context.WriteResponseHeadersAsync([]).ConfigureAwait(false);   // at once: the caller knows the stream is up before any line ends
         await foreach (var response in watch.WatchAsync(requestStream, context.CancellationToken).ConfigureAwait(false))
             await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
     }

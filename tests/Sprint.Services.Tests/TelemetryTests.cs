@@ -155,13 +155,15 @@ public sealed class TraceTests(TracedSuite suite) : IClassFixture<TracedSuite>
         // Every exported span of the trace hangs from the Solve's (no orphan: each parent was exported too), but the
         // test client's own (its gRPC and HTTP client spans, above the Solve's: the client runs in this process).
         Assert.All(spans.Where(a => a != solve && !Under(solve, a)), a => Assert.True(Under(a, solve), $"{a.DisplayName} is not below the Solve's span"));
-        foreach (var method in new[] { "sprint.v1.EmbeddingService/Embed", "sprint.v1.HeadSelectorService/Select", "sprint.v1.GeneratorService/GenerateGroup" })
+        // The candidates run as a SteerGroup call under the default rejection policy (GenerateGroup without one).
+        string groupMethod = spans.Any(a => a.Kind == ActivityKind.Server && a.DisplayName.Contains("SteerGroup")) ? "sprint.v1.GeneratorService/SteerGroup" : "sprint.v1.GeneratorService/GenerateGroup";
+        foreach (var method in new[] { "sprint.v1.EmbeddingService/Embed", "sprint.v1.HeadSelectorService/Select", groupMethod })
             Assert.True(Under(Server(method), solve), $"{method}'s span is not below the Solve's");
         // The candidates' span: their indices, configurations and token counts, the parent of GenerateGroup's server span.
         var candidates = spans.Single(a => a.OperationName == "sprint.gateway.candidates");
         Assert.Equal("0,1", candidates.GetTagItem("sprint.candidate.indices"));
         Assert.Equal(2, ((string)candidates.GetTagItem("sprint.candidate.tokens")!).Split(',').Count(t => int.Parse(t) > 0));
-        var group = Server("sprint.v1.GeneratorService/GenerateGroup");
+        var group = Server(groupMethod);
         Assert.True(Under(group, candidates));
         // Each candidate's stages on the generator, in order, as children of the group call.
         foreach (int index in new[] { 0, 1 })
