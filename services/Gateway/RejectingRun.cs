@@ -248,7 +248,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
             if (!done) continue;
             group.Closed = true;
             try { await group.Call.RequestStream.CompleteAsync().ConfigureAwait(false); }
-            catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException) { }   // it ended already: its reader says so
+            catch (Exception) { }   // it ended already: its reader says so
         }
     }
 
@@ -365,7 +365,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
     async Task SendAsync(Group group, SteerGroupRequest message)
     {
         try { await group.Call.RequestStream.WriteAsync(message).ConfigureAwait(false); }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException) { }   // the call broke: its reader says so
+        catch (Exception) { }   // the call broke (a status, a reset connection, a cancelled call): its reader says so
     }
 
     async Task OpenWatchAsync()
@@ -377,7 +377,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
             await watch.RequestStream.WriteAsync(new WatchRequest { Open = new WatchOpen { Question = spec.Question, SkipScores = !spec.Scores } }).ConfigureAwait(false);
             watchReader = ReadWatchAsync(watch);
         }
-        catch (Exception e) when (e is RpcException or InvalidOperationException && !ct.IsCancellationRequested)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             inbox.Writer.TryWrite(new WatchEnded(Why(e)));
         }
@@ -402,7 +402,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
     {
         if (watch is null || watchBroken) return;
         try { await watch.RequestStream.WriteAsync(message).ConfigureAwait(false); }
-        catch (Exception e) when (e is RpcException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (!ct.IsCancellationRequested)   // a status, a reset connection (IOException), a finished call
         {
             inbox.Writer.TryWrite(new WatchEnded(Why(e)));
         }
@@ -410,6 +410,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
 
     /// <summary>Why the Watch broke, for the verdict's rule (no internal address, no exception text).</summary>
     static string Why(Exception e) => e is RpcException { Status.DebugException: not null } r ? $"{r.StatusCode}: the Verifier could not be reached"
+        : e is IOException ? "the Verifier's connection was lost"
         : e is RpcException r2 ? $"{r2.StatusCode}: {Quote.Short(r2.Status.Detail)}" : $"the Watch failed ({e.GetType().Name})";
 
     /// <summary>Every candidate that finished holding with an answer (for the next wave's race).</summary>

@@ -45,34 +45,49 @@ static class Clients
         return Tool.Run("node", [Path.Combine(client, "openai_client.mjs"), baseUrl, model, Rpc.Question, bestOf.ToString(), seed.ToString(), mode], client, environment);
     }
 
-    /// <summary>The clients' JSON summary: plan first, verdict last, every candidate's streamed text equal to its result, the verdict a majority.</summary>
+    /// <summary>
+    /// The clients' JSON summary: plan first, verdict last, every candidate's streamed text equal to its result (a
+    /// stopped one's result is the text up to its failed line: a prefix), n candidates and one more per replacement,
+    /// the stops the verdict lists, every finished candidate checked, the verdict a majority of the rest.
+    /// </summary>
     public static void AssertSummary(string json, int n)
     {
         var s = JsonNode.Parse(json)!;
         var events = s["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
         Assert.Equal("plan", events[0]);
         Assert.Equal("verdict", events[^1]);
-        Assert.Equal(n, events.Count(e => e == "candidate"));
-        Assert.Equal(n, s["plan"]!.AsArray().Count);
+        var stops = s["stops"]!.AsObject();
+        int replacements = stops.Count(x => x.Value!["replacement"] is not null);
         var candidates = s["candidates"]!.AsObject();
+        Assert.Equal(n + replacements, candidates.Count);
+        Assert.Equal(n, s["plan"]!.AsArray().Count);
+        Assert.Equal(stops.Select(x => x.Key).Order(), s["verdict"]!["stopped"]!.AsArray().Select(x => x!.ToString()).Order());
         foreach (var (index, c) in candidates)
         {
             Assert.Equal("", c!["error"]!.GetValue<string>());
-            Assert.Equal(s["deltas"]![index]?.GetValue<string>() ?? "", c["text"]!.GetValue<string>());
+            var streamed = s["deltas"]![index]?.GetValue<string>() ?? "";
+            if (c["rejected"]!.GetValue<bool>())
+            {
+                Assert.True(stops.ContainsKey(index), $"candidate {index} ended rejected without a stop event");
+                Assert.StartsWith(c["text"]!.GetValue<string>(), streamed);
+            }
+            else Assert.Equal(streamed, c["text"]!.GetValue<string>());
         }
-        // The default aggregation is the verified vote: every candidate with text is checked, the candidates with a
-        // failed step are left out (unless all of them fail), and the verdict is the majority of the rest.
+        // The default aggregation is the verified vote: every finished candidate with text is checked, the candidates
+        // with a failed step are left out (unless all of them fail), and the verdict is the majority of the rest.
         Assert.Equal("AGGREGATION_VERIFIED_MAJORITY", s["verdict"]!["aggregation"]!.ToString());
         var checks = s["checks"]!.AsObject();
-        Assert.Equal(candidates.Count(c => c.Value!["text"]!.GetValue<string>().Length > 0), checks.Count);
-        Assert.Equal(n, events.Count(e => e == "check") + candidates.Count(c => c.Value!["text"]!.GetValue<string>().Length == 0));
+        var finished = candidates.Where(c => !c.Value!["rejected"]!.GetValue<bool>()).ToList();
+        Assert.All(finished.Where(c => c.Value!["text"]!.GetValue<string>().Length > 0), c => Assert.True(checks.ContainsKey(c.Key), $"candidate {c.Key} was not checked"));
+        Assert.All(checks, c => Assert.True(candidates.ContainsKey(c.Key)));
         var excluded = s["verdict"]!["excluded"]!.AsArray().Select(e => e!.ToString()).ToHashSet();
         var failedSteps = checks.Where(c => c.Value!["failed"]!.GetValue<int>() > 0).Select(c => c.Key).ToHashSet();
-        if (excluded.Count > 0) Assert.Equal(failedSteps.Intersect(candidates.Where(c => c.Value!["answer"]!.GetValue<string>().Length > 0).Select(c => c.Key)).ToHashSet(), excluded);
-        var answers = candidates.Where(c => !excluded.Contains(c.Key)).Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
+        if (excluded.Count > 0) Assert.Equal(failedSteps.Intersect(finished.Where(c => c.Value!["answer"]!.GetValue<string>().Length > 0).Select(c => c.Key)).ToHashSet(), excluded);
+        var answers = finished.Where(c => !excluded.Contains(c.Key)).Select(c => c.Value!["answer"]!.GetValue<string>()).Where(a => a.Length > 0)
             .GroupBy(AnswerNormalizer.Normalize).ToDictionary(g => g.Key, g => g.Count());
         var verdict = s["verdict"]!["answer"]!.GetValue<string>();
-        Assert.Equal(answers.Values.Max(), answers[verdict]);
+        if (answers.Count == 0) Assert.Equal("", verdict);
+        else Assert.Equal(answers.Values.Max(), answers[verdict]);
     }
 
     /// <summary>The Python client of the Verifier: Check on two candidates, one whose step fails; prints the results as JSON.</summary>

@@ -83,7 +83,7 @@ public sealed class EndToEndTests(DistributedSuite suite)
         Assert.Equal(plan.Candidates.Select(c => c.Configuration.Name), again.Plan.Candidates.Select(c => c.Configuration.Name));
 
         // Round robin spread the candidates over both replicas.
-        Assert.All(suite.Generators, g => Assert.Contains("sprint.v1.GeneratorService/Generate", g.Log));
+        Assert.All(suite.Generators, g => Assert.Matches("sprint.v1.GeneratorService/(Generate|SteerGroup)", g.Log));
 
         // One replica dies; later requests still get every candidate decoded, by the other one.
         suite.Generators[1].Kill();
@@ -115,7 +115,7 @@ public sealed class EndToEndTests(DistributedSuite suite)
             ("gateway Solve", () => Logged(suite.Gateway, "sprint.v1.GatewayService/Solve")),
             ("embedding Embed", () => Logged(suite.Embedding, "sprint.v1.EmbeddingService/Embed")),
             ("selector Select", () => Logged(suite.Selector, "sprint.v1.HeadSelectorService/Select")),
-            ("a generator's GenerateGroup", () => suite.Generators.Any(g => Logged(g, "sprint.v1.GeneratorService/GenerateGroup"))),
+            ("a generator's group call", () => suite.Generators.Any(g => Logged(g, "sprint.v1.GeneratorService/GenerateGroup") || Logged(g, "sprint.v1.GeneratorService/SteerGroup"))),
         };
         for (var until = DateTime.UtcNow.AddSeconds(10); expected.Any(e => !e.Seen()) && DateTime.UtcNow < until;) await Task.Delay(100);   // logs flush asynchronously
         Assert.All(expected, e => Assert.True(e.Seen(), $"no {e.What} log line with {id}"));

@@ -25,11 +25,17 @@ public sealed class OpenAiTests(SuiteFixture suite)
     /// </summary>
     const ulong Disagreeing = 1;
 
-    /// <summary>The gRPC Solve of the same request: the candidates by index and the verdict.</summary>
+    /// <summary>
+    /// The gRPC Solve of the same request: the candidates by index and the verdict. Without rejection unless
+    /// <paramref name="serverDefault"/> (the OpenAI mapping is compared on candidates that all run to their end, whose
+    /// token counts are exact; a stopped candidate's count includes the tokens decoded while its stop travelled).
+    /// </summary>
     async Task<(List<CandidateResult> Results, Verdict Verdict)> GrpcSolve(int n, ulong seed, int maxTokens = MaxTokens,
-        Aggregation aggregation = Aggregation.VerifiedMajority)
+        Aggregation aggregation = Aggregation.VerifiedMajority, bool serverDefault = false)
     {
-        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = n, Seed = seed, MaxNewTokens = maxTokens, Aggregation = aggregation });
+        var request = new SolveRequest { Question = Rpc.Question, N = n, Seed = seed, MaxNewTokens = maxTokens, Aggregation = aggregation };
+        if (!serverDefault) request.Rejection = Rpc.NoRejection;
+        var events = await Rpc.Solve(suite.Gateway, request);
         var (_, results, verdict) = Rpc.AssertWellFormed(events);
         return ([.. results.OrderBy(r => r.Index)], verdict);
     }
@@ -50,6 +56,7 @@ public sealed class OpenAiTests(SuiteFixture suite)
             ["n"] = n, ["best_of"] = bestOf, ["candidates_as_choices"] = candidatesAsChoices ? true : null,
             ["seed"] = seed, ["max_tokens"] = maxTokens, ["stream"] = stream, ["aggregation"] = aggregation,
             ["stream_options"] = stream ? new JsonObject { ["include_usage"] = true } : null,
+            ["rejection"] = "none",   // as GrpcSolve
         }.ToJsonString()));
 
     /// <summary>usage counts every candidate that ran, not only the returned choices.</summary>
@@ -74,7 +81,7 @@ public sealed class OpenAiTests(SuiteFixture suite)
     [Fact(Timeout = 300_000)]
     public async Task The_dotnet_sdk_with_default_parameters_gets_one_choice_the_verdicts_chosen_candidate()
     {
-        var (grpc, verdict) = await GrpcSolve(8, Disagreeing);
+        var (grpc, verdict) = await GrpcSolve(8, Disagreeing, serverDefault: true);   // the typed layer sends no rejection: the server's default
         var chosen = Chosen(grpc, verdict);
         var client = DotnetClient();
         // The typed layer, as an application calls it: no n, no best_of.
@@ -83,13 +90,17 @@ public sealed class OpenAiTests(SuiteFixture suite)
 #pragma warning restore OPENAI001
         Assert.Equal(chosen.Text, typed.Value.Content[0].Text);
         Assert.Equal(Finish(chosen), typed.Value.FinishReason == ChatFinishReason.Length ? "length" : "stop");
-        Assert.Equal(grpc.Sum(r => r.Tokens), typed.Value.Usage.OutputTokenCount);   // every candidate decoded
+        // Every candidate that ran is counted; a stopped one with the tokens it decoded while its stop travelled, which
+        // differ from run to run: at least up to its stop, at most max_tokens.
+        var finishedTokens = grpc.Where(r => r.FinishReason != FinishReason.Rejected).Sum(r => r.Tokens);
+        var stoppedCount = grpc.Count(r => r.FinishReason == FinishReason.Rejected);
+        Assert.InRange(typed.Value.Usage.OutputTokenCount, finishedTokens + stoppedCount, finishedTokens + stoppedCount * MaxTokens);
         Assert.Equal(Model, typed.Value.Model);
         var raw = JsonNode.Parse(typed.GetRawResponse().Content.ToString())!;
         Assert.Single(raw["choices"]!.AsArray());
         Assert.Equal(0, raw["choices"]![0]!["index"]!.GetValue<int>());
         Assert.Equal([verdict.ChosenCandidate], raw["sprint"]!["choice_candidates"]!.AsArray().Select(c => c!.GetValue<int>()));
-        Assert.Equal(8, raw["sprint"]!["candidates"]!.AsArray().Count);   // the extension keeps every candidate
+        Assert.Equal(grpc.Count, raw["sprint"]!["candidates"]!.AsArray().Count);   // the extension keeps every candidate (replacements too)
         Assert.Equal(verdict.Answer, raw["sprint"]!["verdict"]!["answer"]!.GetValue<string>());
 
         // The SDK's streaming: the text accumulated from choice 0 is the chosen candidate's.

@@ -38,7 +38,7 @@ public sealed partial class ReplicaFaultTests : IAsyncLifetime
 
     static int Calls(ServiceProcess generator) => GroupCall().Matches(generator.Log).Count;
 
-    [GeneratedRegex("GeneratorService/GenerateGroup OK")]
+    [GeneratedRegex("GeneratorService/(GenerateGroup|SteerGroup) OK")]
     private static partial Regex GroupCall();
 
     [Fact(Timeout = 300_000)]

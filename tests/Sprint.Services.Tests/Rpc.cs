@@ -29,6 +29,9 @@ static class Rpc
     public static Task<List<SolveResponse>> Solve(GatewayService.GatewayServiceClient client, SolveRequest request, DateTime? deadline = null) =>
         ReadAll(client.Solve(request, deadline: deadline ?? DateTime.UtcNow.AddMinutes(2)));
 
+    /// <summary>Every candidate runs to its end (for tests of what a Solve does without rejection).</summary>
+    public static RejectionParameters NoRejection => new() { Mode = RejectionMode.None };
+
     /// <summary>
     /// Checks a Solve stream's shape: plan first, verdict last, every delta and result tagged with a planned candidate
     /// (or a replacement the plan lists, started by a stop event before its first delta); a stopped candidate's result

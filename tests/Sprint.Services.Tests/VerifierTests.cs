@@ -51,7 +51,7 @@ public sealed class VerifierTests(SuiteFixture suite)
     [Fact(Timeout = 120_000)]
     public async Task A_weighted_solve_votes_with_the_scores_it_reports()
     {
-        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.VerifierWeighted });
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.VerifierWeighted, Rejection = Rpc.NoRejection });
         var (plan, results, verdict) = Rpc.AssertWellFormed(events);
         Assert.Equal(Aggregation.VerifierWeighted, plan.Aggregation);
         Assert.Equal(Aggregation.VerifierWeighted, verdict.Aggregation);
@@ -72,7 +72,7 @@ public sealed class VerifierTests(SuiteFixture suite)
         var request = new SolveRequest
         {
             Question = Rpc.Question, N = 8, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 5, Aggregation = Aggregation.VerifierWeighted,
-            Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Margin = 0.9f },
+            Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Margin = 0.9f }, Rejection = Rpc.NoRejection,
         };
         var events = await Rpc.Solve(suite.Gateway, request);
         var (plan, results, verdict) = Rpc.AssertWellFormed(events);
@@ -120,7 +120,7 @@ public sealed class VerifierTests(SuiteFixture suite)
     [Fact(Timeout = 120_000)]
     public async Task A_verified_solve_streams_every_candidates_check_and_the_verdict_names_the_rule()
     {
-        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11 });
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Rejection = Rpc.NoRejection });
         var (plan, results, verdict) = Rpc.AssertWellFormed(events);
         Assert.Equal(Aggregation.VerifiedMajority, plan.Aggregation);   // the default
         Assert.Null(plan.Adaptive);
@@ -147,7 +147,7 @@ public sealed class VerifierTests(SuiteFixture suite)
     [Fact(Timeout = 120_000)]
     public async Task An_adaptive_solve_is_a_reproducible_prefix_of_the_full_plan()
     {
-        var request = new SolveRequest { Question = Rpc.Question, N = 8, Strategy = Strategy.RandomHeads, MaxNewTokens = 48, Seed = 5, Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Agree = 2 } };
+        var request = new SolveRequest { Question = Rpc.Question, N = 8, Strategy = Strategy.RandomHeads, MaxNewTokens = 48, Seed = 5, Adaptive = new AdaptiveParameters { Initial = 2, Wave = 2, Agree = 2 }, Rejection = Rpc.NoRejection };
         var first = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
         var second = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, request));
         var full = Rpc.AssertWellFormed(await Rpc.Solve(suite.Gateway, new SolveRequest(request) { Adaptive = null }));

@@ -23,7 +23,7 @@ const credentials = process.env.SPRINT_CA_CERT
 const metadata = new grpc.Metadata();
 if (process.env.SPRINT_API_KEY) metadata.set('authorization', `Bearer ${process.env.SPRINT_API_KEY}`);
 const client = new sprint.GatewayService(address, credentials);
-const summary = { events: [], plan: [], candidates: {}, deltas: {}, checks: {}, verdict: null };
+const summary = { events: [], plan: [], candidates: {}, deltas: {}, checks: {}, stops: {}, verdict: null };
 const deadline = new Date(Date.now() + 120_000);
 const call = client.Solve({ question, n: Number(n), strategy: `STRATEGY_${strategy.toUpperCase()}`, max_new_tokens: 96 }, metadata, { deadline });
 
@@ -34,16 +34,21 @@ call.on('data', (event) => {
   else if (event.event === 'delta') {
     const key = String(event.delta.index);
     summary.deltas[key] = (summary.deltas[key] ?? '') + event.delta.text;
+  } else if (event.event === 'stop') {
+    // A failed written step: the candidate is stopped (its result follows, FINISH_REASON_REJECTED), maybe replaced.
+    const s = event.stop;
+    summary.stops[String(s.index)] = { step: s.failure.step, replacement: s.replacement ?? null };
   } else if (event.event === 'candidate') {
     const c = event.candidate;
-    summary.candidates[String(c.index)] = { configuration: c.configuration, text: c.text, answer: c.answer, error: c.error };
+    summary.candidates[String(c.index)] = { configuration: c.configuration, text: c.text, answer: c.answer, error: c.error,
+      rejected: c.finish_reason === 'FINISH_REASON_REJECTED' };
   } else if (event.event === 'check') {
     const c = event.check;
     summary.checks[String(c.index)] = { checked: c.checked_steps, failed: c.failed_steps };
   } else if (event.event === 'verdict') {
     const v = event.verdict;
     summary.verdict = { answer: v.answer, chosen: v.chosen_candidate, votes: Object.fromEntries(v.votes.map((x) => [x.answer, x.votes])),
-      aggregation: v.aggregation, excluded: v.excluded_candidates };
+      aggregation: v.aggregation, excluded: v.excluded_candidates, stopped: v.stopped_candidates };
   }
 });
 call.on('error', (error) => {

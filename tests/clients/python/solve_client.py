@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 
 import grpc  # noqa: E402
-from sprint.v1 import gateway_pb2, gateway_pb2_grpc  # noqa: E402
+from sprint.v1 import common_pb2, gateway_pb2, gateway_pb2_grpc  # noqa: E402
 
 
 def channel_for(address):
@@ -36,7 +36,7 @@ def channel_for(address):
 
 def main():
     _, _, address, question, n, strategy = sys.argv
-    summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "checks": {}, "verdict": None}
+    summary = {"events": [], "plan": [], "candidates": {}, "deltas": {}, "checks": {}, "stops": {}, "verdict": None}
     key = os.environ.get("SPRINT_API_KEY")
     metadata = [("authorization", "Bearer " + key)] if key else None
     with channel_for(address) as channel:
@@ -53,10 +53,15 @@ def main():
                 summary["deltas"][key] = summary["deltas"].get(key, "") + event.delta.text
             elif kind == "restart":  # its replica failed: the candidate starts over, its text so far is void
                 summary["deltas"][str(event.restart.index)] = ""
+            elif kind == "stop":  # a failed written step: stopped (its result follows, FINISH_REASON_REJECTED), maybe replaced
+                s = event.stop
+                summary["stops"][str(s.index)] = {"step": s.failure.step,
+                                                  "replacement": s.replacement if s.HasField("replacement") else None}
             elif kind == "candidate":
                 c = event.candidate
                 summary["candidates"][str(c.index)] = {"configuration": c.configuration, "text": c.text,
-                                                      "answer": c.answer, "error": c.error}
+                                                      "answer": c.answer, "error": c.error,
+                                                      "rejected": c.finish_reason == common_pb2.FINISH_REASON_REJECTED}
             elif kind == "check":
                 summary["checks"][str(event.check.index)] = {"checked": event.check.checked_steps, "failed": event.check.failed_steps}
             elif kind == "verdict":
@@ -64,7 +69,8 @@ def main():
                 summary["verdict"] = {"answer": v.answer, "chosen": v.chosen_candidate,
                                       "votes": {x.answer: x.votes for x in v.votes},
                                       "aggregation": gateway_pb2.Aggregation.Name(v.aggregation),
-                                      "excluded": list(v.excluded_candidates)}
+                                      "excluded": list(v.excluded_candidates),
+                                      "stopped": list(v.stopped_candidates)}
     print(json.dumps(summary))
 
 
