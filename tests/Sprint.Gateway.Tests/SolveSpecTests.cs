@@ -37,7 +37,11 @@ public sealed class SolveSpecTests
         var spec = SolveSpec.From(new SolveRequest { Question = "q", N = 5, Strategy = Strategy.RandomHeads, MaxNewTokens = 12, Temperature = 0.5f, Seed = 9 }, Options);
         Assert.Equal((5, Core.Strategy.RandomHeads, 12, 0.5, 9UL), (spec.N, spec.Strategy, spec.MaxNewTokens, spec.Temperature!.Value, spec.Seed));
         Assert.Equal(1, SolveSpec.From(new SolveRequest { Question = "q", N = 5, Strategy = Strategy.Greedy }, Options).N);
-        Assert.Equal(new PlanRequest("q", 5, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
+        // The default rejection replaces stopped candidates: the plan runs on to 2n, whose first n are the candidates.
+        Assert.Equal(10, spec.PlanLength);
+        Assert.Equal(new PlanRequest("q", 10, Core.Strategy.RandomHeads, 9, 0.5), spec.ToPlanRequest());
+        var none = SolveSpec.From(new SolveRequest { Question = "q", N = 5, Rejection = new RejectionParameters { Mode = RejectionMode.None } }, Options);
+        Assert.Equal(5, none.PlanLength);
         var paper = SolveSpec.From(new SolveRequest { Question = "q", N = 4, Temperature = 0.9f, TopK = 40, TopP = 0.95f, Aggregation = Aggregation.Majority,
             Adaptive = new AdaptiveParameters { Initial = 2, Agree = 3 } }, Options);
         Assert.Equal(((int?)40, (float?)0.95f, Answers.Aggregation.Majority, new Answers.AdaptivePolicy(2, Answers.AdaptivePolicy.Default.Wave, 3)), (paper.TopK, (float?)paper.TopP, paper.Aggregation, paper.Adaptive));
@@ -60,6 +64,12 @@ public sealed class SolveSpecTests
         Assert.Equal("top_k", FieldOf(new SolveRequest { Question = "q", TopK = -1 }));
         Assert.Equal("top_p", FieldOf(new SolveRequest { Question = "q", TopP = 1.5f }));
         Assert.Equal("top_p", FieldOf(new SolveRequest { Question = "q", TopP = 0 }));
+        Assert.Equal("rejection.mode", FieldOf(new SolveRequest { Question = "q", Rejection = new RejectionParameters { Mode = (RejectionMode)9 } }));
+        Assert.Equal("rejection.everyone_fails", FieldOf(new SolveRequest { Question = "q", Rejection = new RejectionParameters { EveryoneFails = (EveryoneFailsRule)9 } }));
+        Assert.Equal("rejection.max_candidates", FieldOf(new SolveRequest { Question = "q", N = 4, Rejection = new RejectionParameters { Mode = RejectionMode.Replace, MaxCandidates = 3 } }));
+        Assert.Equal("rejection.max_candidates", FieldOf(new SolveRequest { Question = "q", N = 4, Rejection = new RejectionParameters { Mode = RejectionMode.Replace, MaxCandidates = 17 } }));
+        Assert.Equal("rejection.max_candidates", FieldOf(new SolveRequest { Question = "q", N = 4, Rejection = new RejectionParameters { Mode = RejectionMode.Stop, MaxCandidates = 8 } }));
+        Assert.Equal("rejection.max_candidates", FieldOf(new SolveRequest { Question = "q", N = 40, Rejection = new RejectionParameters { Mode = RejectionMode.Replace, MaxCandidates = 100 } }));
         Assert.Equal("adaptive.initial", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Initial = -1 } }));
         Assert.Equal("adaptive.wave", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Wave = -2 } }));
         Assert.Equal("adaptive.agree", FieldOf(new SolveRequest { Question = "q", Adaptive = new AdaptiveParameters { Agree = -3 } }));

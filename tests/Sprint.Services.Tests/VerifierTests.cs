@@ -133,8 +133,8 @@ public sealed class VerifierTests(SuiteFixture suite)
         bool allFail = failing.Count == results.Count(r => r.Answer.Length > 0);
         Assert.Equal(allFail ? [] : failing, verdict.ExcludedCandidates);
         Rpc.AssertVerdictIsMajority(results, verdict);
-        // The plain majority asks the Verifier nothing.
-        var majority = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.Majority });
+        // The plain majority asks the Verifier nothing (without rejection, which checks while decoding).
+        var majority = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Rpc.Question, N = 6, Strategy = Strategy.Sampling, MaxNewTokens = 48, Seed = 11, Aggregation = Aggregation.Majority, Rejection = Rpc.NoRejection });
         Assert.DoesNotContain(majority, e => e.EventCase == SolveResponse.EventOneofCase.Check);
         Assert.Equal(Aggregation.Majority, majority[^1].Verdict.Aggregation);
         Assert.Empty(majority[^1].Verdict.ExcludedCandidates);

@@ -40,6 +40,7 @@ try {
   await page.goto(pageUrl, { waitUntil: 'load' });
   await page.evaluate(watch);
   await page.select('#strategy', 'SPRINT');
+  await page.select('#rejection', 'NONE');   // eight candidates, each to its end (rejection has its own page test)
   await page.$eval('#n', (n) => { n.value = '8'; });
   await page.$eval('#temperature', (t) => { t.value = '0'; });   // greedy pruned candidates: a fixed verdict
   await page.click('#solve-button');
@@ -71,6 +72,7 @@ try {
   const long = await browser.newPage();
   await long.goto(longPageUrl, { waitUntil: 'load' });
   await long.select('#strategy', 'SAMPLING');
+  await long.select('#rejection', 'NONE');
   await long.$eval('#n', (n) => { n.value = '8'; });
   await long.$eval('#max-new-tokens', (m) => { m.value = '400'; });
   await long.click('#solve-button');

@@ -38,6 +38,18 @@ public sealed class CallLogInterceptor(ILogger<CallLogInterceptor> log, ServiceM
         catch (RpcException e) { Log(context, e.StatusCode, start); throw; }
     }
 
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+            Log(context, StatusCode.OK, start);
+        }
+        catch (RpcException e) { Log(context, e.StatusCode, start); throw; }
+    }
+
     void Log(ServerCallContext context, StatusCode status, long start)
     {
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -36,6 +36,14 @@ public sealed class ErrorInterceptor(ILogger<ErrorInterceptor> log) : Intercepto
         catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
     }
 
+    /// <summary>SteerGroup, Watch: a refused message names its field as a unary call's would.</summary>
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream,
+        ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try { await continuation(requestStream, responseStream, context).ConfigureAwait(false); }
+        catch (Exception e) when (e is not RpcException) { throw Map(e, context); }
+    }
+
     RpcException Map(Exception e, ServerCallContext context)
     {
         if (e is OperationCanceledException && context.CancellationToken.IsCancellationRequested)

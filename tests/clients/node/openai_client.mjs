@@ -10,7 +10,9 @@ import OpenAI from "openai";
 const [baseURL, model, question, bestOf, seed, mode] = process.argv.slice(2);
 // No retries: a 429 must reach us, not be retried after Retry-After.
 const client = new OpenAI({ baseURL, apiKey: process.env.SPRINT_API_KEY ?? "none", maxRetries: 0, timeout: 120_000 });
-const request = { model, messages: [{ role: "user", content: question }], best_of: Number(bestOf), seed: Number(seed), max_tokens: 48 };
+// rejection: SPRINT's extension field (verify while decoding); "none" here, so that every candidate runs to its end
+// and the token counts equal the gRPC Solve's the test compares them with.
+const request = { model, messages: [{ role: "user", content: question }], best_of: Number(bestOf), seed: Number(seed), max_tokens: 48, rejection: "none" };
 
 async function refusal(call) {
   try { await call(); return { status: 200 }; }
