@@ -77,6 +77,17 @@ public sealed class RejectionTests
     }
 
     [Fact]
+    public void Candidates_that_fail_at_the_same_step_are_not_free_for_each_other()
+    {
+        // Both fail at token 10 (decode steps in lockstep): at that moment neither is free of a failed step, so under
+        // keep-last both decode on; a third, clean one makes both stop.
+        var both = RejectionReplay.Run([new(40, 10, false), new(40, 10, false)], 2, Stop);
+        Assert.False(both.IsStopped(0) || both.IsStopped(1));
+        var third = RejectionReplay.Run([new(40, 10, false), new(40, 10, false), new(40, null, true)], 3, Stop);
+        Assert.True(third.IsStopped(0) && third.IsStopped(1));
+    }
+
+    [Fact]
     public void When_no_one_else_is_free_a_failed_candidate_stops_only_for_a_replacement()
     {
         // n = 1, cap 2: 0 fails at 10 with nobody else → replaced by 1 (KeepLast); 1 fails at 10 + 5 with the plan used

@@ -104,6 +104,52 @@ public sealed partial class StepCheckerTests(ITestOutputHelper output)
         Assert.Equal(0, check.CheckedSteps);
     }
 
+    /// <summary>
+    /// The bounds on work, each at its edge: a number of 300 digits is read and one of 301 is not; a binomial up to n =
+    /// 1,000 is computed and above it is not; a braced integer of 30 digits is read by \sqrt and one of 31 is not; a
+    /// root of degree 10 is taken and one of degree 11 is not. What is not read is skipped, never failed.
+    /// </summary>
+    [Fact]
+    public void Every_bound_on_work_holds_at_its_edge()
+    {
+        string nines = new('9', 300), tens = "1" + new string('0', 299);   // 300 digits each
+        Assert.Equal((1, 0), Counts($"{nines} - 1 = {new string('9', 299)}8"));
+        Assert.Equal((0, 0), Counts($"9{nines} - 1 = 9{new string('9', 299)}8"));
+        Assert.Equal(1, StepChecker.Check($"{tens} - {tens} = 0").CheckedSteps);
+        Assert.Equal((1, 0), Counts(@"$\binom{1000}{1} = 1000$"));
+        Assert.Equal((0, 0), Counts(@"$\binom{1001}{1} = 1001$"));
+        string root15 = "1" + new string('0', 14);   // (10^14)^2 = 10^28: 29 digits
+        Assert.Equal((1, 0), Counts($@"$\sqrt{{{"1" + new string('0', 28)}}} = {root15}$"));
+        Assert.Equal((1, 0), Counts($@"$\sqrt{{{"0" + "1" + new string('0', 28)}}} = {root15}$"));   // 30 characters
+        Assert.Equal((0, 0), Counts($@"$\sqrt{{{"00" + "1" + new string('0', 28)}}} = {root15}$"));  // 31
+        Assert.Equal((1, 0), Counts(@"$\sqrt[10]{1024} = 2$"));
+        Assert.Equal((0, 0), Counts(@"$\sqrt[11]{2048} = 2$"));
+    }
+
+    /// <summary>
+    /// The tolerance rules at their edges: rounding and cutting to the written decimals (either holds); a whole number
+    /// for a fraction only at 1 or more; a percent as the value or in percent; a running total by its leading number.
+    /// </summary>
+    [Theory]
+    [InlineData("10/3 = 3.33", 1, 0)]     // cut
+    [InlineData("2/3 = 0.67", 1, 0)]      // rounded
+    [InlineData("2/3 = 0.66", 1, 0)]      // cut
+    [InlineData("2/3 = 0.68", 1, 1)]
+    [InlineData("7/2 = 3", 1, 0)]         // a whole number for 3.5 (people, buses)
+    [InlineData("7/2 = 4", 1, 0)]         // rounded up
+    [InlineData("3/5 = 1", 1, 1)]         // 0.6 is not one of anything
+    [InlineData("3/5 = 0", 1, 1)]
+    [InlineData("5/5 = 1", 1, 0)]
+    [InlineData("1/4 = 25%", 1, 0)]       // the value in percent
+    [InlineData("1/4 = 30%", 1, 1)]
+    [InlineData("50 * 20% = 10", 1, 0)]
+    [InlineData("3 * 4 = 12 + 2 = 14", 2, 0)]   // a running total
+    [InlineData("3 * 4 = 13 + 2 = 15", 2, 1)]
+    public void Tolerance_rules_hold_at_their_edges(string text, int checkedSteps, int failedSteps) =>
+        Assert.Equal((checkedSteps, failedSteps), Counts(text));
+
+    static (int, int) Counts(string text) { var c = StepChecker.Check(text); return (c.CheckedSteps, c.FailedSteps); }
+
     static readonly string[] Splits = ["train.jsonl", "test.jsonl"];
 
     static IEnumerable<string> References() => Splits.SelectMany(split =>
