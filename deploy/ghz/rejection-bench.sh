@@ -14,7 +14,7 @@ SERVE=$!
 trap 'kill $SERVE 2>/dev/null' EXIT
 for i in $(seq 1 120); do grep -q "serving sprint.v1" ${TMPDIR:-/tmp}/serve.log && break; sleep 1; done
 sleep 5
-PID=$(pgrep -P $SERVE -f "sprint.dll serve" || echo $SERVE)
+PID=$(pgrep -P $SERVE | head -1); PID=${PID:-$SERVE}
 cd deploy/ghz
 questions() {   # $1: the extra JSON fields of every request
   python3 -c "
