@@ -26,6 +26,9 @@ public sealed class CalibrationTests
     {
         // bin [0.1, 0.2): two at 0.15, one right (gap 0.35); bin [0.9, 1]: two at 0.95, both right (gap 0.05)
         Assert.Equal((2 * 0.35 + 2 * 0.05) / 4, Calibration.Ece([0.15, 0.15, 0.95, 0.95], [true, false, true, true]), 9);
+        // Bins of unequal counts: one at 0.15, right (gap 0.85); three at 0.95, two right (gap 0.95 - 2/3). Weighted by
+        // count, not the plain mean of the two gaps.
+        Assert.Equal((0.85 + 3 * (0.95 - 2.0 / 3)) / 4, Calibration.Ece([0.15, 0.95, 0.95, 0.95], [true, true, true, false]), 9);
         var table = Calibration.Reliability([0.15, 0.15, 0.95, 1.0], [true, false, true, true]);
         Assert.Equal([(2, 0.5), (2, 1.0)], table.Select(b => (b.Count, b.ShareRight)));
     }

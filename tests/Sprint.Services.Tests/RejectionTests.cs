@@ -62,6 +62,9 @@ public sealed class RejectionTests(SuiteFixture suite, ITestOutputHelper output)
             else Assert.Equal(byIndex[r.Index].Text, r.Text);   // a survivor decodes exactly what its seed gives: the stops did not touch it
         }
         Assert.Equal(stops.Select(s => s.Index).Order(), verdict.StoppedCandidates);
+        // The stops reach the generator: a stopped candidate decodes a few tokens past its line (while the stop travels),
+        // not to its end (each of these would run 10 tokens or more past its stop).
+        Assert.Contains(results, r => r.FinishReason == FinishReason.Rejected && r.Tokens < byIndex[r.Index].Tokens);
         output.WriteLine($"stop lag (tokens decoded while a stop travelled): {string.Join(", ", stops.Select(s => results.Single(r => r.Index == s.Index).Tokens - s.AtToken))}");
 
         // The evaluator: the same plan decoded to the end in process, replayed under the same policy.

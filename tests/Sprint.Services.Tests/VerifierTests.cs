@@ -102,6 +102,8 @@ public sealed class VerifierTests(SuiteFixture suite)
         var ok = "1 + 1 = 2";
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = " ", Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = new string('q', 8 * 1024 + 1), Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
+        // The byte limit holds without the learned verifier too (whose own context check would refuse it otherwise).
+        await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = new string('q', 8 * 1024 + 1), SkipScores = true, Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request()).ResponseAsync, "candidates");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request(Enumerable.Range(0, 65).Select(i => (i, ok)).ToArray())).ResponseAsync, "candidates");
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(Request((1, ok), (1, ok))).ResponseAsync, "candidates[1].index");
@@ -116,6 +118,23 @@ public sealed class VerifierTests(SuiteFixture suite)
         // A question so long that no solution fits the learned verifier's context (within the byte limit).
         await Rpc.AssertInvalid(() => Verifier.CheckAsync(new CheckRequest { Question = string.Concat(Enumerable.Repeat("apple ", 1300)), Candidates = { new CheckCandidate { Text = ok } } }).ResponseAsync, "question");
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Skip_scores_asks_the_learned_verifier_nothing()
+    {
+        var info = await Verifier.VerifierInfoAsync(new VerifierInfoRequest());
+        var request = new CheckRequest { Question = Rpc.Question, Candidates = { new CheckCandidate { Index = 0, Text = "21 - 8 = 13\n13 * 4 = 52\n\\boxed{52}" } } };
+        var scored = await Verifier.CheckAsync(request);
+        Assert.Equal(info.Scores, scored.Results[0].HasScore);
+        Assert.True(info.Scores, "the shipped model's learned verifier should be loaded: this test needs it");
+        request.SkipScores = true;
+        var skipped = await Verifier.CheckAsync(request);
+        Assert.False(skipped.Results[0].HasScore);
+        Assert.Equal(CandidateVerifierName, skipped.Verifier);
+        Assert.Equal(scored.Results[0].CheckedSteps, skipped.Results[0].CheckedSteps);
+    }
+
+    const string CandidateVerifierName = "step-checker";
 
     [Fact(Timeout = 120_000)]
     public async Task A_verified_solve_streams_every_candidates_check_and_the_verdict_names_the_rule()
