@@ -72,7 +72,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         while (slots < n && !ct.IsCancellationRequested)
         {
             int target = spec.Adaptive?.NextCount(slots, n) ?? n;
-            int take = Math.Min(target - slots, spec.PlanLength - run.Next);   // replacements may have used the plan up
+            int take = Math.Min(target - slots, plan.Candidates.Count - run.Next);   // replacements may have used the plan up
             if (take <= 0) break;
             await run.RunWaveAsync(take, run.AnyHeld).ConfigureAwait(false);
             slots = target;

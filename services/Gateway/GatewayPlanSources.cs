@@ -27,7 +27,7 @@ public sealed class GatewayPlanSources(Upstreams upstreams, DateTime deadline) :
         {
             Strategy = plan.Strategy.ToProto(), Seed = plan.Seed, EncoderId = EncoderId, EmbeddingCached = EmbeddingCached,
             Aggregation = spec.Aggregation.ToProto(), Adaptive = spec.Adaptive?.ToProto(), Fallback = fallback,
-            Rejection = spec.Rejecting.ToProto(spec.PlanLength),
+            Rejection = spec.Rejecting.ToProto(plan.Candidates.Count),   // the plan's length: the replacement cap (cut to the selector's configurations)
         };
         static Contracts.V1.PlannedCandidate Planned(PlanEntry c) => new()
         {

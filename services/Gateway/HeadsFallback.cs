@@ -45,6 +45,10 @@ public sealed class HeadsFallback(GatewayOptions options, GatewayMetrics metrics
         string reason;
         try
         {
+            // Replacements (the plan past n, 2n by default) cannot outnumber the selector's configurations: the reserve
+            // is cut to what the selector can rank (n itself is the planner's rule).
+            if (request.N > spec.N && spec.Rejecting.Mode == Answers.Rejection.Replace)
+                request = request with { N = Math.Max(spec.N, Math.Min(request.N, await sources.SelectorConfigurationsAsync(timer.Token).ConfigureAwait(false))) };
             var plan = await CandidatePlanner.PlanAsync(request, sources, timer.Token).ConfigureAwait(false);
             Answering();
             return (plan, null);

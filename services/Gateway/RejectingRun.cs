@@ -83,7 +83,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
         await OpenWatchAsync().ConfigureAwait(false);
         var wave = plan.Candidates.Skip(Next).Take(count).ToList();
         Next += wave.Count;
-        race = new RejectionRace(spec.Rejecting, Next, spec.PlanLength, heldBefore);
+        race = new RejectionRace(spec.Rejecting, Next, plan.Candidates.Count, heldBefore);   // the plan's length is the cap
         int replicas = options.CandidateGroups > 0 ? options.CandidateGroups : await upstreams.GeneratorReplicasAsync(ct).ConfigureAwait(false);
         int groups = Math.Clamp(replicas, 1, wave.Count);
         foreach (var g in wave.GroupBy(c => c.Index % groups))

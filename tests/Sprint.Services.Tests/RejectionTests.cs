@@ -87,6 +87,17 @@ public sealed class RejectionTests(SuiteFixture suite, ITestOutputHelper output)
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task The_replacement_reserve_is_cut_to_the_selectors_configurations()
+    {
+        // n = 20 SPRINT: 2n = 40 replacements' worth of plan, but the selector ranks 33 configurations.
+        var events = await Rpc.Solve(suite.Gateway, new SolveRequest { Question = Question, N = 20, Strategy = Strategy.Sprint, MaxNewTokens = 8, Seed = Seed });
+        var (plan, _, _) = Rpc.AssertWellFormed(events);
+        var configurations = (await suite.Selector.SelectorInfoAsync(new SelectorInfoRequest())).Configurations.Count;
+        Assert.Equal(configurations, plan.Rejection.MaxCandidates);
+        Assert.Equal(configurations - 20, plan.Replacements.Count);
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task When_everyone_fails_at_once_stop_keeps_them_all_and_stop_everyone_leaves_nothing_to_vote()
     {
         // Seed 1: all four candidates write a failed step 2 at the same token, so at that moment none of them is free of
