@@ -154,8 +154,7 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
             var failure = await RunOnceAsync(pending, spec, results, checks, events, deadline, ct).ConfigureAwait(false);
             pending = pending.Where(c => results[c.Index].FinishReason == FinishReason.Unspecified).ToList();
             if (failure is null || pending.Count == 0) return;
-            bool restartable = failure.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
-            if (!restartable || attempt >= options.CandidateRestarts || ct.IsCancellationRequested)
+            if (!Restartable(failure) || attempt >= options.CandidateRestarts || ct.IsCancellationRequested)
             {
                 foreach (var c in pending) Fail(c, failure);
                 return;
@@ -179,9 +178,12 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         }
     }
 
-    /// <summary>One GenerateGroup call; null when it ended normally, else why it failed (a stall reads as UNAVAILABLE).</summary>
-    async Task<RpcException?> RunOnceAsync(IReadOnlyList<PlanEntry> group, SolveSpec spec, CandidateResult[] results,
-        CandidateChecks? checks, ChannelWriter<SolveResponse> events, DateTime deadline, CancellationToken ct)
+    /// <summary>A replica that died, broke its connection or stalled: its unfinished candidates may start over elsewhere.</summary>
+    internal static bool Restartable(RpcException failure) =>
+        failure.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
+
+    /// <summary>The generator's request for <paramref name="group"/> of a Solve's candidates (GenerateGroup, and SteerGroup's start).</summary>
+    internal static GenerateGroupRequest GroupRequest(SolveSpec spec, GatewayOptions options, IEnumerable<PlanEntry> group)
     {
         var request = new GenerateGroupRequest
         {
@@ -191,17 +193,28 @@ public sealed class CandidateRunner(ICandidateUpstreams upstreams, GatewayOption
         };
         request.Stopping.Stop.AddRange(spec.Stop ?? []);
         if (spec.SystemPrompt is not null) request.SystemPrompt = spec.SystemPrompt;   // unset: the generators' own
-        foreach (var candidate in group)
+        request.Candidates.AddRange(group.Select(Member));
+        return request;
+    }
+
+    /// <summary>One planned candidate as a group member: its index, pruned heads and sampling (seed included).</summary>
+    internal static GroupCandidate Member(PlanEntry candidate)
+    {
+        var sampling = new SamplingParameters
         {
-            var sampling = new SamplingParameters
-            {
-                Temperature = (float)candidate.Sampling.Temperature, TopK = candidate.Sampling.TopK, TopP = (float)candidate.Sampling.TopP,
-            };
-            if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
-            var member = new GroupCandidate { Index = candidate.Index, Sampling = sampling };
-            member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
-            request.Candidates.Add(member);
-        }
+            Temperature = (float)candidate.Sampling.Temperature, TopK = candidate.Sampling.TopK, TopP = (float)candidate.Sampling.TopP,
+        };
+        if (candidate.Sampling.Seed is { } seed) sampling.Seed = seed;
+        var member = new GroupCandidate { Index = candidate.Index, Sampling = sampling };
+        member.PrunedHeads.AddRange(candidate.Config.PrunedHeads.Select(h => h.ToProto()));
+        return member;
+    }
+
+    /// <summary>One GenerateGroup call; null when it ended normally, else why it failed (a stall reads as UNAVAILABLE).</summary>
+    async Task<RpcException?> RunOnceAsync(IReadOnlyList<PlanEntry> group, SolveSpec spec, CandidateResult[] results,
+        CandidateChecks? checks, ChannelWriter<SolveResponse> events, DateTime deadline, CancellationToken ct)
+    {
+        var request = GroupRequest(spec, options, group);
         // One span per GenerateGroup call, the parent of the generator's server span (W3C trace context in the headers).
         using var span = Traces.StartActivity("sprint.gateway.candidates", ActivityKind.Internal);
         span?.SetTag("sprint.candidate.indices", string.Join(",", group.Select(c => c.Index)));

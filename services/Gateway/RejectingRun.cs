@@ -225,7 +225,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
                 results[r] = new CandidateResult { Index = r, Configuration = entry.Config.Name };
                 var added = Join(entry, member.Group);
                 member.Group.Members.Add(added);
-                await SendAsync(member.Group, new SteerGroupRequest { Add = Candidate(entry) }).ConfigureAwait(false);
+                await SendAsync(member.Group, new SteerGroupRequest { Add = CandidateRunner.Member(entry) }).ConfigureAwait(false);
             }
             events.TryWrite(new SolveResponse { Stop = stop });
             if (member.HasResult)   // it ended before the stop was decided: it stands as stopped all the same
@@ -259,8 +259,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
         var pending = group.Members.Where(m => !m.HasResult && !m.Failed).ToList();
         if (pending.Count == 0) return;
         var failure = error ?? new RpcException(new Status(StatusCode.Internal, "the generator ended the stream without a result"));
-        bool restartable = failure.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted;
-        if (restartable && group.Attempt < options.CandidateRestarts && !ct.IsCancellationRequested)
+        if (CandidateRunner.Restartable(failure) && group.Attempt < options.CandidateRestarts && !ct.IsCancellationRequested)
         {
             string reason = Quote.Short($"{failure.StatusCode}: {failure.Status.Detail}");
             metrics.Restarted(pending.Count);
@@ -293,15 +292,7 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
     /// <summary>Opens a SteerGroup call for <paramref name="entries"/> (their members, when restarted) and starts reading it into the inbox.</summary>
     void Start(IReadOnlyList<PlanEntry> entries, int attempt, IReadOnlyList<Member>? restarted = null)
     {
-        var request = new GenerateGroupRequest
-        {
-            Prompt = spec.Question,
-            Format = PromptFormat.Chat,
-            Stopping = new StoppingParameters { MaxNewTokens = spec.MaxNewTokens, IgnoreEos = options.IgnoreEos },
-        };
-        request.Stopping.Stop.AddRange(spec.Stop ?? []);
-        if (spec.SystemPrompt is not null) request.SystemPrompt = spec.SystemPrompt;
-        request.Candidates.AddRange(entries.Select(Candidate));
+        var request = CandidateRunner.GroupRequest(spec, options, entries);
         var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stall.CancelAfter(options.CandidateProgressTimeout);
         // One span per SteerGroup call (as per GenerateGroup call), the parent of the generator's server span; the loop
@@ -351,15 +342,6 @@ sealed class RejectingRun(ICandidateUpstreams upstreams, GatewayOptions options,
         group.Span?.SetTag("sprint.candidate.tokens", string.Join(",", group.Members.Select(m => m.Total)));
         group.Span?.Dispose();
         inbox.Writer.TryWrite(new GroupEnded(group, error));
-    }
-
-    static GroupCandidate Candidate(PlanEntry c)
-    {
-        var sampling = new SamplingParameters { Temperature = (float)c.Sampling.Temperature, TopK = c.Sampling.TopK, TopP = (float)c.Sampling.TopP };
-        if (c.Sampling.Seed is { } seed) sampling.Seed = seed;
-        var member = new GroupCandidate { Index = c.Index, Sampling = sampling };
-        member.PrunedHeads.AddRange(c.Config.PrunedHeads.Select(h => h.ToProto()));
-        return member;
     }
 
     async Task SendAsync(Group group, SteerGroupRequest message)
